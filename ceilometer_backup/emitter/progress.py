@@ -1,0 +1,93 @@
+"""Progress of one backup or restore: when to report, and what percentage.
+
+Cinder's chunked drivers compute ``backup_percent`` as a number of blocks
+times 100 divided by a number of bytes, so it sits near 1e-5 % until the
+final message, and they put the cumulative chunk list in every message, so
+messages grow with the volume (megabytes at 1 TiB). Here the percentage is
+bytes done over bytes total, never decreases and stays within 0..100, and
+a progress payload has a fixed size whatever the volume's.
+
+``advance`` runs once per chunk on the backup's own thread: when no report
+is due it only adds and compares integers.
+"""
+
+import threading
+
+from ceilometer_backup import contract as c
+
+
+class ProgressReporter:
+    """Calls ``report(payload_extra)`` every N objects and every T seconds.
+
+    ``every_objects`` = 0 and ``interval`` = 0 turn the respective trigger
+    off. The timer thread lives from ``start`` to ``stop`` and no longer.
+    """
+
+    def __init__(self, report, total_bytes, every_objects, interval):
+        self._report = report
+        self.total_bytes = total_bytes if total_bytes else 0
+        self.bytes_done = 0
+        self._every = every_objects
+        # Objects left until the next count-based report.
+        self._countdown = every_objects or -1
+        self._interval = interval
+        self._last_percent = 0.0
+        self._last_bytes = -1
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._timer = None
+
+    def start(self):
+        if self._interval > 0:
+            self._timer = threading.Thread(
+                target=self._tick, name='backup-progress-timer', daemon=True
+            )
+            self._timer.start()
+
+    def advance(self, nbytes, objects=1):
+        """Account for ``nbytes`` and ``objects`` more transferred."""
+        self.bytes_done += nbytes
+        if self._every:
+            self._countdown -= objects
+            if self._countdown <= 0:
+                self._countdown = self._every
+                self.report()
+
+    def _tick(self):
+        while not self._stopped.wait(self._interval):
+            self.report()
+
+    def stop(self, completed):
+        """Stop the timer; on success send the final 100 % report."""
+        self._stopped.set()
+        if self._timer is not None:
+            self._timer.join()
+            self._timer = None
+        # The final report says 100 %, unless the last one already said so
+        # for the same bytes.
+        if completed and (
+            self._last_percent < 100.0 or self._last_bytes != self.bytes_done
+        ):
+            self.report(final=True)
+
+    def percent(self):
+        if not self.total_bytes:
+            return 0.0
+        return min(100.0, round(self.bytes_done * 100.0 / self.total_bytes, 2))
+
+    def report(self, final=False):
+        # The timer thread and the backup thread both report: the lock keeps
+        # their percentages in order on the queue.
+        with self._lock:
+            percent = (
+                100.0 if final else max(self._last_percent, self.percent())
+            )
+            self._last_percent = percent
+            self._last_bytes = self.bytes_done
+            self._report(
+                {
+                    c.BACKUP_PERCENT: percent,
+                    c.BYTES_DONE: self.bytes_done,
+                    c.BYTES_TOTAL: self.total_bytes,
+                }
+            )

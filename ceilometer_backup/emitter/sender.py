@@ -1,0 +1,137 @@
+"""A bounded background sender: the backup path never waits on the broker.
+
+oslo.messaging's notifier retries forever by default while the broker is
+unreachable, and a 1 TiB backup sends thousands of progress messages, so a
+synchronous send could stall a backup for hours. Instead, messages are
+queued (microseconds) and one worker thread per process sends them.
+
+The queue is bounded. When it is full, progress messages are the first to
+go: a newer progress message supersedes an older one anyway, whereas a
+lost ``.end`` or ``.error`` loses billing or alerting data.
+
+Only ``threading`` primitives are used, looked up at call time, so the
+worker is a green thread in an eventlet-patched process (cinder-backup)
+and a native one elsewhere.
+"""
+
+import collections
+import os
+import threading
+import time
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+
+class Message:
+    """One notification waiting to be sent.
+
+    ``owner`` is told when the message is dropped, so that an operation can
+    report its own losses once instead of one line per message.
+    """
+
+    __slots__ = ('ctxt', 'event_type', 'payload', 'droppable', 'owner')
+
+    def __init__(self, ctxt, event_type, payload, droppable, owner=None):
+        self.ctxt = ctxt
+        self.event_type = event_type
+        self.payload = payload
+        self.droppable = droppable
+        self.owner = owner
+
+    def dropped(self):
+        if self.owner is not None:
+            self.owner.message_dropped(self)
+
+
+class BackgroundSender:
+    """Sends queued messages with ``send(message)`` on one worker thread."""
+
+    def __init__(self, send, max_queued):
+        self._send = send
+        self._max_queued = max_queued
+        self._queue = collections.deque()
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._worker = None
+        self._worker_pid = None
+
+    def __len__(self):
+        return len(self._queue) + self._in_flight
+
+    def submit(self, message):
+        """Queue ``message``; False if it had to be dropped.
+
+        A droppable message is dropped when the queue is full. Any other
+        message evicts the oldest droppable one, and is dropped itself only
+        when the queue holds nothing else to give up.
+        """
+        with self._cond:
+            if len(self._queue) >= self._max_queued:
+                if message.droppable or not self._evict_droppable():
+                    message.dropped()
+                    return False
+            self._queue.append(message)
+            self._ensure_worker()
+            self._cond.notify_all()
+        return True
+
+    def _evict_droppable(self):
+        for index, queued in enumerate(self._queue):
+            if queued.droppable:
+                del self._queue[index]
+                queued.dropped()
+                return True
+        return False
+
+    def _ensure_worker(self):
+        # After a fork (cinder-backup forks its workers) the parent's worker
+        # thread does not exist in the child: start a new one.
+        pid = os.getpid()
+        if self._worker is not None and self._worker_pid == pid:
+            return
+        self._worker_pid = pid
+        self._worker = threading.Thread(
+            target=self._run, name='backup-notification-sender', daemon=True
+        )
+        self._worker.start()
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                message = self._queue.popleft()
+                self._in_flight += 1
+            try:
+                self._send(message)
+            except Exception:
+                LOG.warning(
+                    'Could not send %(event)s notification for backup '
+                    '%(backup)s',
+                    {
+                        'event': message.event_type,
+                        'backup': message.payload.get('backup_id'),
+                    },
+                    exc_info=True,
+                )
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+
+    def flush(self, timeout):
+        """Wait up to ``timeout`` seconds for the queue to drain.
+
+        Returns whether it drained. Messages left are not lost: the worker
+        keeps sending them after this returns.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True

@@ -1,0 +1,57 @@
+"""Every configuration option of ceilometer-backup, in one place.
+
+``list_opts`` is the ``oslo.config.opts`` entry point, so
+``oslo-config-generator --namespace ceilometer_backup`` documents them all.
+The transport, driver, topics and retry policy of notifications are not
+here: they come from the standard ``[oslo_messaging_notifications]`` group
+that Cinder already configures.
+"""
+
+from oslo_config import cfg
+
+NOTIFICATIONS_GROUP = 'backup_notifications'
+
+notification_opts = [
+    cfg.IntOpt(
+        'backup_object_number_per_notification',
+        default=10,
+        min=0,
+        help='Send a backup or restore progress notification every time '
+        'this many objects (chunks) have been transferred. 0 disables '
+        'object-count based progress notifications.',
+    ),
+    cfg.IntOpt(
+        'backup_timer_interval',
+        default=120,
+        min=0,
+        help='Also send a progress notification every this many seconds '
+        'while a backup or restore runs, so that slow transfers still '
+        'report. 0 disables the timer.',
+    ),
+    cfg.IntOpt(
+        'max_queued_notifications',
+        default=1000,
+        min=1,
+        help='Notifications are handed to a background sender so that a '
+        'slow or unreachable message broker never delays a backup. This '
+        'bounds its queue. When the queue is full, progress notifications '
+        'are dropped first; lifecycle and error notifications are kept up '
+        'to this bound.',
+    ),
+    cfg.FloatOpt(
+        'flush_timeout',
+        default=1.0,
+        min=0,
+        help='At the end of a backup, restore or delete, wait at most this '
+        'many seconds for its queued notifications to reach the broker. '
+        'Anything still queued is sent later by the background sender.',
+    ),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(notification_opts, group=NOTIFICATIONS_GROUP)
+
+
+def list_opts():
+    return [(NOTIFICATIONS_GROUP, notification_opts)]

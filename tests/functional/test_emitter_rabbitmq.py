@@ -1,0 +1,112 @@
+"""The emitter over a real RabbitMQ, read back by a real listener."""
+
+import logging
+import re
+import time
+
+from ceilometer_backup import contract as c
+from ceilometer_backup.emitter import BackupNotifier
+from tests.checks import assert_cinder_envelope, run_eventlet_backup
+from tests.config import make_conf
+from tests.fixtures import servers
+from tests.functional.listener import listening
+from tests.unit import cinder_objects
+
+MIB = 1024 * 1024
+TIB = 1024 * c.GIB
+
+
+def _transfer(op, total, chunk):
+    for _ in range(total // chunk):
+        op.advance(chunk)
+
+
+def test_backup_lifecycle_arrives_on_the_cinder_exchange(rabbitmq):
+    conf = make_conf(url=rabbitmq.url, driver='messagingv2')
+    notifier = BackupNotifier.from_config(conf, host='node1@posix')
+    backup = cinder_objects.backup(size=1)
+    ctxt = cinder_objects.request_context()
+    with listening(rabbitmq.url) as received:
+        with notifier.operation(ctxt, backup, c.CREATE) as op:
+            _transfer(op, c.GIB, 64 * MIB)
+            backup.status = 'available'
+        with notifier.operation(ctxt, backup, c.RESTORE) as op:
+            _transfer(op, c.GIB, 64 * MIB)
+        with notifier.operation(ctxt, backup, c.DELETE):
+            backup.status = 'deleted'
+        failing = cinder_objects.backup(size=1)
+        try:
+            with notifier.operation(ctxt, failing, c.CREATE):
+                raise OSError('no space left on backup repository')
+        except OSError:
+            pass
+        received.wait_for('backup.create.error')
+    assert received.event_types() == [
+        'backup.create.start',
+        'backup.createprogress',
+        'backup.createprogress',
+        'backup.create.end',
+        'backup.restore.start',
+        'backup.restoreprogress',
+        'backup.restoreprogress',
+        'backup.restore.end',
+        'backup.delete.start',
+        'backup.delete.end',
+        'backup.create.start',
+        'backup.create.error',
+    ]
+    assert_cinder_envelope(received.messages, 'backup.node1@posix')
+    by_type = {m['event_type']: m['payload'] for m in received.messages}
+    assert by_type['backup.create.end'][c.STATUS] == 'available'
+    assert by_type['backup.create.end'][c.DURATION] >= 0
+    assert by_type['backup.restoreprogress'][c.BACKUP_PERCENT] == 100.0
+    assert by_type['backup.create.error'][c.FAIL_REASON] == (
+        'no space left on backup repository'
+    )
+    assert by_type['backup.create.error'][c.BACKUP_ID] == failing.id
+
+
+def _one_tib_backup(conf):
+    notifier = BackupNotifier.from_config(conf, host='node1@posix')
+    backup = cinder_objects.backup(size=1024)
+    started = time.monotonic()
+    with notifier.operation(None, backup, c.CREATE) as op:
+        _transfer(op, TIB, 50 * MIB)
+    return time.monotonic() - started
+
+
+def test_dead_broker_adds_at_most_the_flush_bound_to_a_1_tib_backup(caplog):
+    """20 972 chunks, ~2 100 progress messages, nothing listening."""
+    flush = 1.0
+    baseline = _one_tib_backup(make_conf(driver='test', flush_timeout=flush))
+    caplog.clear()
+    dead_url = f'rabbit://guest:guest@127.0.0.1:{servers.free_port()}/'
+    dead = make_conf(url=dead_url, driver='messagingv2', flush_timeout=flush)
+    with caplog.at_level(logging.WARNING):
+        elapsed = _one_tib_backup(dead)
+    assert elapsed - baseline <= flush + 0.5, (elapsed, baseline)
+    drops = [r.getMessage() for r in caplog.records if 'Dropped' in r.msg]
+    assert len(drops) == 1, 'one WARNING per operation, .end kept'
+    dropped = int(re.search(r'Dropped (\d+) notifications', drops[0])[1])
+    # 2098 progress messages + .start + .end, a queue of 1000: most
+    # progress is dropped, and nothing else (a dropped .start or .end
+    # would have logged a WARNING of its own).
+    assert 2100 - 1000 - 50 <= dropped <= 2098
+
+
+def test_eventlet_patched_backup_over_rabbitmq(rabbitmq):
+    with listening(rabbitmq.url) as received:
+        result = run_eventlet_backup(rabbitmq.url, 'messagingv2')
+        received.wait_for('backup.create.end')
+    types = received.event_types()
+    assert types[0] == 'backup.create.start'
+    assert types.count('backup.createprogress') >= 3
+    assert result['flushed'] is True
+
+
+def test_eventlet_patched_backup_with_dead_broker_is_not_slowed():
+    result = run_eventlet_backup(
+        f'rabbit://guest:guest@127.0.0.1:{servers.free_port()}/', 'messagingv2'
+    )
+    # 16 chunks of 0.1 s, plus at most the 1 s flush bound.
+    assert result['elapsed'] < 1.6 + 1.0 + 0.5

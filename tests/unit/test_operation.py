@@ -1,0 +1,230 @@
+import json
+import logging
+import threading
+
+import pytest
+
+from ceilometer_backup import contract as c
+from ceilometer_backup.emitter import BackupNotifier, operation
+from tests.checks import assert_cinder_envelope
+from tests.unit import cinder_objects
+
+MIB = 1024 * 1024
+
+
+def _create(notifier, backup, chunks, chunk=64 * MIB, **kwargs):
+    ctxt = cinder_objects.request_context()
+    with notifier.operation(ctxt, backup, c.CREATE, **kwargs) as op:
+        for _ in range(chunks):
+            op.advance(chunk)
+        backup.status = 'available'
+    notifier.flush()
+
+
+def test_create_sends_start_progress_end(notifier, recorded):
+    backup = cinder_objects.backup(size=1)  # 1 GiB = 16 chunks of 64 MiB
+    _create(notifier, backup, 16)
+    assert recorded.event_types() == [
+        'backup.create.start',
+        'backup.createprogress',
+        'backup.createprogress',
+        'backup.create.end',
+    ]
+    assert_cinder_envelope(recorded.messages, 'backup.backup-host@posix')
+    assert {m['payload'][c.BACKUP_ID] for m in recorded.messages} == {
+        backup.id
+    }
+    start, p1, p2, end = (m['payload'] for m in recorded.messages)
+    assert start[c.STATUS] == 'creating'
+    assert (p1[c.BACKUP_PERCENT], p2[c.BACKUP_PERCENT]) == (62.5, 100.0)
+    assert p1[c.OPERATION] == c.CREATE
+    assert p1[c.BYTES_DONE] == 10 * 64 * MIB
+    assert p1[c.BYTES_TOTAL] == c.GIB
+    assert end[c.STATUS] == 'available', '.end is built from the final state'
+    assert 0 <= end[c.DURATION] < 5
+    assert c.DURATION not in start
+
+
+def test_control_exchange_defaults_to_cinder(notifier, conf):
+    assert conf.control_exchange == c.CONTROL_EXCHANGE
+
+
+def test_context_goes_without_the_token(notifier, recorded):
+    _create(notifier, cinder_objects.backup(size=1), 0)
+    from oslo_messaging.notify import _impl_test
+
+    ctxt = _impl_test.NOTIFICATIONS[0][0]
+    assert ctxt['user_id'] == 'user-1'
+    assert ctxt['project_id'] == 'project-1'
+    assert 'SECRET-TOKEN' not in json.dumps(ctxt)
+
+
+def test_progress_payload_stays_under_2_kib_with_maximal_fields(
+    notifier, recorded
+):
+    backup = cinder_objects.backup(
+        size=1,
+        display_name='\U0001f4be\x00' * 127,
+        service_metadata='m' * 255,
+        fail_reason='f' * 255,
+        service='s' * 255,
+        host='h' * 255,
+        container='c' * 255,
+        availability_zone='a' * 255,
+    )
+    _create(notifier, backup, 16, chunk=64 * MIB)
+    progress = recorded.of('backup.createprogress')
+    assert progress
+    assert max(len(json.dumps(m['payload'])) for m in progress) < 2048
+    name = progress[0]['payload'][c.DISPLAY_NAME]
+    assert name.startswith('\U0001f4be\x00')
+    assert progress[0]['payload'][c.FAIL_REASON] is None
+    # Lifecycle messages keep every field whole.
+    start = recorded.of('backup.create.start')[0]['payload']
+    assert start[c.DISPLAY_NAME] == backup.display_name
+    assert start[c.FAIL_REASON] == 'f' * 255
+
+
+def test_total_bytes_given_by_the_caller_wins(notifier, recorded):
+    _create(
+        notifier, cinder_objects.backup(size=1), 10, total_bytes=1280 * MIB
+    )
+    first = recorded.of('backup.createprogress')[0]['payload']
+    assert first[c.BACKUP_PERCENT] == 50.0
+
+
+def test_error_sends_fail_reason_and_reraises_the_same_exception(
+    notifier, recorded
+):
+    backup = cinder_objects.backup(size=1)
+    error = OSError('disk on fire ' + 'x' * 1000)
+    with pytest.raises(OSError) as raised:
+        with notifier.operation(None, backup, c.CREATE) as op:
+            op.advance(64 * MIB)
+            raise error
+    assert raised.value is error
+    assert raised.traceback[-1].name == (
+        'test_error_sends_fail_reason_and_reraises_the_same_exception'
+    )
+    assert recorded.event_types() == [
+        'backup.create.start',
+        'backup.create.error',
+    ]
+    payload = recorded.of('backup.create.error')[0]['payload']
+    assert payload[c.FAIL_REASON].startswith('disk on fire')
+    assert len(payload[c.FAIL_REASON]) == operation.FAIL_REASON_MAX
+    assert payload[c.DURATION] >= 0
+
+
+def test_error_without_message_names_the_exception(notifier, recorded):
+    with pytest.raises(KeyError):
+        with notifier.operation(None, cinder_objects.backup(), c.DELETE):
+            raise KeyError()
+    payload = recorded.of('backup.delete.error')[0]['payload']
+    assert payload[c.FAIL_REASON] == 'KeyError'
+
+
+def test_delete_and_restore(notifier, recorded):
+    backup = cinder_objects.backup(size=1, status='restoring')
+    with notifier.operation(None, backup, c.RESTORE) as op:
+        for _ in range(16):
+            op.advance(64 * MIB)
+    with notifier.operation(None, backup, c.DELETE) as op:
+        op.advance(64 * MIB)  # deletes report no progress
+    notifier.flush()
+    assert recorded.event_types() == [
+        'backup.restore.start',
+        'backup.restoreprogress',
+        'backup.restoreprogress',
+        'backup.restore.end',
+        'backup.delete.start',
+        'backup.delete.end',
+    ]
+    progress = recorded.of('backup.restoreprogress')[0]['payload']
+    assert progress[c.OPERATION] == c.RESTORE
+
+
+def test_without_lifecycle_only_progress_and_errors(notifier, recorded):
+    backup = cinder_objects.backup(size=1)
+    _create(notifier, backup, 16, lifecycle=False)
+    with pytest.raises(ValueError):
+        with notifier.operation(None, backup, c.RESTORE, lifecycle=False):
+            raise ValueError('bad chunk')
+    assert recorded.event_types() == [
+        'backup.createprogress',
+        'backup.createprogress',
+        'backup.restore.error',
+    ]
+
+
+@pytest.mark.parametrize('drivers', [[], ['noop']])
+def test_disabled_builds_and_sends_nothing(
+    conf, recorded, monkeypatch, drivers
+):
+    conf.set_override('driver', drivers, group='oslo_messaging_notifications')
+    notifier = BackupNotifier.from_config(conf, host='h')
+    assert not notifier.enabled
+
+    def must_not_build(*args, **kwargs):
+        raise AssertionError('payload built while disabled')
+
+    monkeypatch.setattr(operation, 'build_payload', must_not_build)
+    with pytest.raises(RuntimeError):
+        with notifier.operation(None, cinder_objects.backup(), c.CREATE) as op:
+            assert op.advance is operation._ignore
+            op.advance(64 * MIB)
+            raise RuntimeError('the backup itself failed')
+    assert recorded.messages == []
+
+
+def test_payload_failure_is_logged_and_swallowed(
+    notifier, recorded, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise ValueError('cannot read backup')
+
+    monkeypatch.setattr(operation, 'build_payload', broken)
+    backup = cinder_objects.backup(size=1)
+    with caplog.at_level(logging.WARNING):
+        _create(notifier, backup, 16)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any('backup.create.start' in w and backup.id in w for w in warnings)
+    assert any('backup.create.end' in w and backup.id in w for w in warnings)
+    # Progress still goes out, on what could be known.
+    assert recorded.event_types() == ['backup.createprogress'] * 2
+
+
+def test_full_queue_drops_progress_with_one_warning_per_operation(
+    conf, recorded, caplog
+):
+    conf.set_override(
+        'max_queued_notifications', 5, group='backup_notifications'
+    )
+    conf.set_override('flush_timeout', 0.05, group='backup_notifications')
+    conf.set_override(
+        'backup_object_number_per_notification',
+        1,
+        group='backup_notifications',
+    )
+    notifier = BackupNotifier.from_config(conf, host='h')
+    gate = threading.Event()
+    deliver = notifier._deliver
+
+    def slow_broker(message):
+        gate.wait()
+        deliver(message)
+
+    notifier._sender._send = slow_broker
+    backup = cinder_objects.backup(size=1)
+    with caplog.at_level(logging.WARNING):
+        _create(notifier, backup, 16)
+    gate.set()
+    assert notifier._sender.flush(5)
+    drops = [r for r in caplog.records if 'Dropped' in r.getMessage()]
+    assert len(drops) == 1
+    assert backup.id in drops[0].getMessage()
+    types = recorded.event_types()
+    assert types[0] == 'backup.create.start'
+    assert types[-1] == 'backup.create.end'
+    # 17 progress reports (16 + final) could not all fit in 5 places.
+    assert types.count('backup.createprogress') < 17

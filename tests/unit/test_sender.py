@@ -1,0 +1,101 @@
+import os
+import threading
+
+from ceilometer_backup.emitter.sender import BackgroundSender, Message
+
+
+class Owner:
+    def __init__(self):
+        self.dropped = []
+
+    def message_dropped(self, message):
+        self.dropped.append(message.event_type)
+
+
+class GatedSend:
+    """A send that blocks until opened, as a dead broker does."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.sent = []
+
+    def __call__(self, message):
+        self.gate.wait()
+        self.sent.append(message.event_type)
+
+
+def _msg(name, droppable, owner=None):
+    return Message({}, name, {'backup_id': 'b'}, droppable, owner)
+
+
+def _blocked_sender(max_queued):
+    send = GatedSend()
+    sender = BackgroundSender(send, max_queued)
+    # The first message is taken by the worker and blocks it.
+    sender.submit(_msg('in-flight', False))
+    assert not sender.flush(0.05)
+    return send, sender
+
+
+def test_full_queue_drops_progress_first_and_keeps_lifecycle():
+    owner = Owner()
+    send, sender = _blocked_sender(max_queued=3)
+    assert sender.submit(_msg('p1', True, owner))
+    assert sender.submit(_msg('start', False, owner))
+    assert sender.submit(_msg('p2', True, owner))
+    # Full: new progress is dropped.
+    assert not sender.submit(_msg('p3', True, owner))
+    # Full: a lifecycle message evicts the oldest progress message.
+    assert sender.submit(_msg('end', False, owner))
+    assert sender.submit(_msg('error', False, owner))
+    # Full of lifecycle messages: the next lifecycle message is dropped.
+    assert not sender.submit(_msg('end2', False, owner))
+    assert owner.dropped == ['p3', 'p1', 'p2', 'end2']
+    send.gate.set()
+    assert sender.flush(5)
+    assert send.sent == ['in-flight', 'start', 'end', 'error']
+
+
+def test_flush_is_bounded_and_sending_goes_on_after_it():
+    send, sender = _blocked_sender(max_queued=10)
+    sender.submit(_msg('end', False))
+    assert not sender.flush(0.05)
+    assert len(sender) == 2
+    send.gate.set()
+    assert sender.flush(5)
+    assert send.sent == ['in-flight', 'end']
+    assert len(sender) == 0
+
+
+def test_a_failing_send_is_logged_and_the_next_message_still_goes(caplog):
+    sent = []
+
+    def send(message):
+        if message.event_type == 'bad':
+            raise ConnectionError('broker said no')
+        sent.append(message.event_type)
+
+    sender = BackgroundSender(send, 10)
+    sender.submit(_msg('bad', False))
+    sender.submit(_msg('good', False))
+    assert sender.flush(5)
+    assert sent == ['good']
+    warnings = [r for r in caplog.records if r.levelname == 'WARNING']
+    assert len(warnings) == 1
+    assert 'bad' in warnings[0].getMessage()
+    assert 'backup b' in warnings[0].getMessage()
+
+
+def test_worker_is_restarted_in_a_forked_child():
+    sent = []
+    sender = BackgroundSender(lambda m: sent.append(m.event_type), 10)
+    sender.submit(_msg('parent', False))
+    assert sender.flush(5)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        ok = sender.submit(_msg('child', False)) and sender.flush(5)
+        os.write(write_end, b'1' if ok and sent[-1] == 'child' else b'0')
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 1) == b'1'

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Creates .venv and installs ceilometer-backup into it, with any extra
+# requirement files given as arguments. Sourced by demo.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! python3 -m venv .venv; then
+    # Debian's python3 ships venv separately.
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv .venv
+fi
+requirements=()
+for file in "$@"; do
+    requirements+=(-r "$file")
+done
+.venv/bin/pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/pip install --quiet -e . "${requirements[@]}" 2>&1 \
+    | grep -v '^WARNING: Location' || true
+.venv/bin/python -c 'import ceilometer_backup' # fail here if install did
