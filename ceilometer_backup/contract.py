@@ -114,3 +114,30 @@ DURATION = 'duration'
 
 # Sizes are reported in GiB, as Cinder does for volumes and backups.
 GIB = 1024**3
+
+
+class Meter:
+    """A meter both paths (notifications and polling) produce."""
+
+    __slots__ = ('name', 'type', 'unit')
+
+    def __init__(self, name, type, unit):
+        self.name = name
+        self.type = type
+        self.unit = unit
+
+
+SIZE_METER = Meter('backup.size', 'gauge', 'GiB')
+EXISTENCE_METER = Meter('backup', 'gauge', 'backup')
+PROGRESS_METER = Meter('backup.progress', 'gauge', '%')
+ERROR_METER = Meter('backup.error', 'delta', 'backup')
+DURATION_METERS = {
+    op: Meter(f'backup.{op}.duration', 'gauge', 's') for op in OPERATIONS
+}
+METERS = (
+    SIZE_METER,
+    EXISTENCE_METER,
+    PROGRESS_METER,
+    ERROR_METER,
+    *DURATION_METERS.values(),
+)

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Creates .venv and installs ceilometer-backup into it, with any extra
-# requirement files given as arguments. Sourced by demo.sh and test.sh.
+# Creates .venv and installs ceilometer-backup (both sides) into it, with any
+# requirement files given as arguments. Run by demo.sh and test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! python3 -m venv .venv; then
@@ -12,7 +12,4 @@ requirements=()
 for file in "$@"; do
     requirements+=(-r "$file")
 done
-.venv/bin/pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/pip install --quiet -e . "${requirements[@]}" 2>&1 \
-    | grep -v '^WARNING: Location' || true
-.venv/bin/python -c 'import ceilometer_backup' # fail here if install did
+.venv/bin/pip install --quiet -e '.[ceilometer]' "${requirements[@]}"

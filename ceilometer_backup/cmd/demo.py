@@ -1,18 +1,26 @@
-"""``ceilometer-backup demo``: a simulated backup's notifications, no server.
+"""``ceilometer-backup demo``: a simulated backup metered end to end.
 
 A backup create (with progress), a restore, a delete and a failed create
-go through the real emitter and a real oslo.messaging transport, by
-default the in-process ``fake://`` one, and a real notification listener
-prints every notification that arrives on the ``cinder`` exchange.
+go through the real emitter, a real oslo.messaging transport (by default
+the in-process ``fake://`` one, so no server is needed), a real batch
+notification listener on the ``cinder`` exchange, and the ``backup``
+endpoint loaded through its entry point as ceilometer-agent-notification
+loads it, publishing through Ceilometer's real sample pipeline. The
+samples that come out are printed as a table.
 """
 
 import datetime
-import threading
+import os
+import sys
+import tempfile
 import time
 import uuid
 
 import oslo_messaging
+from ceilometer import service as ceilometer_service
+from ceilometer.pipeline import sample as sample_pipeline
 from oslo_config import cfg
+from stevedore import named
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
@@ -20,16 +28,27 @@ from ceilometer_backup.emitter import BackupNotifier
 
 CHUNK_BYTES = 64 * 1024 * 1024
 DEMO_HOST = 'demo-host@posix'
+# Ceilometer's in-memory publisher: the demo reads the samples back from it.
+PIPELINE = """---
+sources:
+  - name: backup_source
+    meters: ["backup", "backup.*"]
+    sinks: [demo_sink]
+sinks:
+  - name: demo_sink
+    publishers: ["test://"]
+"""
 
 
 def add_parser(commands):
     parser = commands.add_parser(
-        'demo', help='Show the notifications of a simulated backup.'
+        'demo', help='Meter a simulated backup end to end and print samples.'
     )
     parser.add_argument(
         '--transport-url',
         default='fake://',
-        help='oslo.messaging transport to send over (default: in-process).',
+        help='oslo.messaging transport to send over (default: in-process, '
+        'no server). For example rabbit://guest:guest@127.0.0.1:5672/',
     )
     parser.add_argument(
         '--size-gib', type=int, default=2, help='Simulated volume size.'
@@ -40,54 +59,81 @@ def add_parser(commands):
         default=4,
         help='Progress notification every this many 64 MiB objects.',
     )
+    parser.add_argument(
+        '--seconds-per-object',
+        type=float,
+        default=0.02,
+        help='Simulated transfer time of one object.',
+    )
     parser.set_defaults(func=run)
 
 
-class Printer:
-    """Notification endpoint that prints one line per notification."""
-
-    def __init__(self, out):
-        self.out = out
-        self.received = 0
-        self._lock = threading.Lock()
-
-    def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        details = [f'backup={payload.get(c.BACKUP_ID)}']
-        for key in (c.STATUS, c.BACKUP_PERCENT, c.DURATION, c.FAIL_REASON):
-            if payload.get(key) is not None:
-                details.append(f'{key}={payload[key]}')
-        with self._lock:
-            self.received += 1
-            print(
-                f'{publisher_id:<20} {event_type:<24} {" ".join(details)}',
-                file=self.out,
-            )
-
-    def wait_quiet(self, quiet=0.3, limit=10.0):
-        """Wait until no notification arrived for ``quiet`` seconds."""
-        deadline = time.monotonic() + limit
-        seen = -1
-        while seen != self.received and time.monotonic() < deadline:
-            seen = self.received
-            time.sleep(quiet)
-
-
-def _configure(url, objects_per_notification):
+def _emitter(url, objects_per_notification):
+    """The Cinder side: what a cinder-backup service would configure."""
     conf = cfg.ConfigOpts()
     opts.register_opts(conf)
-    conf([], project='ceilometer-backup', default_config_files=[])
+    conf([], project='cinder', default_config_files=[])
     conf.set_override(
         'backup_object_number_per_notification',
         objects_per_notification,
         group=opts.NOTIFICATIONS_GROUP,
     )
-    oslo_messaging.set_transport_defaults(c.CONTROL_EXCHANGE)
-    transport = oslo_messaging.get_notification_transport(conf, url=url)
+    oslo_messaging.get_notification_transport(conf, url=url)
     conf.set_override('transport_url', url)
     conf.set_override(
         'driver', ['messagingv2'], group='oslo_messaging_notifications'
     )
-    return conf, transport, BackupNotifier.from_config(conf, host=DEMO_HOST)
+    return BackupNotifier.from_config(conf, host=DEMO_HOST)
+
+
+class Agent:
+    """The Ceilometer side: a notification agent with the backup endpoint."""
+
+    def __init__(self, url, pipeline_file):
+        conf = ceilometer_service.prepare_service([], [])
+        conf.set_override('pipeline_cfg_file', pipeline_file)
+        manager = sample_pipeline.SamplePipelineManager(conf)
+        self.samples = manager.pipelines[0].sink.publishers[0].samples
+        endpoints = named.NamedExtensionManager(
+            namespace='ceilometer.sample.endpoint',
+            names=['backup'],
+            invoke_on_load=True,
+            invoke_args=(conf, manager.publisher()),
+        )
+        self.transport = oslo_messaging.get_notification_transport(
+            conf, url=url
+        )
+        self.listener = oslo_messaging.get_batch_notification_listener(
+            self.transport,
+            [
+                oslo_messaging.Target(
+                    topic='notifications', exchange=c.CONTROL_EXCHANGE
+                )
+            ],
+            [ext.obj for ext in endpoints],
+            executor='threading',
+            batch_size=100,
+            batch_timeout=0.1,
+        )
+        # One batch at a time, so samples keep the order of notifications.
+        conf.set_override('executor_thread_pool_size', 1)
+
+    def __enter__(self):
+        self.listener.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.listener.stop()
+        self.listener.wait()
+        self.transport.cleanup()
+
+    def wait_quiet(self, quiet=0.5, limit=15.0):
+        """Wait until no sample arrived for ``quiet`` seconds."""
+        deadline = time.monotonic() + limit
+        seen = -1
+        while seen != len(self.samples) and time.monotonic() < deadline:
+            seen = len(self.samples)
+            time.sleep(quiet)
 
 
 def _simulated_backup(size_gib):
@@ -107,26 +153,71 @@ def _simulated_backup(size_gib):
     }
 
 
-def _transfer(op, size_gib):
+class ProgressBar:
+    """Draws the latest ``backup.progress`` sample the agent published."""
+
+    def __init__(self, agent, out):
+        self.agent = agent
+        self.out = out
+        self.enabled = out.isatty()
+
+    def _latest(self, operation):
+        for sample in reversed(self.agent.samples):
+            if (
+                sample.name == c.PROGRESS_METER.name
+                and sample.resource_metadata.get(c.OPERATION) == operation
+            ):
+                return sample.volume
+        return 0.0
+
+    def draw(self, label):
+        """Draw the latest percentage of operation ``label``."""
+        if not self.enabled:
+            return
+        percent = self._latest(label)
+        filled = int(percent // 5)
+        self.out.write(
+            f'\r{label:<8} [{"#" * filled}{"." * (20 - filled)}] '
+            f'{percent:5.1f} %  (backup.progress samples)'
+        )
+        self.out.flush()
+
+    def finish(self, label, limit=2.0):
+        """Draw until the operation's 100 % sample is in, then end the line."""
+        deadline = time.monotonic() + limit
+        while self.enabled and time.monotonic() < deadline:
+            self.draw(label)
+            if self._latest(label) >= 100.0:
+                break
+            time.sleep(0.05)
+        if self.enabled:
+            self.out.write('\n')
+
+
+def _transfer(op, size_gib, seconds_per_object, bar, label):
     for _ in range(size_gib * c.GIB // CHUNK_BYTES):
+        time.sleep(seconds_per_object)
         op.advance(CHUNK_BYTES)
+        bar.draw(label)
 
 
-def simulate(notifier, size_gib):
+def simulate(notifier, args, bar):
     """Create, restore and delete one backup, then fail to create another."""
-    backup = _simulated_backup(size_gib)
+    backup = _simulated_backup(args.size_gib)
     with notifier.operation(None, backup, c.CREATE) as op:
-        _transfer(op, size_gib)
+        _transfer(op, args.size_gib, args.seconds_per_object, bar, 'create')
         backup['status'] = 'available'
-        backup['object_count'] = size_gib * c.GIB // CHUNK_BYTES
+        backup['object_count'] = args.size_gib * c.GIB // CHUNK_BYTES
+    bar.finish('create')
     backup['status'] = 'restoring'
     with notifier.operation(None, backup, c.RESTORE) as op:
-        _transfer(op, size_gib)
+        _transfer(op, args.size_gib, args.seconds_per_object, bar, 'restore')
         backup['status'] = 'available'
+    bar.finish('restore')
     backup['status'] = 'deleting'
     with notifier.operation(None, backup, c.DELETE):
         backup['status'] = 'deleted'
-    failing = _simulated_backup(size_gib)
+    failing = _simulated_backup(args.size_gib)
     try:
         with notifier.operation(None, failing, c.CREATE) as op:
             op.advance(CHUNK_BYTES)
@@ -135,26 +226,41 @@ def simulate(notifier, size_gib):
         pass
 
 
+def _detail(sample):
+    meta = sample.resource_metadata
+    keys = ('operation', 'status', 'fail_reason', 'display_name')
+    return ' '.join(f'{k}={meta[k]}' for k in keys if meta.get(k) is not None)
+
+
+def print_table(samples, out):
+    rows = [('meter', 'type', 'unit', 'volume', 'resource', 'metadata')]
+    for s in samples:
+        rows.append(
+            (
+                s.name,
+                s.type,
+                s.unit,
+                f'{s.volume:g}',
+                s.resource_id[:8],
+                f'{s.resource_metadata.get("event_type")} {_detail(s)}',
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(5)]
+        print('  '.join(cells + [row[5]]), file=out)
+
+
 def run(args, out=None):
-    conf, transport, notifier = _configure(
-        args.transport_url, args.objects_per_notification
-    )
-    printer = Printer(out)
-    listener = oslo_messaging.get_notification_listener(
-        transport,
-        [oslo_messaging.Target(topic='notifications', exchange='cinder')],
-        [printer],
-        executor='threading',
-    )
-    # One listener thread, so that notifications print in the order sent.
-    conf.set_override('executor_thread_pool_size', 1)
-    listener.start()
-    try:
-        simulate(notifier, args.size_gib)
-        printer.wait_quiet()
-    finally:
-        listener.stop()
-        listener.wait()
-        transport.cleanup()
-    print(f'{printer.received} notifications received', file=out)
+    out = out or sys.stdout
+    notifier = _emitter(args.transport_url, args.objects_per_notification)
+    with tempfile.TemporaryDirectory() as tmp:
+        pipeline_file = os.path.join(tmp, 'pipeline.yaml')
+        with open(pipeline_file, 'w') as f:
+            f.write(PIPELINE)
+        with Agent(args.transport_url, pipeline_file) as agent:
+            simulate(notifier, args, ProgressBar(agent, out))
+            agent.wait_quiet()
+    print_table(agent.samples, out)
+    print(f'{len(agent.samples)} samples', file=out)
     return 0

@@ -39,3 +39,35 @@ def backup(**fields):
     )
     values.update(fields)
     return objects.Backup(context=request_context(), **values)
+
+
+def stock_progress_payload(backup, chunks_done, chunk_bytes=50 * 1024**2):
+    """A backup.createprogress payload exactly as Cinder 29 builds it.
+
+    cinder.backup.chunkeddriver keeps ``object_meta`` (next chunk ``id``,
+    the cumulative chunk ``list``, ``prefix``, ``volume_meta``) and sends
+    ``_usage_from_backup(backup, **object_meta)`` with its block-count
+    based ``backup_percent``.
+    """
+    from cinder.volume import volume_utils
+
+    prefix = f'volume_{backup.volume_id}/20261125/az_az1_backup_{backup.id}'
+    object_meta = {
+        'id': chunks_done + 1,
+        'list': [
+            {
+                f'{prefix}-{n:05d}': {
+                    'offset': (n - 1) * chunk_bytes,
+                    'length': chunk_bytes,
+                    'compression': 'zlib',
+                    'md5': 'd41d8cd98f00b204e9800998ecf8427e',
+                }
+            }
+            for n in range(1, chunks_done + 1)
+        ],
+        'prefix': prefix,
+        'volume_meta': None,
+    }
+    volume_bytes = backup.size * 1024**3
+    object_meta['backup_percent'] = chunks_done * 10 * 100 / volume_bytes
+    return volume_utils._usage_from_backup(backup, **object_meta)

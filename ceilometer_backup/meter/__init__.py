@@ -1,0 +1,1 @@
+"""The Ceilometer side: backup samples from notifications and polling."""
