@@ -3,6 +3,8 @@
 # requirement files given as arguments. Run by demo.sh and test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# tox 4 leaves a file named .venv pointing at its last environment.
+[ -f .venv ] && rm -f .venv
 if ! python3 -m venv .venv; then
     # Debian's python3 ships venv separately.
     apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
