@@ -12,6 +12,23 @@ from oslo_config import cfg
 NOTIFICATIONS_GROUP = 'backup_notifications'
 
 notification_opts = [
+    cfg.StrOpt(
+        'backup_driver',
+        default='cinder.backup.drivers.swift.SwiftBackupDriver',
+        help="The backup driver that does the work when Cinder's "
+        'backup_driver is ceilometer_backup.emitter.driver.'
+        'MeteredBackupDriver, e.g. cinder.backup.drivers.posix.'
+        'PosixBackupDriver or cinder.backup.drivers.ceph.CephBackupDriver. '
+        "Backups keep this driver's name as their service.",
+    ),
+    cfg.BoolOpt(
+        'send_lifecycle_notifications',
+        default=False,
+        help='Also send backup.{create,restore,delete}.{start,end} from the '
+        "driver wrapper. Cinder's backup manager already sends them: turn "
+        'this on only for a manager that does not. Progress and .error '
+        'notifications are always sent.',
+    ),
     cfg.IntOpt(
         'backup_object_number_per_notification',
         default=10,

@@ -6,13 +6,20 @@ retry policy of the standard ``[oslo_messaging_notifications]`` group, so
 an operator configures nothing new to get them to Ceilometer.
 """
 
+import logging as std_logging
+import threading
+
 import oslo_messaging
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
 from ceilometer_backup.emitter.operation import BackupOperation
-from ceilometer_backup.emitter.sender import BackgroundSender, Message
+from ceilometer_backup.emitter.sender import (
+    BackgroundSender,
+    DeliveryFailed,
+    Message,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -33,6 +40,41 @@ class _ContextSerializer(oslo_messaging.NoOpSerializer):
     def serialize_context(self, ctxt):
         to_dict = getattr(ctxt, 'to_dict', None)
         return to_dict() if to_dict is not None else {}
+
+
+class _FailureWatch(std_logging.Filter):
+    """Notices the send failures oslo.messaging logs and swallows.
+
+    ``Notifier.info`` never raises: its messaging driver logs "Could not
+    send notification" and returns. This filter, on the loggers that say
+    so, records the failure for the thread that sent, so the sender can
+    back off instead of failing (and logging) every queued message.
+    """
+
+    LOGGERS = (
+        'oslo_messaging.notify.messaging',
+        'oslo_messaging.notify.notifier',
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record):
+        if record.levelno >= std_logging.ERROR:
+            self._local.failed = True
+        return True
+
+    def failed(self):
+        """Whether this thread saw a failure since it last asked."""
+        failed = getattr(self._local, 'failed', False)
+        self._local.failed = False
+        return failed
+
+
+_FAILURES = _FailureWatch()
+for _name in _FailureWatch.LOGGERS:
+    std_logging.getLogger(_name).addFilter(_FAILURES)
 
 
 class BackupNotifier:
@@ -71,7 +113,10 @@ class BackupNotifier:
         return cls(notifier, host, conf)
 
     def _deliver(self, message):
+        _FAILURES.failed()  # forget failures of earlier, unrelated sends
         self._notifier.info(message.ctxt, message.event_type, message.payload)
+        if _FAILURES.failed():
+            raise DeliveryFailed(message.event_type)
 
     def send(self, ctxt, event_type, payload, droppable=False, owner=None):
         """Queue one notification; False if the full queue dropped it."""

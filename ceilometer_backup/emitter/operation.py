@@ -41,8 +41,10 @@ class BackupOperation:
 
     :param lifecycle: send ``.start`` and ``.end`` (errors are always sent).
         Off where Cinder's backup manager already sends them.
-    :param total_bytes: bytes the operation will move; defaults to the
-        backup's size in GiB.
+    :param total_bytes: bytes the operation will move, as the caller
+        measured them (a volume file's size). The smaller of this and the
+        backup's size in GiB is used, as a restore may write to a larger
+        volume than was backed up.
     """
 
     def __init__(
@@ -99,10 +101,15 @@ class BackupOperation:
             self._log_failure(self._event(c.START))
             self._progress_base = {c.BACKUP_ID: self.backup_id}
         if self._progress is not None:
-            if not self._progress.total_bytes:
-                self._progress.total_bytes = (
-                    self._progress_base.get(c.SIZE) or 0
-                ) * c.GIB
+            known = [
+                total
+                for total in (
+                    self._progress.total_bytes,
+                    (self._progress_base.get(c.SIZE) or 0) * c.GIB,
+                )
+                if total
+            ]
+            self._progress.total_bytes = min(known, default=0)
             self._progress.start()
         if self._lifecycle:
             self._send_lifecycle(c.START)

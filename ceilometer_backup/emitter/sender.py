@@ -23,6 +23,15 @@ from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 
+# While the transport refuses messages, wait this long before the next try,
+# doubling up to the maximum.
+RETRY_START = 1.0
+RETRY_MAX = 30.0
+
+
+class DeliveryFailed(Exception):
+    """The transport did not take the message: wait, then try again."""
+
 
 class Message:
     """One notification waiting to be sent.
@@ -98,6 +107,7 @@ class BackgroundSender:
         self._worker.start()
 
     def _run(self):
+        backoff = 0.0
         while True:
             with self._cond:
                 while not self._queue:
@@ -106,6 +116,11 @@ class BackgroundSender:
                 self._in_flight += 1
             try:
                 self._send(message)
+                if backoff:
+                    LOG.info('Backup notifications reach the broker again')
+                backoff = 0.0
+            except DeliveryFailed:
+                backoff = self._undelivered(message, backoff)
             except Exception:
                 LOG.warning(
                     'Could not send %(event)s notification for backup '
@@ -120,6 +135,29 @@ class BackgroundSender:
                 with self._cond:
                     self._in_flight -= 1
                     self._cond.notify_all()
+            if backoff:
+                time.sleep(backoff)
+
+    def _undelivered(self, message, backoff):
+        """Keep a lifecycle message for the next try; give up progress.
+
+        Returns how long to wait before that try. Waiting, rather than
+        failing every queued message at once, costs one error in the log
+        per try instead of one per message, and keeps .end and .error.
+        """
+        if not backoff:
+            LOG.warning(
+                'Backup notifications are not reaching the message broker; '
+                'trying again in %(start)ss, then up to every %(max)ss. '
+                'Progress notifications are dropped meanwhile.',
+                {'start': RETRY_START, 'max': RETRY_MAX},
+            )
+        with self._cond:
+            if message.droppable:
+                message.dropped()
+            else:
+                self._queue.appendleft(message)
+        return min(max(backoff * 2, RETRY_START), RETRY_MAX)
 
     def flush(self, timeout):
         """Wait up to ``timeout`` seconds for the queue to drain.

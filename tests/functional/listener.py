@@ -38,9 +38,12 @@ class Collector:
         return [m['event_type'] for m in self.messages]
 
     def wait_for(self, event_type, timeout=30):
+        self.wait_for_count(event_type, 1, timeout)
+
+    def wait_for_count(self, event_type, count, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if event_type in self.event_types():
+            if self.event_types().count(event_type) >= count:
                 return
             time.sleep(0.05)
         raise TimeoutError(f'{event_type} not received: {self.event_types()}')

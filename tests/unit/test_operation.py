@@ -85,12 +85,21 @@ def test_progress_payload_stays_under_2_kib_with_maximal_fields(
     assert start[c.FAIL_REASON] == 'f' * 255
 
 
-def test_total_bytes_given_by_the_caller_wins(notifier, recorded):
-    _create(
-        notifier, cinder_objects.backup(size=1), 10, total_bytes=1280 * MIB
-    )
+@pytest.mark.parametrize(
+    'size_gib, measured, percent',
+    [
+        (2, 1280 * MIB, 50.0),  # a smaller measured file wins
+        (1, 4 * c.GIB, 62.5),  # a restore onto a larger volume
+        (1, None, 62.5),  # nothing measured: the backup's size
+    ],
+)
+def test_total_is_the_smaller_of_measured_and_backup_size(
+    notifier, recorded, size_gib, measured, percent
+):
+    backup = cinder_objects.backup(size=size_gib)
+    _create(notifier, backup, 10, total_bytes=measured)
     first = recorded.of('backup.createprogress')[0]['payload']
-    assert first[c.BACKUP_PERCENT] == 50.0
+    assert first[c.BACKUP_PERCENT] == percent
 
 
 def test_error_sends_fail_reason_and_reraises_the_same_exception(
@@ -228,3 +237,33 @@ def test_full_queue_drops_progress_with_one_warning_per_operation(
     assert types[-1] == 'backup.create.end'
     # 17 progress reports (16 + final) could not all fit in 5 places.
     assert types.count('backup.createprogress') < 17
+
+
+def test_a_send_oslo_messaging_swallows_is_retried(
+    notifier, recorded, monkeypatch
+):
+    """oslo.messaging logs a failing driver and returns: still noticed."""
+    from oslo_messaging.notify import _impl_test
+
+    from ceilometer_backup.emitter import sender
+
+    monkeypatch.setattr(sender, 'RETRY_START', 0.01)
+    real_notify = _impl_test.TestDriver.notify
+    failures = []
+
+    def broker_down_once(self, ctxt, message, priority, retry):
+        if not failures:
+            failures.append(message['event_type'])
+            raise ConnectionRefusedError('broker down')
+        real_notify(self, ctxt, message, priority, retry)
+
+    monkeypatch.setattr(_impl_test.TestDriver, 'notify', broker_down_once)
+    with pytest.raises(OSError):
+        with notifier.operation(None, cinder_objects.backup(), c.DELETE):
+            raise OSError('gone')
+    assert notifier._sender.flush(5)
+    assert failures == ['backup.delete.start']
+    assert recorded.event_types() == [
+        'backup.delete.start',
+        'backup.delete.error',
+    ]

@@ -1,3 +1,4 @@
+import logging
 import os
 import threading
 
@@ -99,3 +100,50 @@ def test_worker_is_restarted_in_a_forked_child():
         os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read_end, 1) == b'1'
+
+
+def test_undelivered_lifecycle_is_retried_and_progress_given_up(
+    monkeypatch, caplog
+):
+    from ceilometer_backup.emitter import sender as sender_module
+
+    monkeypatch.setattr(sender_module, 'RETRY_START', 0.01)
+    monkeypatch.setattr(sender_module, 'RETRY_MAX', 0.02)
+    attempts = []
+    sent = []
+
+    def broker_down_twice(message):
+        attempts.append(message.event_type)
+        if len(attempts) <= 2:
+            raise sender_module.DeliveryFailed(message.event_type)
+        sent.append(message.event_type)
+
+    owner = Owner()
+    sender = BackgroundSender(broker_down_twice, 10)
+    with caplog.at_level(logging.INFO):
+        sender.submit(_msg('start', False, owner))
+        sender.submit(_msg('progress', True, owner))
+        sender.submit(_msg('end', False, owner))
+        assert sender.flush(5)
+    # start fails twice and is kept; progress is never tried while failing.
+    assert attempts == ['start', 'start', 'start', 'progress', 'end']
+    assert sent == ['start', 'progress', 'end']
+    assert owner.dropped == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum('not reaching' in m for m in messages) == 1
+    assert sum('reach the broker again' in m for m in messages) == 1
+
+
+def test_undelivered_progress_is_dropped(monkeypatch):
+    from ceilometer_backup.emitter import sender as sender_module
+
+    monkeypatch.setattr(sender_module, 'RETRY_START', 0.01)
+
+    def refuse(message):
+        raise sender_module.DeliveryFailed(message.event_type)
+
+    owner = Owner()
+    sender = BackgroundSender(refuse, 10)
+    sender.submit(_msg('progress', True, owner))
+    assert sender.flush(5)
+    assert owner.dropped == ['progress']

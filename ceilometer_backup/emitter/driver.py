@@ -1,0 +1,115 @@
+"""A Cinder backup driver that meters the driver it wraps.
+
+Enabled in cinder.conf alone, in an unpatched Cinder::
+
+    [DEFAULT]
+    backup_driver = ceilometer_backup.emitter.driver.MeteredBackupDriver
+    backup_manager = ceilometer_backup.emitter.manager.MeteredBackupManager
+    [backup_notifications]
+    backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
+
+The wrapper is constructed as Cinder's backup manager constructs drivers,
+passes every call through unchanged, and adds correct progress (counted on
+the volume file, so it works for any driver) and ``.error`` notifications.
+Backups keep the wrapped driver's name as their service, so they stay
+restorable if the wrapper is removed again.
+"""
+
+import functools
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_utils import importutils
+
+from ceilometer_backup import contract as c
+from ceilometer_backup import opts
+from ceilometer_backup.emitter.notifier import BackupNotifier
+from ceilometer_backup.emitter.volume_file import (
+    CountingVolumeFile,
+    measured_size,
+)
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+opts.register_opts(CONF)
+
+MANAGER = 'ceilometer_backup.emitter.manager.MeteredBackupManager'
+
+
+@functools.cache
+def process_notifier():
+    """One notifier (one sender thread) per cinder-backup process.
+
+    Cinder constructs a driver for every operation, so the notifier cannot
+    belong to a driver instance.
+    """
+    return BackupNotifier.from_config(CONF, host=CONF.host)
+
+
+_warned = threading.Event()
+
+
+def _warn_about_manager():
+    if _warned.is_set() or CONF.get('backup_manager', MANAGER) == MANAGER:
+        return
+    _warned.set()
+    LOG.warning(
+        'backup_driver is MeteredBackupDriver but backup_manager is not '
+        '%(manager)s: Cinder will refuse to restore or delete backups '
+        'recorded under %(inner)s. Set backup_manager = %(manager)s.',
+        {'manager': MANAGER, 'inner': CONF.backup_notifications.backup_driver},
+    )
+
+
+class MeteredBackupDriver:
+    """Proxy of the configured backup driver, with notifications."""
+
+    def __init__(self, context, *args, **kwargs):
+        self._context = context
+        self.driver_name = CONF.backup_notifications.backup_driver
+        driver_class = importutils.import_class(self.driver_name)
+        self._driver = driver_class(context, *args, **kwargs)
+        self._notifier = process_notifier()
+        _warn_about_manager()
+
+    def __getattr__(self, name):
+        # check_for_setup_error, export_record, import_record, get_metadata,
+        # put_metadata, support_force_delete, ...: unchanged.
+        return getattr(self._driver, name)
+
+    def _operation(self, backup, operation, volume_file=None):
+        """The operation's notifications, and the file to hand the driver.
+
+        With notifications off, the driver gets the very file Cinder gave.
+        """
+        metered = volume_file is not None and self._notifier.enabled
+        op = self._notifier.operation(
+            self._context,
+            backup,
+            operation,
+            lifecycle=CONF.backup_notifications.send_lifecycle_notifications,
+            total_bytes=measured_size(volume_file) if metered else None,
+        )
+        if not metered:
+            return op, volume_file
+        return op, CountingVolumeFile(volume_file, op.advance)
+
+    def backup(self, backup, volume_file, *args, **kwargs):
+        op, volume_file = self._operation(backup, c.CREATE, volume_file)
+        with op:
+            updates = self._driver.backup(backup, volume_file, *args, **kwargs)
+        # Cinder recorded the wrapper's name; keep the real driver's.
+        return dict(updates or {}, service=self.driver_name)
+
+    def restore(self, backup, volume_id, volume_file, *args, **kwargs):
+        op, volume_file = self._operation(backup, c.RESTORE, volume_file)
+        with op:
+            return self._driver.restore(
+                backup, volume_id, volume_file, *args, **kwargs
+            )
+
+    def delete_backup(self, backup, *args, **kwargs):
+        op, _ = self._operation(backup, c.DELETE)
+        with op:
+            return self._driver.delete_backup(backup, *args, **kwargs)

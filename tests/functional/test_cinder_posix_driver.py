@@ -1,0 +1,135 @@
+"""MeteredBackupDriver around Cinder 29's real PosixBackupDriver.
+
+Runs inside Cinder's own test harness (cinder.tests.unit.test.TestCase:
+SQLite database, Cinder's configuration), so the wrapped driver really
+calls db.volume_get and backup.save(). Notifications go over a real
+RabbitMQ to a real oslo.messaging listener.
+"""
+
+import os
+
+import oslo_messaging
+import pytest
+
+# Cinder's TestCase swaps oslo_messaging.Notifier for a fake one; the
+# emitter must use the real class to reach RabbitMQ.
+REAL_NOTIFIER = oslo_messaging.Notifier
+
+from cinder.backup.drivers import posix  # noqa: E402, F401 (its options)
+from cinder.tests.unit import test as cinder_test  # noqa: E402
+from cinder.tests.unit import utils as cinder_utils  # noqa: E402
+
+from ceilometer_backup import contract as c  # noqa: E402
+from ceilometer_backup.emitter import driver as driver_module  # noqa: E402
+from tests.functional.listener import listening  # noqa: E402
+
+MIB = 1024 * 1024
+POSIX = 'cinder.backup.drivers.posix.PosixBackupDriver'
+VOLUME_MIB = 64
+OBJECT_MIB = 4  # 16 objects
+EVERY = 4  # progress every 4 objects
+
+
+class MeteredPosixBackupTest(cinder_test.TestCase):
+    @pytest.fixture(autouse=True)
+    def _servers(self, rabbitmq, tmp_path):
+        self.rabbitmq = rabbitmq
+        self.tmp = tmp_path
+
+    def _common_cleanup(self):
+        # Cinder drops every public instance attribute after a test, among
+        # them the bound test method pytest sets there and then deletes.
+        method = self.__dict__.get(self._testMethodName)
+        super()._common_cleanup()
+        if method is not None:
+            self.__dict__[self._testMethodName] = method
+
+    def setUp(self):
+        super().setUp()
+        self.mock_object(oslo_messaging, 'Notifier', REAL_NOTIFIER)
+        self.override_config('transport_url', self.rabbitmq.url)
+        self.override_config(
+            'driver', ['messagingv2'], group='oslo_messaging_notifications'
+        )
+        self.override_config('backup_posix_path', str(self.tmp / 'backups'))
+        self.override_config('backup_file_size', OBJECT_MIB * MIB)
+        self.override_config('backup_sha_block_size_bytes', 32768)
+        self.override_config('backup_driver', POSIX, 'backup_notifications')
+        self.override_config(
+            'backup_object_number_per_notification',
+            EVERY,
+            'backup_notifications',
+        )
+        self.override_config('backup_manager', driver_module.MANAGER)
+        driver_module.process_notifier.cache_clear()
+        self.addCleanup(driver_module.process_notifier.cache_clear)
+        self.ctxt = cinder_utils.context.get_admin_context()
+        self.volume = cinder_utils.create_volume(self.ctxt, size=1)
+        self.volume_file = self.tmp / 'volume'
+        self.volume_file.write_bytes(os.urandom(VOLUME_MIB * MIB))
+
+    def _backup(self):
+        return cinder_utils.create_backup(
+            self.ctxt,
+            volume_id=self.volume.id,
+            size=1,
+            service='ceilometer_backup.emitter.driver.MeteredBackupDriver',
+        )
+
+    def test_backup_then_restore_through_the_real_posix_driver(self):
+        backup = self._backup()
+        with listening(self.rabbitmq.url) as received:
+            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+            with open(self.volume_file, 'rb') as f:
+                updates = wrapper.backup(backup, f)
+            # As Cinder's backup manager does around the driver calls.
+            backup.update(updates)
+            backup.status = 'restoring'
+            backup.save()
+            restored = self.tmp / 'restored'
+            restored.write_bytes(b'\0' * VOLUME_MIB * MIB)
+            with open(restored, 'r+b') as f:
+                wrapper.restore(backup, self.volume.id, f, True)
+            received.wait_for('backup.restoreprogress')
+            driver_module.process_notifier().flush()
+            received.wait_for_count('backup.restoreprogress', 4)
+
+        assert restored.read_bytes() == self.volume_file.read_bytes()
+        assert backup.service == POSIX, 'backups keep the real driver name'
+        for operation in ('create', 'restore'):
+            progress = [
+                m['payload']
+                for m in received.messages
+                if m['event_type'] == c.PROGRESS_EVENTS[operation]
+            ]
+            percents = [p[c.BACKUP_PERCENT] for p in progress]
+            assert percents == [25.0, 50.0, 75.0, 100.0], operation
+            assert {p[c.BACKUP_ID] for p in progress} == {backup.id}
+            assert progress[-1][c.BYTES_DONE] == VOLUME_MIB * MIB
+        # What stock Cinder sent meanwhile (to its own, faked, notifier):
+        # its progress carries a block-count percentage and the chunk list.
+        stock = [
+            n
+            for n in self.notifier.notifications
+            if n['event_type'] == 'backup.createprogress'
+        ]
+        assert stock and stock[0]['payload']['backup_percent'] < 0.01
+        assert len(stock[-1]['payload']['list']) == VOLUME_MIB // OBJECT_MIB
+
+    def test_forced_failure_yields_error_and_the_same_exception(self):
+        backup = self._backup()
+        closed = open(self.volume_file, 'rb')
+        closed.close()
+        with listening(self.rabbitmq.url) as received:
+            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+            with pytest.raises(ValueError, match='closed file'):
+                wrapper.backup(backup, closed)
+            received.wait_for('backup.create.error')
+        (error,) = [
+            m['payload']
+            for m in received.messages
+            if m['event_type'] == 'backup.create.error'
+        ]
+        assert error[c.BACKUP_ID] == backup.id
+        assert 'closed file' in error[c.FAIL_REASON]
+        assert error[c.DURATION] >= 0
