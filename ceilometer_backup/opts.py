@@ -10,6 +10,7 @@ that Cinder already configures.
 from oslo_config import cfg
 
 NOTIFICATIONS_GROUP = 'backup_notifications'
+POLLING_GROUP = 'backup_polling'
 
 notification_opts = [
     cfg.StrOpt(
@@ -66,9 +67,28 @@ notification_opts = [
 ]
 
 
+polling_opts = [
+    cfg.IntOpt(
+        'page_size',
+        default=1000,
+        min=1,
+        help='Backups asked of the Cinder API per request when the central '
+        'agent lists them. Cinder caps a page at its osapi_max_limit '
+        '(1000 by default); larger values only cost memory.',
+    ),
+]
+
+
 def register_opts(conf):
     conf.register_opts(notification_opts, group=NOTIFICATIONS_GROUP)
 
 
+def register_polling_opts(conf):
+    conf.register_opts(polling_opts, group=POLLING_GROUP)
+
+
 def list_opts():
-    return [(NOTIFICATIONS_GROUP, notification_opts)]
+    return [
+        (NOTIFICATIONS_GROUP, notification_opts),
+        (POLLING_GROUP, polling_opts),
+    ]

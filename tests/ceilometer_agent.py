@@ -6,6 +6,7 @@ through the real sample pipeline to Ceilometer's ``test://`` publisher.
 """
 
 import datetime
+import logging
 import os
 import uuid
 
@@ -27,8 +28,24 @@ STOCK_METERS_DIR = os.path.join(
 )
 
 
+def prepare_service(config_files):
+    """Ceilometer's prepare_service, keeping the test run's log handlers.
+
+    oslo.log's setup removes every handler of the root logger, pytest's
+    log capture among them.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    conf = service.prepare_service([], config_files)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    return conf
+
+
 def make_conf(meter_dirs=None):
-    conf = service.prepare_service([], [])
+    conf = prepare_service([])
     conf.set_override('pipeline_cfg_file', PIPELINE)
     if meter_dirs is not None:
         conf.set_override('meter_definitions_dirs', meter_dirs, group='meter')

@@ -28,6 +28,7 @@ from ceilometer.sample import Sample
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
+from ceilometer_backup.meter.metadata import backup_metadata
 
 LOG = logging.getLogger(__name__)
 
@@ -39,28 +40,6 @@ _END_EVENTS = {c.event_type(op, c.END): op for op in c.OPERATIONS}
 _ERROR_EVENTS = {c.event_type(op, c.ERROR): op for op in c.OPERATIONS}
 _PROGRESS_EVENTS = {event: op for op, event in c.PROGRESS_EVENTS.items()}
 
-# Descriptive payload fields copied into sample metadata. What is not
-# listed (chunk lists, volume metadata, driver internals) never is.
-METADATA_KEYS = (
-    c.DISPLAY_NAME,
-    c.VOLUME_ID,
-    c.AVAILABILITY_ZONE,
-    c.HOST,
-    c.SERVICE,
-    c.STATUS,
-    c.IS_INCREMENTAL,
-    c.PARENT_ID,
-    c.CONTAINER,
-    c.FAIL_REASON,
-    c.SNAPSHOT_ID,
-    c.CREATED_AT,
-    c.OBJECT_COUNT,
-    c.NUM_DEPENDENT_BACKUPS,
-    c.RESTORE_VOLUME_ID,
-    c.DATA_TIMESTAMP,
-)
-# Cinder's string columns hold 255 characters.
-METADATA_STRING_MAX = 255
 IDENTIFIER_MAX = 255
 
 
@@ -108,20 +87,8 @@ def _timestamp(notification):
     return stamp.isoformat()
 
 
-def _metadata_value(value):
-    if isinstance(value, str):
-        return value[:METADATA_STRING_MAX]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return None
-
-
 def _metadata(payload, event_type):
-    metadata = {
-        key: _metadata_value(payload[key])
-        for key in METADATA_KEYS
-        if key in payload
-    }
+    metadata = backup_metadata(payload)
     metadata['event_type'] = event_type
     return metadata
 

@@ -1,0 +1,48 @@
+"""Sample metadata of a backup, the same from notifications and polling.
+
+Both paths feed the same Gnocchi resource, whose attributes come from
+this metadata, so they must agree on its keys and on how values are cut.
+"""
+
+from ceilometer_backup import contract as c
+
+# Descriptive fields copied into sample metadata. What is not listed
+# (chunk lists, volume metadata, driver internals) never is.
+METADATA_KEYS = (
+    c.DISPLAY_NAME,
+    c.VOLUME_ID,
+    c.AVAILABILITY_ZONE,
+    c.HOST,
+    c.SERVICE,
+    c.STATUS,
+    c.IS_INCREMENTAL,
+    c.PARENT_ID,
+    c.CONTAINER,
+    c.FAIL_REASON,
+    c.SNAPSHOT_ID,
+    c.CREATED_AT,
+    c.OBJECT_COUNT,
+    c.NUM_DEPENDENT_BACKUPS,
+    c.RESTORE_VOLUME_ID,
+    c.DATA_TIMESTAMP,
+)
+# Cinder's string columns hold 255 characters.
+STRING_MAX = 255
+
+
+def metadata_value(value):
+    """A scalar, strings cut to STRING_MAX; anything else is dropped."""
+    if isinstance(value, str):
+        return value[:STRING_MAX]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return None
+
+
+def backup_metadata(fields):
+    """Metadata from a mapping with the payload's key names."""
+    return {
+        key: metadata_value(fields[key])
+        for key in METADATA_KEYS
+        if key in fields
+    }
