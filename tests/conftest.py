@@ -1,6 +1,7 @@
 import pytest
 
 from tests.config import make_conf
+from tests.fixtures.rabbitmq import RabbitMQ
 
 
 @pytest.fixture
@@ -8,3 +9,28 @@ def conf():
     conf = make_conf()
     yield conf
     conf.reset()
+
+
+@pytest.fixture(scope='session')
+def rabbitmq(tmp_path_factory):
+    """A RabbitMQ of the test session's own, on free loopback ports."""
+    broker = RabbitMQ(str(tmp_path_factory.mktemp('rabbitmq')))
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.close()
+
+
+def pytest_collection_finish(session):
+    """Only tests/cinder_harness may run in an eventlet-patched process."""
+    import eventlet.patcher
+
+    harness = [i for i in session.items if 'cinder_harness' in i.nodeid]
+    if harness and len(harness) != len(session.items):
+        raise pytest.UsageError(
+            'tests/cinder_harness patches the process with eventlet: run it '
+            'in a pytest process of its own (tools/test.sh does)'
+        )
+    if not harness and eventlet.patcher.is_monkey_patched('thread'):
+        raise pytest.UsageError('the test process is eventlet-patched')

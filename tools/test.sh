@@ -26,5 +26,8 @@ sample=$(mktemp)
 diff -u etc/ceilometer-backup.conf.sample "$sample"
 rm -f "$sample"
 
-echo '== pytest'
-exec .venv/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning tests "$@"
+pytest=(.venv/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning)
+echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
+"${pytest[@]}" tests/cinder_harness "$@"
+echo '== pytest: unit and functional'
+"${pytest[@]}" tests/unit tests/functional "$@"

@@ -34,6 +34,10 @@ class Collector:
     def error(self, ctxt, publisher_id, event_type, payload, metadata):
         self._keep('ERROR', publisher_id, event_type, payload, metadata)
 
+    def sample(self, ctxt, publisher_id, event_type, payload, metadata):
+        # How ceilometer-polling hands its samples to the bus.
+        self._keep('SAMPLE', publisher_id, event_type, payload, metadata)
+
     def event_types(self):
         return [m['event_type'] for m in self.messages]
 
@@ -50,13 +54,13 @@ class Collector:
 
 
 @contextlib.contextmanager
-def listening(url, topic='notifications'):
+def listening(url, topic='notifications', exchange=c.CONTROL_EXCHANGE):
     conf = make_conf(url=url, driver='messagingv2')
     transport = oslo_messaging.get_notification_transport(conf)
     collector = Collector()
     listener = oslo_messaging.get_notification_listener(
         transport,
-        [oslo_messaging.Target(topic=topic, exchange=c.CONTROL_EXCHANGE)],
+        [oslo_messaging.Target(topic=topic, exchange=exchange)],
         [collector],
         executor='threading',
     )
