@@ -1,0 +1,78 @@
+"""``ceilometer-backup upgrade``: Gnocchi's resource type and deploy files.
+
+Run it where ``ceilometer-upgrade`` runs, with the same configuration:
+it creates (or completes) the ``volume_backup`` resource type through
+gnocchiclient with Ceilometer's credentials, and writes the config files
+that route every backup meter there. Running it again changes nothing and
+says so.
+"""
+
+import sys
+
+from ceilometer import gnocchi_client, service
+from gnocchiclient import exceptions as gnocchi_exc
+from keystoneauth1 import exceptions as ka_exc
+
+from ceilometer_backup import gnocchi
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        'upgrade',
+        help='Create the volume_backup resource type in Gnocchi and write '
+        'deploy-ready Ceilometer config files.',
+    )
+    parser.add_argument(
+        '--config-file',
+        action='append',
+        default=[],
+        help='Ceilometer configuration ([service_credentials], [gnocchi]); '
+        'may be given several times.',
+    )
+    parser.add_argument(
+        '--output-dir',
+        help='Write gnocchi_resources.yaml, event_definitions.yaml, '
+        'event_pipeline.yaml, meters.d/backup.yaml and the polling source '
+        'here (e.g. /etc/ceilometer). Without it, no file is written.',
+    )
+    parser.set_defaults(func=run)
+
+
+def _fail(message):
+    print(f'ceilometer-backup upgrade: {message}', file=sys.stderr)
+    return 1
+
+
+def run(args, out=None):
+    out = out or sys.stdout
+    conf = service.prepare_service([], args.config_file)
+    try:
+        client = gnocchi_client.get_gnocchiclient(conf)
+        changes = gnocchi.upgrade_resource_type(client)
+    except (ka_exc.Unauthorized, gnocchi_exc.Unauthorized) as exc:
+        return _fail(
+            f'Gnocchi or Keystone refused the credentials of '
+            f'[{conf.gnocchi.auth_section}]: {exc}'
+        )
+    except (
+        ka_exc.ConnectFailure,
+        ka_exc.EndpointNotFound,
+        gnocchi_exc.ConnectionFailure,
+    ) as exc:
+        return _fail(f'cannot reach Gnocchi: {exc}')
+    except (ka_exc.ClientException, gnocchi_exc.ClientException) as exc:
+        return _fail(f'Gnocchi refused the change: {exc}')
+    if args.output_dir:
+        written = gnocchi.write_files(
+            gnocchi.deploy_files(conf), args.output_dir
+        )
+        changes += [f'wrote {args.output_dir}/{path}' for path in written]
+    for change in changes:
+        print(change, file=out)
+    if not changes:
+        print(
+            f'Nothing to change: resource type {gnocchi.RESOURCE_TYPE} and '
+            'the config files are up to date.',
+            file=out,
+        )
+    return 0

@@ -1,0 +1,50 @@
+"""``ceilometer-backup upgrade`` failing clearly, with the real clients."""
+
+import subprocess
+import sys
+
+from tests.fixtures import servers
+from tests.fixtures.openstack_api import PASSWORD, FakeOpenStack
+from tests.polling import credentials
+
+
+def _upgrade(tmp_path, config):
+    conf = tmp_path / 'ceilometer.conf'
+    conf.write_text(config)
+    return subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'ceilometer_backup.cmd.main',
+            'upgrade',
+            '--config-file',
+            str(conf),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_unreachable_gnocchi_is_one_clear_error(tmp_path):
+    port = servers.free_port()
+    done = _upgrade(
+        tmp_path,
+        '[service_credentials]\nauth_type = gnocchi-basic\nuser = admin\n'
+        f'endpoint = http://127.0.0.1:{port}\n',
+    )
+    assert done.returncode == 1
+    (line,) = [x for x in done.stderr.splitlines() if 'upgrade:' in x]
+    assert 'cannot reach Gnocchi' in line and str(port) in line
+    assert 'Traceback' not in done.stderr
+
+
+def test_wrong_credentials_are_one_clear_error_without_the_password(tmp_path):
+    with FakeOpenStack() as api:
+        done = _upgrade(
+            tmp_path, credentials(api, password='wrong-' + PASSWORD)
+        )
+    assert done.returncode == 1
+    assert 'refused the credentials of [service_credentials]' in done.stderr
+    assert PASSWORD not in done.stderr + done.stdout
+    assert 'Traceback' not in done.stderr
