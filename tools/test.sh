@@ -1,18 +1,26 @@
 #!/bin/bash
 # Installs everything the tests need and runs lint, the configuration
 # sample check and the whole test suite. Run as root on Debian 12: it
-# installs Debian's rabbitmq-server (the tests start and stop their own
-# broker; nothing is left running).
+# installs Debian's rabbitmq-server and postgresql, and Gnocchi 4.7.1 in a
+# virtualenv of its own (.venv-gnocchi). The tests start and stop their own
+# servers; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || ! command -v epmd >/dev/null; then
+if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || ! command -v epmd >/dev/null \
+        || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        rabbitmq-server >/dev/null
+        rabbitmq-server postgresql-15 >/dev/null
 fi
 
 bash tools/install.sh test-requirements.txt
+
+# Gnocchi's pins need not agree with Cinder's and Ceilometer's.
+if [ ! -x .venv-gnocchi/bin/gnocchi-api ]; then
+    python3 -m venv .venv-gnocchi
+    .venv-gnocchi/bin/pip install --quiet 'gnocchi[postgresql,file]==4.7.1' uwsgi
+fi
 
 echo '== ruff'
 .venv/bin/ruff check ceilometer_backup tests

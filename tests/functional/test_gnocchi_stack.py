@@ -1,0 +1,223 @@
+"""The whole chain, real: Cinder side -> RabbitMQ -> Ceilometer -> Gnocchi.
+
+PostgreSQL, Gnocchi API and metricd, RabbitMQ, ceilometer-agent-notification
+and ceilometer-polling run as processes the test owns. ceilometer-upgrade
+and ``ceilometer-backup upgrade`` prepare Gnocchi and the config files the
+agents then use. The emitter drives a backup's create (with progress),
+restore and delete, and a failed create; the pollster lists the same
+backup from a loopback Cinder API, plus one nothing notified.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from gnocchiclient import exceptions as gnocchi_exc
+
+from ceilometer_backup import contract as c
+from ceilometer_backup.emitter import BackupNotifier
+from tests import polling
+from tests.config import make_conf
+from tests.fixtures.ceilometer_services import (
+    NotificationAgent,
+    PollingAgent,
+    _bin,
+)
+from tests.fixtures.gnocchi import Gnocchi
+from tests.fixtures.openstack_api import FakeOpenStack, make_backups
+from tests.fixtures.postgresql import PostgreSQL
+
+MIB = 1024 * 1024
+PUBLISHER = (
+    'gnocchi://?enable_filter_project=false&archive_policy=ceilometer-high'
+    '&resources_definition_file={etc}/gnocchi_resources.yaml'
+)
+
+
+def _run(argv):
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope='module')
+def stack(rabbitmq, tmp_path_factory):
+    root = tmp_path_factory.mktemp('stack')
+    etc = root / 'etc'
+    database = PostgreSQL()
+    gnocchi = Gnocchi(str(root / 'gnocchi'), database.url('gnocchi'))
+    api = FakeOpenStack(make_backups(2))
+    agents = []
+    try:
+        database.start()
+        database.create_database('gnocchi')
+        gnocchi.start()
+        api.__enter__()
+        notification = NotificationAgent(
+            str(root / 'notification'),
+            rabbitmq.url,
+            publishers=[PUBLISHER.format(etc=etc)],
+            pipelines=('meter', 'event'),
+            meters_dir=str(etc / 'meters.d'),
+            defaults=f'event_pipeline_cfg_file = {etc}/event_pipeline.yaml',
+            extra=f"""[event]
+definitions_cfg_file = {etc}/event_definitions.yaml
+[service_credentials]
+auth_type = gnocchi-basic
+user = admin
+endpoint = {gnocchi.url}
+""",
+        )
+        _run([_bin('ceilometer-upgrade'), '--config-file', notification.conf])
+        upgrade = [
+            sys.executable,
+            '-m',
+            'ceilometer_backup.cmd.main',
+            'upgrade',
+            '--config-file',
+            notification.conf,
+            '--output-dir',
+            str(etc),
+        ]
+        first = _run(upgrade)
+        second = _run(upgrade)
+        poller = PollingAgent(
+            str(root / 'polling'),
+            rabbitmq.url,
+            polling.credentials(api),
+            host='central-1',
+        )
+        agents = [notification, poller]
+        for agent in agents:
+            agent.start()
+        yield {
+            'gnocchi': gnocchi.client(),
+            'api': api,
+            'notification': notification,
+            'rabbitmq': rabbitmq,
+            'upgrade': (first, second),
+        }
+    finally:
+        for agent in agents:
+            agent.stop()
+        api.__exit__(None, None, None)
+        gnocchi.stop()
+        database.stop()
+
+
+def _wait(check, timeout=90):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, gnocchi_exc.NotFound):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _values(client, resource, metric):
+    measures = client.metric.get_measures(
+        metric, resource_id=resource, refresh=True, granularity=1
+    )
+    return [value for _, _, value in measures]
+
+
+def test_upgrade_is_idempotent(stack):
+    first, second = stack['upgrade']
+    assert 'created resource type volume_backup' in first
+    assert 'Nothing to change' in second
+
+
+def test_backup_metered_in_gnocchi_end_to_end(stack):
+    client, api = stack['gnocchi'], stack['api']
+    listed, polled_only = api.backups
+    # The notified backup is the first one Cinder's API lists, with the
+    # API's size differing, to tell polled measures from notified ones.
+    backup = {
+        'id': listed['id'],
+        'project_id': listed['os-backup-project-attr:project_id'],
+        'user_id': listed['user_id'],
+        'volume_id': listed['volume_id'],
+        'display_name': listed['name'],
+        'availability_zone': 'az1',
+        'host': 'backup-host@posix',
+        'service': 'cinder.backup.drivers.posix.PosixBackupDriver',
+        'status': 'creating',
+        'size': 7,
+        'created_at': '2026-11-25T00:00:00',
+    }
+    failing = dict(backup, id='f0000000-0000-0000-0000-00000000000f')
+    notifier = BackupNotifier.from_config(
+        make_conf(url=stack['rabbitmq'].url, driver='messagingv2'), 'node-1'
+    )
+    with notifier.operation(None, backup, c.CREATE) as op:
+        for _ in range(16):
+            op.advance(7 * 1024 * MIB // 16)
+        backup['status'] = 'available'
+    with notifier.operation(None, backup, c.RESTORE) as op:
+        for _ in range(16):
+            op.advance(7 * 1024 * MIB // 16)
+    with pytest.raises(OSError):
+        with notifier.operation(None, failing, c.CREATE):
+            raise OSError('repository full')
+
+    def metered():
+        resource = client.resource.get('volume_backup', backup['id'])
+        metrics = resource['metrics']
+        for name in (
+            'backup.size',
+            'backup',
+            'backup.progress',
+            'backup.create.duration',
+            'backup.restore.duration',
+        ):
+            assert name in metrics, name
+        # ceilometer-high keeps the mean of each second. Notified sizes are
+        # 7, the API lists 1: seconds with polled samples only read 1, the
+        # one with the notifications more.
+        sizes = _values(client, backup['id'], 'backup.size')
+        assert listed['size'] in sizes, sizes
+        assert any(size > listed['size'] for size in sizes), sizes
+        progress = _values(client, backup['id'], 'backup.progress')
+        assert progress and all(0 < p <= 100 for p in progress), progress
+        return resource
+
+    resource = _wait(metered)
+    assert resource['display_name'] == listed['name']
+    assert resource['volume_id'] == listed['volume_id']
+    assert resource['availability_zone'] == 'az1'
+    assert resource['host'] == 'backup-host@posix'
+    assert resource['service'].endswith('PosixBackupDriver')
+    assert resource['is_incremental'] is False
+    assert resource['ended_at'] is None
+
+    def failed():
+        assert _values(client, failing['id'], 'backup.error') == [1.0]
+
+    _wait(failed)
+
+    def polled_only_backup():
+        sizes = _values(client, polled_only['id'], 'backup.size')
+        assert sizes and set(sizes) == {float(polled_only['size'])}
+
+    _wait(polled_only_backup)
+
+    # Cinder deletes it: gone from the API, .delete.* notified.
+    api.backups.remove(listed)
+    with notifier.operation(None, backup, c.DELETE):
+        backup['status'] = 'deleted'
+
+    def ended():
+        resource = client.resource.get('volume_backup', backup['id'])
+        assert resource['ended_at'] is not None
+        assert 'backup.delete.duration' in resource['metrics']
+
+    _wait(ended)
+    with pytest.raises(gnocchi_exc.ResourceNotFound):
+        client.resource.get('volume', backup['id'])
+    log = stack['notification'].log_text()
+    assert 'is not handled by Gnocchi' not in log
+    assert os.path.exists(stack['notification'].samples_file)
