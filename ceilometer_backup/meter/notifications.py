@@ -153,9 +153,10 @@ class BackupNotifications(SampleEndpoint):
             )
         resource_id = _identifier(payload, c.BACKUP_ID)
         project_id = _identifier(payload, c.TENANT_ID)
-        user_id = payload.get(c.USER_ID)
-        if not isinstance(user_id, str):
-            user_id = None
+        try:
+            user_id = _identifier(payload, c.USER_ID)
+        except Rejected:
+            user_id = None  # optional: a sample without user is still billed
         timestamp = _timestamp(notification)
         metadata = _metadata(payload, event_type)
 
