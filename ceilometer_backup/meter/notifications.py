@@ -43,12 +43,24 @@ _PROGRESS_EVENTS = {event: op for op, event in c.PROGRESS_EVENTS.items()}
 IDENTIFIER_MAX = 255
 
 
+# A rejection's log line quotes at most this much of the offending value.
+QUOTE_MAX = 60
+
+
 class Rejected(ValueError):
     """A notification, or one field of it, that cannot become a sample."""
 
     def __init__(self, field, reason):
         super().__init__(f'{field}: {reason}')
         self.field = field
+
+
+def _quote(value):
+    """A short, printable description of a bad value for a log line."""
+    text = repr(value)
+    if len(text) > QUOTE_MAX:
+        text = f'{text[:QUOTE_MAX]}... ({len(text)} chars)'
+    return text
 
 
 def _identifier(payload, key):
@@ -68,7 +80,9 @@ def _number(payload, key):
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Rejected(key, f'not a number ({type(value).__name__})')
     if not math.isfinite(value) or value < 0:
-        raise Rejected(key, f'not a finite non-negative number ({value!r})')
+        raise Rejected(
+            key, f'not a finite non-negative number ({_quote(value)})'
+        )
     return value
 
 
@@ -121,7 +135,7 @@ class BackupNotifications(SampleEndpoint):
             problems.append(exc)
             samples = []
         except Exception as exc:  # a bug must not cost the whole batch
-            problems.append(Rejected('notification', repr(exc)))
+            problems.append(Rejected('notification', _quote(exc)))
             samples = []
         if problems:
             self._warn(notification, problems)
@@ -138,8 +152,8 @@ class BackupNotifications(SampleEndpoint):
             'Rejected %(fields)s of %(event)s notification %(id)s: %(why)s',
             {
                 'fields': ', '.join(p.field for p in problems),
-                'event': event_type,
-                'id': message_id,
+                'event': _quote(event_type),
+                'id': _quote(message_id),
                 'why': '; '.join(str(p) for p in problems),
             },
         )
@@ -197,7 +211,9 @@ class BackupNotifications(SampleEndpoint):
                 or not isinstance(percent, int | float)
                 or math.isnan(percent)
             ):
-                raise Rejected(c.BACKUP_PERCENT, f'not a number ({percent!r})')
+                raise Rejected(
+                    c.BACKUP_PERCENT, f'not a number ({_quote(percent)})'
+                )
             samples.append(
                 sample(c.PROGRESS_METER, min(100.0, max(0.0, float(percent))))
             )
