@@ -37,17 +37,7 @@ def test_sigkill_with_1000_notifications_queued_loses_none(rabbitmq, tmp_path):
     agent.start()
     try:
         wanted = {b.id for b in backups}
-        samples = agent.wait_for_samples(
-            lambda samples: (
-                wanted
-                <= {
-                    s['resource_id']
-                    for s in samples
-                    if s['name'] == 'backup.size'
-                }
-            ),
-            timeout=120,
-        )
+        samples = agent.wait_for_meters(wanted, ['backup.size'], 120)
     finally:
         agent.stop()
     sizes = {

@@ -34,18 +34,8 @@ def test_polling_agent_samples_every_backup(rabbitmq, api, tmp_path):
         b['id']: b['size'] for b in api.backups if b['status'] == 'available'
     }
     try:
-        samples = notification.wait_for_samples(
-            lambda samples: (
-                wanted.keys()
-                <= {s['resource_id'] for s in samples if s['name'] == 'backup'}
-                and wanted.keys()
-                <= {
-                    s['resource_id']
-                    for s in samples
-                    if s['name'] == 'backup.size'
-                }
-            ),
-            timeout=90,
+        samples = notification.wait_for_meters(
+            wanted, ['backup', 'backup.size']
         )
     finally:
         poller.stop()
