@@ -23,8 +23,8 @@ if [ ! -x .venv-gnocchi/bin/gnocchi-api ]; then
 fi
 
 echo '== ruff'
-.venv/bin/ruff check ceilometer_backup tests
-.venv/bin/ruff format --check ceilometer_backup tests
+.venv/bin/ruff check ceilometer_backup tests benchmarks
+.venv/bin/ruff format --check ceilometer_backup tests benchmarks
 
 echo '== configuration sample is up to date'
 sample=$(mktemp)

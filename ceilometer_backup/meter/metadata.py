@@ -39,10 +39,23 @@ def metadata_value(value):
     return None
 
 
+_SCALAR_TYPES = frozenset({bool, int, float, type(None)})
+
+
 def backup_metadata(fields):
-    """Metadata from a mapping with the payload's key names."""
-    return {
-        key: metadata_value(fields[key])
-        for key in METADATA_KEYS
-        if key in fields
-    }
+    """Metadata from a mapping with the payload's key names.
+
+    The same rule as ``metadata_value``, inlined: this runs for every
+    notification, and a call per key was a fifth of the endpoint's time.
+    """
+    metadata = {}
+    for key in METADATA_KEYS:
+        if key in fields:
+            value = fields[key]
+            kind = value.__class__
+            if kind is str:
+                value = value[:STRING_MAX]
+            elif kind not in _SCALAR_TYPES:
+                value = metadata_value(value)  # subclasses, junk
+            metadata[key] = value
+    return metadata

@@ -1,0 +1,135 @@
+"""Benchmark 1: samples per second of the ``backup`` endpoint.
+
+Against, in the same run: stock Ceilometer's declarative
+``ProcessMeterNotifications`` with its packaged definitions, and the floor
+of constructing the same number of ``ceilometer.sample.Sample`` objects.
+Only sample building is timed (publishing is the same for all). The mix
+per backup is realistic: create start/end with 10 progress messages, one
+exists, and one restore and one delete start/end in ten backups.
+"""
+
+import cProfile
+import io
+import pstats
+import sys
+
+from ceilometer.meter.notifications import ProcessMeterNotifications
+from ceilometer.sample import Sample
+
+from benchmarks.common import best_of, describe_machine
+from ceilometer_backup.emitter import build_payload
+from ceilometer_backup.meter.notifications import BackupNotifications
+from tests import ceilometer_agent
+from tests.ceilometer_agent import notification
+from tests.unit import cinder_objects
+
+BACKUPS = 200
+
+
+def mix():
+    messages = []
+    for n in range(BACKUPS):
+        backup = cinder_objects.backup(size=1 + n % 100)
+        payload = build_payload(backup)
+        messages.append(notification('backup.create.start', payload))
+        for step in range(1, 11):
+            messages.append(
+                notification(
+                    'backup.createprogress',
+                    dict(
+                        payload, backup_percent=step * 10.0, operation='create'
+                    ),
+                )
+            )
+        messages.append(
+            notification('backup.create.end', dict(payload, duration=3.5))
+        )
+        messages.append(notification('backup.exists', payload))
+        if n % 10 == 0:
+            for op in ('restore', 'delete'):
+                messages.append(notification(f'backup.{op}.start', payload))
+                messages.append(
+                    notification(
+                        f'backup.{op}.end', dict(payload, duration=2.0)
+                    )
+                )
+    return messages
+
+
+def main(runs=5):
+    print(f'# Endpoint CPU ({describe_machine()})')
+    messages = mix()
+    ours = BackupNotifications(None, None)
+    stock = ProcessMeterNotifications(
+        ceilometer_agent.make_conf(
+            meter_dirs=[ceilometer_agent.STOCK_METERS_DIR]
+        ),
+        None,
+    )
+
+    def run_ours():
+        return [s for m in messages for s in ours.build_samples(m)]
+
+    def run_stock():
+        return [s for m in messages for s in stock.build_sample(m)]
+
+    our_samples = run_ours()
+    stock_samples = run_stock()
+    fields = [
+        dict(
+            name=s.name,
+            type=s.type,
+            unit=s.unit,
+            volume=s.volume,
+            user_id=s.user_id,
+            project_id=s.project_id,
+            resource_id=s.resource_id,
+            timestamp=s.timestamp,
+            resource_metadata=s.resource_metadata,
+        )
+        for s in our_samples
+    ]
+
+    def run_floor():
+        return [Sample(**f) for f in fields]
+
+    t_ours = best_of(runs, run_ours)
+    t_stock = best_of(runs, run_stock)
+    t_floor = best_of(runs, run_floor)
+    n = len(messages)
+    print(
+        f'notifications: {n} ({len(our_samples)} samples ours, '
+        f'{len(stock_samples)} stock)'
+    )
+    print(
+        f'stock declarative: {n / t_stock:10.0f} notifications/s '
+        f'{t_stock / n * 1e6:7.1f} us each'
+    )
+    print(
+        f'backup endpoint:   {n / t_ours:10.0f} notifications/s '
+        f'{t_ours / n * 1e6:7.1f} us each'
+    )
+    print(
+        f'Sample() floor:    {len(fields) / t_floor:10.0f} samples/s '
+        f'{t_floor / len(fields) * 1e6:7.1f} us each'
+    )
+    per_sample = (t_ours / len(our_samples)) / (t_floor / len(fields))
+    print(
+        f'ratio: endpoint vs stock, per notification: {t_stock / t_ours:.1f}x '
+        f'faster (target >= 8x)'
+    )
+    print(
+        f'ratio: endpoint vs Sample() floor, per sample: {per_sample:.2f}x '
+        f'(target <= 1.5x)'
+    )
+    profile = cProfile.Profile()
+    profile.runcall(run_ours)
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats('tottime').print_stats(6)
+    print('where the time goes (cProfile, tottime):')
+    print('\n'.join(out.getvalue().splitlines()[7:15]))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
