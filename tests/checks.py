@@ -35,3 +35,22 @@ def run_eventlet_backup(url, driver):
         check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_upgrade(tmp_path, config):
+    """``ceilometer-backup upgrade`` on a config file with ``config``."""
+    conf = tmp_path / 'ceilometer.conf'
+    conf.write_text(config)
+    return subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'ceilometer_backup.cmd.main',
+            'upgrade',
+            '--config-file',
+            str(conf),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

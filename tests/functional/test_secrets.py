@@ -2,8 +2,6 @@
 
 import contextlib
 import logging
-import subprocess
-import sys
 import traceback
 
 import pytest
@@ -12,6 +10,7 @@ from ceilometer_backup import contract as c
 from ceilometer_backup.emitter import BackupNotifier
 from ceilometer_backup.meter.discovery import BackupDiscovery
 from tests import polling
+from tests.checks import run_upgrade
 from tests.config import make_conf
 from tests.fixtures import servers
 from tests.fixtures.openstack_api import (
@@ -95,25 +94,13 @@ def test_pollster_logs_no_password_or_token(tmp_path):
 
 
 def test_setup_command_logs_no_password(tmp_path):
-    conf = tmp_path / 'ceilometer.conf'
     with FakeOpenStack() as api:
-        conf.write_text(
+        done = run_upgrade(
+            tmp_path,
             '[DEFAULT]\ndebug = true\nuse_stderr = true\n'
             'default_log_levels = keystoneauth=DEBUG,urllib3=DEBUG,'
-            'gnocchiclient=DEBUG,ceilometer=DEBUG\n' + polling.credentials(api)
-        )
-        done = subprocess.run(
-            [
-                sys.executable,
-                '-m',
-                'ceilometer_backup.cmd.main',
-                'upgrade',
-                '--config-file',
-                str(conf),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
+            'gnocchiclient=DEBUG,ceilometer=DEBUG\n'
+            + polling.credentials(api),
         )
     output = done.stdout + done.stderr
     assert 'DEBUG' in output and 'auth/tokens' in output, 'debug was on'

@@ -1,34 +1,14 @@
 """``ceilometer-backup upgrade`` failing clearly, with the real clients."""
 
-import subprocess
-import sys
-
+from tests.checks import run_upgrade
 from tests.fixtures import servers
 from tests.fixtures.openstack_api import PASSWORD, FakeOpenStack
 from tests.polling import credentials
 
 
-def _upgrade(tmp_path, config):
-    conf = tmp_path / 'ceilometer.conf'
-    conf.write_text(config)
-    return subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'ceilometer_backup.cmd.main',
-            'upgrade',
-            '--config-file',
-            str(conf),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_unreachable_gnocchi_is_one_clear_error(tmp_path):
     port = servers.free_port()
-    done = _upgrade(
+    done = run_upgrade(
         tmp_path,
         '[service_credentials]\nauth_type = gnocchi-basic\nuser = admin\n'
         f'endpoint = http://127.0.0.1:{port}\n',
@@ -41,7 +21,7 @@ def test_unreachable_gnocchi_is_one_clear_error(tmp_path):
 
 def test_wrong_credentials_are_one_clear_error_without_the_password(tmp_path):
     with FakeOpenStack() as api:
-        done = _upgrade(
+        done = run_upgrade(
             tmp_path, credentials(api, password='wrong-' + PASSWORD)
         )
     assert done.returncode == 1
