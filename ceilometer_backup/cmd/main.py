@@ -8,7 +8,7 @@ import warnings
 # deprecation banner that says nothing about this command.
 warnings.filterwarnings('ignore', message='\nEventlet is deprecated')
 
-from ceilometer_backup.cmd import demo, upgrade  # noqa: E402
+from ceilometer_backup.cmd import demo, reconcile, upgrade  # noqa: E402
 
 
 def main(argv=None):
@@ -19,6 +19,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest='command', required=True)
     demo.add_parser(commands)
     upgrade.add_parser(commands)
+    reconcile.add_parser(commands)
     args = parser.parse_args(argv)
     return args.func(args)
 

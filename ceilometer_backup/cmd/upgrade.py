@@ -10,10 +10,9 @@ says so.
 import sys
 
 from ceilometer import gnocchi_client, service
-from gnocchiclient import exceptions as gnocchi_exc
-from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup import gnocchi
+from ceilometer_backup.cmd import gnocchi_errors
 
 
 def add_parser(commands):
@@ -38,30 +37,17 @@ def add_parser(commands):
     parser.set_defaults(func=run)
 
 
-def _fail(message):
-    print(f'ceilometer-backup upgrade: {message}', file=sys.stderr)
-    return 1
-
-
 def run(args, out=None):
     out = out or sys.stdout
     conf = service.prepare_service([], args.config_file)
     try:
         client = gnocchi_client.get_gnocchiclient(conf)
         changes = gnocchi.upgrade_resource_type(client)
-    except (ka_exc.Unauthorized, gnocchi_exc.Unauthorized) as exc:
-        return _fail(
-            f'Gnocchi or Keystone refused the credentials of '
-            f'[{conf.gnocchi.auth_section}]: {exc}'
-        )
-    except (
-        ka_exc.ConnectFailure,
-        ka_exc.EndpointNotFound,
-        gnocchi_exc.ConnectionFailure,
-    ) as exc:
-        return _fail(f'cannot reach Gnocchi: {exc}')
-    except (ka_exc.ClientException, gnocchi_exc.ClientException) as exc:
-        return _fail(f'Gnocchi refused the change: {exc}')
+    except Exception as exc:
+        message = gnocchi_errors.explain(exc, conf)
+        if message is None:
+            raise
+        return gnocchi_errors.fail('upgrade', message)
     if args.output_dir:
         written = gnocchi.write_files(
             gnocchi.deploy_files(conf), args.output_dir

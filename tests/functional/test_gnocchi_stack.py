@@ -94,6 +94,8 @@ endpoint = {gnocchi.url}
             agent.start()
         yield {
             'gnocchi': gnocchi.client(),
+            'gnocchi_server': gnocchi,
+            'root': root,
             'api': api,
             'notification': notification,
             'rabbitmq': rabbitmq,
@@ -221,3 +223,85 @@ def test_backup_metered_in_gnocchi_end_to_end(stack):
     log = stack['notification'].log_text()
     assert 'is not handled by Gnocchi' not in log
     assert os.path.exists(stack['notification'].samples_file)
+
+
+def _notify(stack, raw, *events, **extra):
+    """Send ``events`` for the backup the API lists as ``raw``."""
+    backup = {
+        'id': raw['id'],
+        'project_id': raw['os-backup-project-attr:project_id'],
+        'user_id': raw['user_id'],
+        'volume_id': raw['volume_id'],
+        'display_name': raw['name'],
+        'size': raw['size'],
+        'status': 'available',
+    }
+    notifier = BackupNotifier.from_config(
+        make_conf(url=stack['rabbitmq'].url, driver='messagingv2'), 'node-1'
+    )
+    for operation in events:
+        with notifier.operation(None, backup, operation):
+            pass
+
+
+def test_gnocchi_outage_what_is_lost_and_what_heals(stack, tmp_path):
+    client, api = stack['gnocchi'], stack['api']
+    deleted, created = make_backups(4)[2:]
+    api.backups.append(deleted)
+    _notify(stack, deleted, c.CREATE)
+    _wait(lambda: client.resource.get('volume_backup', deleted['id']))
+
+    stack['gnocchi_server'].stop_api()
+    api.backups.append(created)
+    _notify(stack, created, c.CREATE)
+    api.backups.remove(deleted)
+    _notify(stack, deleted, c.DELETE)
+    # The agent published these while Gnocchi was down (its file sink, in
+    # the same pipeline, shows it): the Gnocchi publisher dropped them.
+    stack['notification'].wait_for_meters(
+        [created['id']], ['backup.create.duration']
+    )
+    stack['notification'].wait_for_meters(
+        [deleted['id']], ['backup.delete.duration']
+    )
+    time.sleep(4)  # and a polling cycle, dropped as well
+    stack['gnocchi_server'].start_api()
+
+    def healed():
+        sizes = _values(client, created['id'], 'backup.size')
+        assert sizes and set(sizes) == {float(created['size'])}
+        assert _values(client, created['id'], 'backup') == [1.0] * len(
+            _values(client, created['id'], 'backup')
+        )
+
+    _wait(healed, timeout=60)
+    # Healed by polling alone: the event-only meters of the outage are lost.
+    metrics = client.resource.get('volume_backup', created['id'])['metrics']
+    assert 'backup.create.duration' not in metrics
+    # The deletion's event was dropped too: its resource is still open...
+    assert (
+        client.resource.get('volume_backup', deleted['id'])['ended_at'] is None
+    )
+    # ...until reconcile compares Gnocchi with what Cinder lists.
+    conf = tmp_path / 'reconcile.conf'
+    conf.write_text(
+        polling.credentials(api)
+        + '[gnocchi]\nauth_section = gnocchi_credentials\n'
+        '[gnocchi_credentials]\nauth_type = gnocchi-basic\nuser = admin\n'
+        f'endpoint = {stack["gnocchi_server"].url}\n'
+    )
+    reconcile = [
+        sys.executable,
+        '-m',
+        'ceilometer_backup.cmd.main',
+        'reconcile',
+        '--config-file',
+        str(conf),
+    ]
+    output = _run(reconcile)
+    assert f'ended {deleted["id"]}' in output
+    assert client.resource.get('volume_backup', deleted['id'])['ended_at']
+    assert (
+        client.resource.get('volume_backup', created['id'])['ended_at'] is None
+    )
+    assert _run(reconcile).splitlines()[-1].startswith('0 backup resource(s)')
