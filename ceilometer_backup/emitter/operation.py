@@ -110,7 +110,10 @@ class BackupOperation:
                 if total
             ]
             self._progress.total_bytes = min(known, default=0)
-            self._progress.start()
+            try:
+                self._progress.start()  # the timer thread
+            except Exception:
+                self._log_failure(c.PROGRESS_EVENTS[self.operation])
         if self._lifecycle:
             self._send_lifecycle(c.START)
 

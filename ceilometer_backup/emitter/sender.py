@@ -100,11 +100,11 @@ class BackgroundSender:
         pid = os.getpid()
         if self._worker is not None and self._worker_pid == pid:
             return
-        self._worker_pid = pid
-        self._worker = threading.Thread(
+        worker = threading.Thread(
             target=self._run, name='backup-notification-sender', daemon=True
         )
-        self._worker.start()
+        worker.start()  # if this raises, the next submit tries again
+        self._worker, self._worker_pid = worker, pid
 
     def _run(self):
         backoff = 0.0

@@ -267,3 +267,25 @@ def test_a_send_oslo_messaging_swallows_is_retried(
         'backup.delete.start',
         'backup.delete.error',
     ]
+
+
+def test_a_timer_thread_that_cannot_start_does_not_fail_the_backup(
+    conf, recorded, monkeypatch, caplog
+):
+    from ceilometer_backup.emitter import progress
+
+    conf.set_override('backup_timer_interval', 1, 'backup_notifications')
+    notifier = BackupNotifier.from_config(conf, host='h')
+
+    def cannot_start(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(progress.ProgressReporter, 'start', cannot_start)
+    backup = cinder_objects.backup(size=1)
+    with caplog.at_level(logging.WARNING):
+        _create(notifier, backup, 16)
+    assert any(
+        'backup.createprogress' in r.getMessage() for r in caplog.records
+    )
+    assert recorded.event_types()[0] == 'backup.create.start'
+    assert recorded.event_types()[-1] == 'backup.create.end'

@@ -2,6 +2,8 @@ import logging
 import os
 import threading
 
+import pytest
+
 from ceilometer_backup.emitter.sender import BackgroundSender, Message
 
 
@@ -147,3 +149,29 @@ def test_undelivered_progress_is_dropped(monkeypatch):
     sender.submit(_msg('progress', True, owner))
     assert sender.flush(5)
     assert owner.dropped == ['progress']
+
+
+def test_a_worker_that_could_not_start_is_started_by_the_next_submit(
+    monkeypatch,
+):
+    from ceilometer_backup.emitter import sender as sender_module
+
+    real_thread = sender_module.threading.Thread
+    refusals = []
+
+    class FirstStartFails(real_thread):
+        def start(self):
+            if not refusals:
+                refusals.append(True)
+                raise RuntimeError("can't start new thread")
+            super().start()
+
+    monkeypatch.setattr(sender_module.threading, 'Thread', FirstStartFails)
+    sent = []
+    sender = BackgroundSender(lambda m: sent.append(m.event_type), 10)
+    with pytest.raises(RuntimeError):
+        sender.submit(_msg('first', False))
+    monkeypatch.setattr(sender_module.threading, 'Thread', real_thread)
+    assert sender.submit(_msg('second', False))
+    assert sender.flush(5)
+    assert sent == ['first', 'second']
