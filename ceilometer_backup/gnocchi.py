@@ -17,6 +17,7 @@ import sys
 
 import ceilometer
 import yaml
+from ceilometer import declarative
 from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup import contract as c
@@ -173,11 +174,10 @@ def deploy_files(conf):
     """
 
     def current(option_value, name):
-        found = option_value and (
-            option_value if os.path.exists(option_value) else None
+        # As Ceilometer loads them: the path, the config dirs, the package.
+        return declarative.load_definitions(
+            conf, {}, option_value, STOCK_FILES[name]
         )
-        found = found or conf.find_file(option_value or name)
-        return _load(found or STOCK_FILES[name])
 
     pipeline = current(conf.pipeline_cfg_file, 'pipeline.yaml')
     with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
