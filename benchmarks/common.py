@@ -1,4 +1,4 @@
-"""What every benchmark prints first: the machine it ran on."""
+"""What the benchmarks share: the machine they ran on, and the messages."""
 
 import os
 import platform
@@ -29,3 +29,36 @@ def best_of(runs, function):
         function()
         best = min(best, time.perf_counter() - started)
     return best
+
+
+def backup_events(backups, **fields):
+    """(event type, payload) of a realistic day of ``backups`` backups:
+    create start/end with 10 progress messages, one exists, and one restore
+    and one delete start/end in ten backups. ``fields`` go to every
+    backup."""
+    from ceilometer_backup.emitter import build_payload
+    from tests.unit import cinder_objects
+
+    events = []
+    for n in range(backups):
+        backup = cinder_objects.backup(size=1 + n % 100, **fields)
+        payload = build_payload(backup)
+        events.append(('backup.create.start', payload))
+        for step in range(1, 11):
+            events.append(
+                (
+                    'backup.createprogress',
+                    dict(
+                        payload, backup_percent=step * 10.0, operation='create'
+                    ),
+                )
+            )
+        events.append(('backup.create.end', dict(payload, duration=3.5)))
+        events.append(('backup.exists', payload))
+        if n % 10 == 0:
+            for op in ('restore', 'delete'):
+                events.append((f'backup.{op}.start', payload))
+                events.append(
+                    (f'backup.{op}.end', dict(payload, duration=2.0))
+                )
+    return events

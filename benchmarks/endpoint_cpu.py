@@ -16,44 +16,19 @@ import sys
 from ceilometer.meter.notifications import ProcessMeterNotifications
 from ceilometer.sample import Sample
 
-from benchmarks.common import best_of, describe_machine
-from ceilometer_backup.emitter import build_payload
+from benchmarks.common import backup_events, best_of, describe_machine
 from ceilometer_backup.meter.notifications import BackupNotifications
 from tests import ceilometer_agent
 from tests.ceilometer_agent import notification
-from tests.unit import cinder_objects
 
 BACKUPS = 200
 
 
 def mix():
-    messages = []
-    for n in range(BACKUPS):
-        backup = cinder_objects.backup(size=1 + n % 100)
-        payload = build_payload(backup)
-        messages.append(notification('backup.create.start', payload))
-        for step in range(1, 11):
-            messages.append(
-                notification(
-                    'backup.createprogress',
-                    dict(
-                        payload, backup_percent=step * 10.0, operation='create'
-                    ),
-                )
-            )
-        messages.append(
-            notification('backup.create.end', dict(payload, duration=3.5))
-        )
-        messages.append(notification('backup.exists', payload))
-        if n % 10 == 0:
-            for op in ('restore', 'delete'):
-                messages.append(notification(f'backup.{op}.start', payload))
-                messages.append(
-                    notification(
-                        f'backup.{op}.end', dict(payload, duration=2.0)
-                    )
-                )
-    return messages
+    return [
+        notification(event_type, payload)
+        for event_type, payload in backup_events(BACKUPS)
+    ]
 
 
 def main(runs=5):
