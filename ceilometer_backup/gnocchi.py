@@ -42,6 +42,8 @@ ATTRIBUTES = {
 STOCK_BACKUP_METERS = ('backup.size', 'volume.backup.size')
 METERS = tuple(m.name for m in c.METERS) + ('volume.backup.size',)
 DELETE_EVENT = c.event_type(c.DELETE, c.END)
+# The ceilometer.sample.publisher of ceilometer_backup.publisher.
+PUBLISHER = 'backup-gnocchi'
 
 MAPPING = {
     'resource_type': RESOURCE_TYPE,
@@ -144,12 +146,15 @@ def event_pipeline(stock, gnocchi_publisher):
 
 
 def gnocchi_publisher_of(pipeline):
-    """The first gnocchi:// publisher of a sample pipeline, with its
-    options (archive policy, project filter), for the events to use."""
+    """The first Gnocchi publisher of a sample pipeline, with its options
+    (archive policy, project filter), for the events to use. Events go
+    through upstream's: this project's only changes how samples create
+    resources, and it is no event publisher."""
     for sink in pipeline.get('sinks', []):
         for publisher in sink.get('publishers', []):
-            if publisher.startswith('gnocchi://'):
-                return publisher
+            scheme, sep, rest = publisher.partition('://')
+            if sep and scheme in ('gnocchi', PUBLISHER):
+                return f'gnocchi://{rest}'
     return 'gnocchi://'
 
 

@@ -9,7 +9,6 @@ backup from a loopback Cinder API, plus one nothing notified.
 """
 
 import os
-import subprocess
 import sys
 import time
 
@@ -20,6 +19,7 @@ from ceilometer_backup import contract as c
 from ceilometer_backup.emitter import BackupNotifier
 from tests import polling
 from tests.config import make_conf
+from tests.fixtures import servers
 from tests.fixtures.ceilometer_services import (
     NotificationAgent,
     PollingAgent,
@@ -31,15 +31,9 @@ from tests.fixtures.postgresql import PostgreSQL
 
 MIB = 1024 * 1024
 PUBLISHER = (
-    'gnocchi://?enable_filter_project=false&archive_policy=ceilometer-high'
+    'backup-gnocchi://?enable_filter_project=false&archive_policy=ceilometer-high'
     '&resources_definition_file={etc}/gnocchi_resources.yaml'
 )
-
-
-def _run(argv):
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
 
 
 @pytest.fixture(scope='module')
@@ -70,7 +64,9 @@ user = admin
 endpoint = {gnocchi.url}
 """,
         )
-        _run([_bin('ceilometer-upgrade'), '--config-file', notification.conf])
+        servers.run(
+            [_bin('ceilometer-upgrade'), '--config-file', notification.conf]
+        )
         upgrade = [
             sys.executable,
             '-m',
@@ -81,8 +77,8 @@ endpoint = {gnocchi.url}
             '--output-dir',
             str(etc),
         ]
-        first = _run(upgrade)
-        second = _run(upgrade)
+        first = servers.run(upgrade)
+        second = servers.run(upgrade)
         poller = PollingAgent(
             str(root / 'polling'),
             rabbitmq.url,
@@ -298,10 +294,14 @@ def test_gnocchi_outage_what_is_lost_and_what_heals(stack, tmp_path):
         '--config-file',
         str(conf),
     ]
-    output = _run(reconcile)
+    output = servers.run(reconcile)
     assert f'ended {deleted["id"]}' in output
     assert client.resource.get('volume_backup', deleted['id'])['ended_at']
     assert (
         client.resource.get('volume_backup', created['id'])['ended_at'] is None
     )
-    assert _run(reconcile).splitlines()[-1].startswith('0 backup resource(s)')
+    assert (
+        servers.run(reconcile)
+        .splitlines()[-1]
+        .startswith('0 backup resource(s)')
+    )

@@ -93,6 +93,8 @@ def test_publisher_options_come_from_the_sample_pipeline():
     pipeline = {'sinks': [{'publishers': ['file://x', 'gnocchi://?a=1']}]}
     assert gnocchi.gnocchi_publisher_of(pipeline) == 'gnocchi://?a=1'
     assert gnocchi.gnocchi_publisher_of({'sinks': []}) == 'gnocchi://'
+    ours = {'sinks': [{'publishers': ['backup-gnocchi://?a=2']}]}
+    assert gnocchi.gnocchi_publisher_of(ours) == 'gnocchi://?a=2'
 
 
 class FakeGnocchi:

@@ -1,0 +1,163 @@
+"""backup-gnocchi:// against a recording stand-in for Gnocchi's API.
+
+The publisher is the real one, loaded through Ceilometer's entry point;
+only its gnocchiclient is replaced. tests/functional/test_gnocchi_stack.py
+runs it against a real Gnocchi.
+"""
+
+import logging
+
+import pytest
+from ceilometer import publisher as ceilometer_publisher
+from ceilometer import sample as ceilometer_sample
+from gnocchiclient import exceptions as gnocchi_exc
+
+from ceilometer_backup import gnocchi
+from ceilometer_backup import publisher as backup_publisher
+from tests import ceilometer_agent
+
+BACKUP = '1b6e4d0a-6f0c-4d43-9f43-6c3c1fb5b6a1'
+
+
+class FakeGnocchi:
+    """Records the requests; ``fail_create`` is raised by resource
+    creations, ``known`` are the resources that exist."""
+
+    def __init__(self, fail_create=None):
+        self.calls = []
+        self.known = set()
+        self.fail_create = fail_create
+        self.resource = self.metric = self.archive_policy = self
+
+    def create(self, *args):
+        if len(args) == 1:  # archive_policy.create
+            return
+        resource_type, resource = args
+        self.calls.append(('create', resource_type, resource))
+        if self.fail_create is not None:
+            error, self.fail_create = self.fail_create, None
+            raise error
+        self.known.add(resource['id'])
+
+    def update(self, resource_type, resource_id, attributes):
+        self.calls.append(('update', resource_type, resource_id))
+
+    def batch_resources_metrics_measures(self, measures, create_metrics):
+        self.calls.append(('post', set(measures)))
+        unknown = set(measures) - self.known
+        if unknown:
+            raise gnocchi_exc.BadRequest(
+                400,
+                {
+                    'cause': 'Unknown resources',
+                    'detail': [
+                        {'resource_id': r, 'original_resource_id': r}
+                        for r in unknown
+                    ],
+                },
+            )
+
+
+@pytest.fixture
+def make_publisher(tmp_path):
+    # Gnocchi's basic auth: the publisher builds its clients offline.
+    config = tmp_path / 'ceilometer.conf'
+    config.write_text(
+        '[service_credentials]\nauth_type = gnocchi-basic\nuser = admin\n'
+        'endpoint = http://127.0.0.1:9\n'
+    )
+    conf = ceilometer_agent.prepare_service([str(config)])
+    gnocchi.write_files(gnocchi.deploy_files(conf), tmp_path)
+
+    def make(fake):
+        published = ceilometer_publisher.get_publisher(
+            conf,
+            'backup-gnocchi://?enable_filter_project=false&resources_'
+            f'definition_file={tmp_path}/gnocchi_resources.yaml',
+            'ceilometer.sample.publisher',
+        )
+        assert isinstance(published, backup_publisher.GnocchiPublisher)
+        published._gnocchi = fake
+        return published
+
+    return make
+
+
+def samples(display_name='nightly'):
+    return [
+        ceilometer_sample.Sample(
+            name=name,
+            type='gauge',
+            unit=unit,
+            volume=1,
+            user_id='user-1',
+            project_id='project-1',
+            resource_id=BACKUP,
+            timestamp='2026-11-25T01:02:03+00:00',
+            resource_metadata={'display_name': display_name},
+        )
+        for name, unit in (('backup.size', 'GB'), ('backup', 'backup'))
+    ]
+
+
+def test_a_new_resource_is_created_with_its_metrics_and_posted_once(
+    make_publisher,
+):
+    fake = FakeGnocchi()
+    publisher = make_publisher(fake)
+    publisher.publish_samples(samples())
+    publisher.publish_samples(samples())
+    assert [call[0] for call in fake.calls] == ['create', 'post', 'post']
+    _, resource_type, resource = fake.calls[0]
+    assert resource_type == gnocchi.RESOURCE_TYPE
+    assert resource['display_name'] == 'nightly'
+    assert resource['project_id'] == 'project-1'
+    assert resource['metrics'] == {
+        'backup.size': {'archive_policy_name': 'ceilometer-low', 'unit': 'GB'},
+        'backup': {'archive_policy_name': 'ceilometer-low', 'unit': 'backup'},
+    }
+
+
+def test_a_resource_that_exists_already_gets_its_measures_and_attributes(
+    make_publisher,
+):
+    fake = FakeGnocchi(fail_create=gnocchi_exc.ResourceAlreadyExists(409))
+    fake.known.add(BACKUP)
+    publisher = make_publisher(fake)
+    publisher.publish_samples(samples(display_name='renamed'))
+    # Not in this process's cache, so upstream compares nothing and
+    # updates the attributes, as it does for any resource it has not seen.
+    assert [call[0] for call in fake.calls] == ['create', 'post', 'update']
+
+
+def test_a_failed_creation_falls_back_to_the_upstream_path(
+    make_publisher, caplog
+):
+    fake = FakeGnocchi(fail_create=gnocchi_exc.ClientException(500))
+    publisher = make_publisher(fake)
+    with caplog.at_level(logging.DEBUG):
+        publisher.publish_samples(samples())
+    # Upstream: the post finds the resource unknown, creates it, posts
+    # again.
+    assert [call[0] for call in fake.calls] == [
+        'create',
+        'post',
+        'create',
+        'post',
+    ]
+    assert 'metrics' not in fake.calls[2][2]
+    assert BACKUP in fake.known
+    assert any('upstream path' in r.getMessage() for r in caplog.records)
+
+
+def test_without_a_cache_it_is_the_upstream_publisher(make_publisher):
+    fake = FakeGnocchi()
+    publisher = make_publisher(fake)
+    publisher.cache = None
+    publisher.publish_samples(samples())
+    assert [call[0] for call in fake.calls] == [
+        'post',
+        'create',
+        'post',
+        'update',
+    ]
