@@ -7,20 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || ! command -v epmd >/dev/null \
-        || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        rabbitmq-server postgresql-15 >/dev/null
-fi
-
-bash tools/install.sh test-requirements.txt
-
-# Gnocchi's pins need not agree with Cinder's and Ceilometer's.
-if [ ! -x .venv-gnocchi/bin/gnocchi-api ]; then
-    python3 -m venv .venv-gnocchi
-    .venv-gnocchi/bin/pip install --quiet 'gnocchi[postgresql,file]==4.7.1' uwsgi
-fi
+bash tools/provision.sh test-requirements.txt
 
 echo '== ruff'
 .venv/bin/ruff check ceilometer_backup tests benchmarks

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Runs the four benchmarks of the README table on a fresh Debian 12
+# machine, as root: installs what tools/test.sh does, plus a stock
+# Ceilometer 27.0.0 without this plugin in .venv-stock (benchmark 4's
+# baseline: Ceilometer loads every sample endpoint installed). Not tests:
+# nothing asserts a time. Extra arguments go to benchmark 4.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/provision.sh test-requirements.txt
+if [ ! -x .venv-stock/bin/ceilometer-agent-notification ]; then
+    python3 -m venv .venv-stock
+    .venv-stock/bin/pip install --quiet ceilometer==27.0.0 'oslo.messaging<19'
+fi
+
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.endpoint_cpu
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.progress_traffic
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.pollster_scale
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.end_to_end "$@"
