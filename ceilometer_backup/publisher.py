@@ -8,8 +8,9 @@ the time (a backup's whole life is a few minutes of notifications), so on
 the benchmark-4 stack that path is most of Gnocchi's work. Here the
 resources this publisher has not seen yet are created first, each with the
 metrics the batch carries for it in the same request, and the batch is
-posted once. Everything else, failures included, is the upstream
-publisher's.
+posted once. Everything else is the upstream publisher's, failures
+included: Gnocchi unreachable fails the batch as upstream's post does,
+and any other failure to create leaves the resource to upstream's path.
 
 Select it with ``backup-gnocchi://`` instead of ``gnocchi://`` (same
 query options) in the pipeline sink of the backup meters.
@@ -51,6 +52,11 @@ class GnocchiPublisher(gnocchi.GnocchiPublisher):
             # flight: the measures go to it, and the attributes are
             # compared and updated after the post as upstream does.
             return
+        except gnocchi_exc.ConnectionFailure:
+            # Gnocchi is unreachable (keystoneauth has retried already): the
+            # batch fails as upstream's own post would, and upstream logs
+            # it, rather than waiting through the retries a second time.
+            raise
         except gnocchi_exc.ClientException as e:
             LOG.debug(
                 'Creating resource %s with its metrics failed (%s); '

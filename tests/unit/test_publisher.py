@@ -161,3 +161,19 @@ def test_without_a_cache_it_is_the_upstream_publisher(make_publisher):
         'post',
         'update',
     ]
+
+
+def test_gnocchi_unreachable_fails_the_batch_once_as_upstream(
+    make_publisher, caplog
+):
+    fake = FakeGnocchi(fail_create=gnocchi_exc.ConnectionFailure('refused'))
+    publisher = make_publisher(fake)
+    publisher.publish_samples(samples())
+    # No second wait through keystoneauth's retries on the measures post:
+    # the measures are dropped and logged, as upstream does when its post
+    # cannot connect (it then tries its attribute updates, as ever).
+    assert [call[0] for call in fake.calls] == ['create', 'update']
+    assert any(
+        r.levelno == logging.ERROR and 'refused' in r.getMessage()
+        for r in caplog.records
+    )
