@@ -32,8 +32,9 @@ class GnocchiPublisher(gnocchi.GnocchiPublisher):
         super().batch_measures(measures, resource_infos)
 
     def _create_whole(self, info, metrics):
-        """Create the resource with its metrics. Any failure leaves the
-        resource to upstream's path, which creates it or logs why not."""
+        """Create the resource with its metrics. Gnocchi unreachable fails
+        the batch; any other failure leaves the resource to upstream's
+        path, which creates it or logs why not."""
         resource = dict(
             info['resource'],
             **info['resource_extra'],
