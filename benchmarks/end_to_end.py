@@ -46,7 +46,7 @@ from tests import ceilometer_agent
 from tests.ceilometer_agent import notification
 from tests.config import make_conf
 from tests.fixtures import servers
-from tests.fixtures.ceilometer_services import ROOT, NotificationAgent
+from tests.fixtures.ceilometer_services import ROOT, NotificationAgent, _bin
 from tests.fixtures.gnocchi import Gnocchi
 from tests.fixtures.postgresql import PostgreSQL
 from tests.fixtures.rabbitmq import RABBITMQCTL, RabbitMQ
@@ -114,11 +114,11 @@ class Stack:
         self.client.archive_policy.create(ARCHIVE_POLICY)
         conf = os.path.join(self.workdir, 'upgrade.conf')
         with open(conf, 'w') as f:
-            f.write(self.credentials)
-        servers.run([_venv_bin('ceilometer-upgrade'), '--config-file', conf])
+            f.write(self.gnocchi.credentials())
+        servers.run([_bin('ceilometer-upgrade'), '--config-file', conf])
         servers.run(
             [
-                _venv_bin('ceilometer-backup'),
+                _bin('ceilometer-backup'),
                 'upgrade',
                 '--config-file',
                 conf,
@@ -132,13 +132,6 @@ class Stack:
         self.database.stop()
         self.rabbitmq.close()
 
-    @property
-    def credentials(self):
-        return (
-            '[service_credentials]\nauth_type = gnocchi-basic\n'
-            f'user = admin\nendpoint = {self.gnocchi.url}\n'
-        )
-
     def process_trees(self):
         with open(os.path.join(self.database.data, 'postmaster.pid')) as f:
             postgres = int(f.readline())
@@ -149,10 +142,6 @@ class Stack:
             'gnocchi-metricd': metricd,
             'postgresql': postgres,
         }
-
-
-def _venv_bin(name):
-    return os.path.join(os.path.dirname(sys.executable), name)
 
 
 def _cpu_seconds(root):
@@ -189,11 +178,6 @@ def fill_queue(url, events):
     for event_type, payload in events:
         notifier.info({}, event_type, payload)
     transport.cleanup()
-
-
-def ready_messages(url):
-    with kombu.Connection(url.replace('rabbit://', 'amqp://')) as conn:
-        return conn.default_channel.queue_declare(QUEUE, passive=True)[1]
 
 
 def all_messages(rabbitmq):
@@ -300,24 +284,25 @@ Result = collections.namedtuple(
 )
 
 
-def measure(stack, run, notifications, workdir):
+def measure(stack, run, notifications, workdir, stock_bindir):
     project = uuid.uuid4().hex
     backups = max(1, notifications * 10 // 134)
     events = backup_events(backups, project_id=project)
     fill_queue(stack.rabbitmq.url, events)
+    plugin = run.agent == 'plugin'
     publisher = 'test://'
     if run.publisher == 'gnocchi':
-        publisher = (
-            f'{"backup-gnocchi" if run.agent == "plugin" else "gnocchi"}'
-            '://?enable_filter_project=false'
+        options = (
+            'enable_filter_project=false'
             f'&archive_policy={ARCHIVE_POLICY["name"]}'
         )
-        if run.agent == 'plugin':
-            publisher += (
-                '&resources_definition_file='
+        if plugin:
+            publisher = (
+                f'{gnocchi.PUBLISHER}://?{options}&resources_definition_file='
                 f'{stack.etc}/gnocchi_resources.yaml'
             )
-    plugin = run.agent == 'plugin'
+        else:
+            publisher = f'gnocchi://?{options}'
     agent = NotificationAgent(
         workdir,
         stack.rabbitmq.url,
@@ -327,13 +312,13 @@ def measure(stack, run, notifications, workdir):
             if plugin
             else ceilometer_agent.STOCK_METERS_DIR
         ),
-        extra=stack.credentials
+        extra=stack.gnocchi.credentials()
         + '[oslo_messaging_rabbit]\n'
         + f'rabbit_qos_prefetch_count = {run.prefetch}\n',
         batch_size=run.batch_size,
         workers=run.workers,
         record=False,
-        bindir=None if plugin else stock_ceilometer(),
+        bindir=None if plugin else stock_bindir,
     )
     trees = stack.process_trees()
     with kombu.Connection(
@@ -460,7 +445,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f'# End to end ({describe_machine()})')
     runs = [r for r in RUNS if not args.only or args.only in label(r)]
-    stock_ceilometer()
+    stock_bindir = stock_ceilometer()
     with tempfile.TemporaryDirectory(prefix='bench-e2e-') as workdir:
         with Stack(workdir) as stack:
             results = []
@@ -471,6 +456,7 @@ def main(argv=None):
                         run,
                         args.notifications,
                         os.path.join(workdir, f'agent-{n}'),
+                        stock_bindir,
                     )
                 )
                 print(f'  measured {label(run)}', flush=True)

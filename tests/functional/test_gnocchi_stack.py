@@ -58,11 +58,7 @@ def stack(rabbitmq, tmp_path_factory):
             defaults=f'event_pipeline_cfg_file = {etc}/event_pipeline.yaml',
             extra=f"""[event]
 definitions_cfg_file = {etc}/event_definitions.yaml
-[service_credentials]
-auth_type = gnocchi-basic
-user = admin
-endpoint = {gnocchi.url}
-""",
+{gnocchi.credentials()}""",
         )
         servers.run(
             [_bin('ceilometer-upgrade'), '--config-file', notification.conf]
@@ -283,8 +279,7 @@ def test_gnocchi_outage_what_is_lost_and_what_heals(stack, tmp_path):
     conf.write_text(
         polling.credentials(api)
         + '[gnocchi]\nauth_section = gnocchi_credentials\n'
-        '[gnocchi_credentials]\nauth_type = gnocchi-basic\nuser = admin\n'
-        f'endpoint = {stack["gnocchi_server"].url}\n'
+        + stack['gnocchi_server'].credentials('gnocchi_credentials')
     )
     reconcile = [
         sys.executable,
