@@ -1,4 +1,6 @@
+import copy
 import logging
+import uuid
 
 import pytest
 
@@ -76,6 +78,26 @@ def test_end_with_duration_gives_duration(agent, operation):
         's',
         42.5,
     )
+
+
+def test_a_redelivered_message_gives_the_same_sample_ids(agent):
+    message = notification('backup.create.end', _payload(duration=1.0))
+    first = agent.receive(message)
+    again = agent.receive(copy.deepcopy(message))
+    assert len(first) == 3
+    assert [s.id for s in again] == [s.id for s in first]
+    ids = [uuid.UUID(s.id) for s in first]
+    assert len(set(ids)) == 3
+    assert {(i.version, i.variant) for i in ids} == {(8, uuid.RFC_4122)}
+    other = notification('backup.create.end', message['payload'])
+    assert {s.id for s in agent.receive(other)}.isdisjoint(s.id for s in first)
+
+
+def test_a_message_without_id_still_gives_distinct_sample_ids(agent):
+    message = notification('backup.create.end', _payload())
+    del message['metadata']['message_id']
+    samples = agent.receive(message, copy.deepcopy(message))
+    assert len({uuid.UUID(s.id) for s in samples}) == len(samples) == 4
 
 
 @pytest.mark.parametrize('operation', c.OPERATIONS)
