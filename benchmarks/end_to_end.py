@@ -16,7 +16,12 @@ Gnocchi is counted there through an archive policy with the ``count``
 aggregation. The clock runs while the queue falls from 90% to 10% full:
 the steady state, clear of the agent's start and of the last partial
 batches. CPU is read from /proc for each process tree over the same
-window.
+window. Each run then waits for metricd to aggregate all it was sent, so
+that none leaves work in the next one's window, and reports that wait
+(the lag): Gnocchi accepts measures faster than metricd aggregates them,
+and on a shared machine aggregation left for later is CPU the window did
+not pay for. The report ends with the CPU per backup of the best run and
+the ceiling it implies.
 
     .venv/bin/python -m benchmarks.end_to_end [--notifications N]
 
@@ -77,10 +82,14 @@ RUNS = (
     Run('plugin', 'gnocchi', 1, 100, 1),
     Run('stock', 'gnocchi', 100, 100, 1),
     Run('plugin', 'gnocchi', 100, 100, 1),
+    # Stock's other candidates for its best: serial (no racing creations
+    # of one new resource), on one worker and on two.
+    Run('stock', 'gnocchi', 1, 1, 1),
+    Run('stock', 'gnocchi', 1, 1, 2),
     # Overlap: one batch in flight per worker at most, unless the prefetch
     # lets more batches in than the batch size.
     Run('plugin', 'gnocchi', 1000, 1000, 1),
-    Run('plugin', 'gnocchi', 250, 1000, 2),
+    Run('plugin', 'gnocchi', 500, 2000, 2),
 )
 
 
@@ -236,7 +245,7 @@ def stock_ceilometer():
 def expected_samples(agent, events, stack):
     """(resource type, meter) -> samples Gnocchi must hold: what the
     agent's own code builds from these messages, kept to the meters its
-    Gnocchi mapping files."""
+    Gnocchi mapping files; and how many metrics they make."""
     messages = [notification(t, p) for t, p in events]
     if agent == 'plugin':
         endpoint = BackupNotifications(None, None)
@@ -258,8 +267,10 @@ def expected_samples(agent, events, stack):
         for r in resources
         for meter in r.get('metrics') or ()
     }
-    return collections.Counter(
-        (types[s.name], s.name) for s in samples if s.name in types
+    kept = [s for s in samples if s.name in types]
+    return (
+        collections.Counter((types[s.name], s.name) for s in kept),
+        len({(s.resource_id, s.name) for s in kept}),
     )
 
 
@@ -280,7 +291,9 @@ def counted_samples(client, project_id, wanted):
 
 
 Result = collections.namedtuple(
-    'Result', 'run notifications seconds cpu project expected'
+    'Result',
+    'run notifications seconds cpu project expected'
+    ' per_backup metrics_per_backup metricd_lag',
 )
 
 
@@ -345,23 +358,35 @@ def measure(stack, run, notifications, workdir, stock_bindir):
                         {name: _cpu_seconds(p) for name, p in trees.items()},
                     )
                 )
-            # Untimed: every message processed before the agent stops.
+            # Untimed: every message processed before the agent stops, and
+            # every measure aggregated before the next run, so that no run
+            # leaves metricd work in another's window. The lag says how
+            # much of this run's aggregation came after its queue emptied.
             while all_messages(stack.rabbitmq):
                 agent.check_alive()
+            emptied = time.monotonic()
+            wait_for_metricd(stack.client)
+            lag = time.monotonic() - emptied
         finally:
             agent.stop()
     (started, cpu_before), (ended, cpu_after) = marks
     seconds = ended - started
     cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+    expected, metrics = (
+        expected_samples(run.agent, events, stack)
+        if run.publisher == 'gnocchi'
+        else (None, None)
+    )
     return Result(
         run,
         round(0.8 * len(events)),
         seconds,
         cpu,
         project,
-        expected_samples(run.agent, events, stack)
-        if run.publisher == 'gnocchi'
-        else None,
+        expected,
+        len(events) / backups,
+        metrics / backups if metrics else None,
+        lag,
     )
 
 
@@ -384,7 +409,7 @@ def report(results, client):
     cores = os.cpu_count()
     print(
         f'{"run":46} {"notif/s":>8} {"seconds":>8}  CPU in cores '
-        f'(agent/api/metricd/postgres/rabbit)  in Gnocchi'
+        f'(agent/api/metricd/postgres/rabbit)  in Gnocchi, metricd lag'
     )
     for r in results:
         cpu = '/'.join(
@@ -403,6 +428,7 @@ def report(results, client):
             counted = f'{sum(got.values())}/{sum(r.expected.values())}'
             if got != r.expected:
                 counted += f' MISSING {dict(r.expected - got)}'
+            counted += f', {r.metricd_lag:.0f} s'
         print(
             f'{label(r.run):46} {r.notifications / r.seconds:8.0f} '
             f'{r.seconds:8.1f}  {cpu:38}  {counted}'
@@ -434,6 +460,36 @@ def report(results, client):
         f'{top.cpu[busiest] / top.seconds:.2f} of {cores} cores; all '
         f'processes {sum(top.cpu.values()) / top.seconds:.2f} cores'
     )
+    ceiling(top, best, cores)
+
+
+def ceiling(top, best, cores):
+    """What the machine allows whatever the agent does: the CPU the best
+    run spent per backup outside the agent, plus the agent's own floor
+    (its CPU per notification into ``test://``: receiving and sampling
+    only), on every core."""
+    backups = top.notifications / top.per_backup
+    print(
+        f'CPU per backup ({top.per_backup:.1f} notifications, '
+        f'{top.metrics_per_backup:.1f} new Gnocchi metrics) in the best '
+        'Gnocchi run: '
+        + ', '.join(
+            f'{name} {cpu / backups * 1e3:.1f} ms'
+            for name, cpu in top.cpu.items()
+        )
+    )
+    if ('plugin', 'test') not in best or ('stock', 'gnocchi') not in best:
+        return
+    floor = best[('plugin', 'test')][1]
+    agent = floor.cpu['agent'] / floor.notifications * top.per_backup
+    rest = sum(cpu for name, cpu in top.cpu.items() if name != 'agent')
+    limit = cores / (rest / backups + agent) * top.per_backup
+    print(
+        f'ceiling on {cores} cores with everything but the agent as in that '
+        f'run and the agent at its test:// cost ({agent * 1e3:.1f} ms per '
+        f'backup): {limit:.0f}/s = '
+        f'{limit / best[("stock", "gnocchi")][0]:.1f}x stock best'
+    )
 
 
 def main(argv=None):
@@ -460,7 +516,6 @@ def main(argv=None):
                     )
                 )
                 print(f'  measured {label(run)}', flush=True)
-            wait_for_metricd(stack.client)
             report(results, stack.client)
     return 0
 
