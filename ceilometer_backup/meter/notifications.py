@@ -115,8 +115,11 @@ def sample_id(message_id, meter_name):
     ``Sample`` draws its own) when the message carries no id."""
     if not isinstance(message_id, str):
         return None
+    # surrogatepass: JSON may carry a lone surrogate, and a message id is
+    # never a reason to lose the message.
     digest = hashlib.blake2b(
-        f'{message_id}/{meter_name}'.encode(), digest_size=16
+        f'{message_id}/{meter_name}'.encode('utf-8', 'surrogatepass'),
+        digest_size=16,
     ).hexdigest()
     return (
         f'{digest[:8]}-{digest[8:12]}-8{digest[13:16]}-'

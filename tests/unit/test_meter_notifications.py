@@ -100,6 +100,15 @@ def test_a_message_without_id_still_gives_distinct_sample_ids(agent):
     assert len({uuid.UUID(s.id) for s in samples}) == len(samples) == 4
 
 
+@pytest.mark.parametrize('message_id', ['\ud800', 'x' * 2**20, ''])
+def test_an_odd_message_id_still_names_the_samples(agent, message_id):
+    message = notification('backup.create.end', _payload())
+    message['metadata']['message_id'] = message_id
+    samples = agent.receive(message, copy.deepcopy(message))
+    assert len(samples) == 4
+    assert len({uuid.UUID(s.id) for s in samples}) == 2
+
+
 @pytest.mark.parametrize('operation', c.OPERATIONS)
 def test_error_gives_one_error_delta_with_reason(agent, operation):
     payload = _payload(fail_reason='repository full', duration=3.0)
