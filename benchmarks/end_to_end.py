@@ -24,6 +24,7 @@ not pay for. The report ends with the CPU per backup of the best run and
 the ceiling it implies.
 
     .venv/bin/python -m benchmarks.end_to_end [--notifications N]
+        [--only 'plugin gnocchi' --only ...]
 
 needs what ``tools/bench.sh`` installs: rabbitmq-server, postgresql-15,
 .venv-gnocchi, and the stock Ceilometer in .venv-stock (or STOCK_VENV).
@@ -496,11 +497,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--notifications', type=int, default=10000)
     parser.add_argument(
-        '--only', help='run only the runs whose label contains this'
+        '--only',
+        action='append',
+        help='run only the runs whose label contains this (repeatable)',
     )
     args = parser.parse_args(argv)
     print(f'# End to end ({describe_machine()})')
-    runs = [r for r in RUNS if not args.only or args.only in label(r)]
+    runs = [
+        r
+        for r in RUNS
+        if not args.only or any(only in label(r) for only in args.only)
+    ]
     stock_bindir = stock_ceilometer()
     with tempfile.TemporaryDirectory(prefix='bench-e2e-') as workdir:
         with Stack(workdir) as stack:
