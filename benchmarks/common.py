@@ -36,8 +36,8 @@ def backup_events(backups, **fields):
     create start/end with 10 progress messages, one exists, and one restore
     and one delete start/end in ten backups. ``fields`` go to every
     backup."""
-    from ceilometer_backup.emitter import build_payload
-    from tests.unit import cinder_objects
+    from ceilometer_backup.emitter.payload import build_payload
+    from tests.support import cinder_objects
 
     events = []
     for n in range(backups):

@@ -46,16 +46,15 @@ import yaml
 from ceilometer.meter.notifications import ProcessMeterNotifications
 
 from benchmarks.common import backup_events, describe_machine
-from ceilometer_backup import gnocchi
-from ceilometer_backup.meter.notifications import BackupNotifications
-from tests import ceilometer_agent
-from tests.ceilometer_agent import notification
-from tests.config import make_conf
-from tests.fixtures import servers
-from tests.fixtures.ceilometer_services import ROOT, NotificationAgent, _bin
-from tests.fixtures.gnocchi import Gnocchi
-from tests.fixtures.postgresql import PostgreSQL
-from tests.fixtures.rabbitmq import RABBITMQCTL, RabbitMQ
+from ceilometer_backup.cmd import gnocchi
+from ceilometer_backup.meter.sample import BackupNotifications
+from tests.support import ROOT, config, servers
+from tests.support.ceilometer_services import NotificationAgent
+from tests.support.config import cinder_conf
+from tests.support.gnocchi import Gnocchi
+from tests.support.messages import notification
+from tests.support.postgresql import PostgreSQL
+from tests.support.rabbitmq import RABBITMQCTL, RabbitMQ
 
 STOCK_VENV = os.environ.get('STOCK_VENV', os.path.join(ROOT, '.venv-stock'))
 QUEUE = 'notifications.info'
@@ -125,10 +124,16 @@ class Stack:
         conf = os.path.join(self.workdir, 'upgrade.conf')
         with open(conf, 'w') as f:
             f.write(self.gnocchi.credentials())
-        servers.run([_bin('ceilometer-upgrade'), '--config-file', conf])
         servers.run(
             [
-                _bin('ceilometer-backup'),
+                servers.console_script('ceilometer-upgrade'),
+                '--config-file',
+                conf,
+            ]
+        )
+        servers.run(
+            [
+                servers.console_script('ceilometer-backup'),
                 'upgrade',
                 '--config-file',
                 conf,
@@ -180,7 +185,7 @@ def _cpu_seconds(root):
 def fill_queue(url, events):
     """Queue ``events`` as a Cinder backup service sends them."""
     transport = oslo_messaging.get_notification_transport(
-        make_conf(url=url, driver='messagingv2')
+        cinder_conf(url=url, driver='messagingv2')
     )
     notifier = oslo_messaging.Notifier(
         transport, publisher_id='backup.bench-host'
@@ -250,13 +255,11 @@ def expected_samples(agent, events, stack):
     messages = [notification(t, p) for t, p in events]
     if agent == 'plugin':
         endpoint = BackupNotifications(None, None)
-        samples = [s for m in messages for s in endpoint.build_samples(m)]
+        samples = [s for m in messages for s in endpoint.build_sample(m)]
         mapping = os.path.join(stack.etc, 'gnocchi_resources.yaml')
     else:
         endpoint = ProcessMeterNotifications(
-            ceilometer_agent.make_conf(
-                meter_dirs=[ceilometer_agent.STOCK_METERS_DIR]
-            ),
+            config.ceilometer_conf(meter_dirs=[config.STOCK_METERS_DIR]),
             None,
         )
         samples = [s for m in messages for s in endpoint.build_sample(m)]
@@ -322,9 +325,7 @@ def measure(stack, run, notifications, workdir, stock_bindir):
         stack.rabbitmq.url,
         publishers=[publisher],
         meters_dir=(
-            ceilometer_agent.OVERRIDE_METERS_DIR
-            if plugin
-            else ceilometer_agent.STOCK_METERS_DIR
+            config.OVERRIDE_METERS_DIR if plugin else config.STOCK_METERS_DIR
         ),
         extra=stack.gnocchi.credentials()
         + '[oslo_messaging_rabbit]\n'

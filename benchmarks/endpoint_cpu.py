@@ -19,9 +19,9 @@ from ceilometer.meter.notifications import ProcessMeterNotifications
 from ceilometer.sample import Sample
 
 from benchmarks.common import backup_events, best_of, describe_machine
-from ceilometer_backup.meter.notifications import BackupNotifications
-from tests import ceilometer_agent
-from tests.ceilometer_agent import notification
+from ceilometer_backup.meter.sample import BackupNotifications
+from tests.support import config
+from tests.support.messages import notification
 
 BACKUPS = 200
 
@@ -38,14 +38,12 @@ def main(runs=5):
     messages = mix()
     ours = BackupNotifications(None, None)
     stock = ProcessMeterNotifications(
-        ceilometer_agent.make_conf(
-            meter_dirs=[ceilometer_agent.STOCK_METERS_DIR]
-        ),
+        config.ceilometer_conf(meter_dirs=[config.STOCK_METERS_DIR]),
         None,
     )
 
     def run_ours():
-        return [s for m in messages for s in ours.build_samples(m)]
+        return [s for m in messages for s in ours.build_sample(m)]
 
     def run_stock():
         return [s for m in messages for s in stock.build_sample(m)]

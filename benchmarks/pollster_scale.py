@@ -15,8 +15,8 @@ import tracemalloc
 
 from benchmarks.common import describe_machine
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests import polling
-from tests.fixtures.openstack_api import FakeOpenStack, make_backups
+from tests.support import config
+from tests.support.openstack_api import FakeOpenStack, make_backups
 
 
 def measure(run):
@@ -40,7 +40,7 @@ def main(sizes=(10_000, 50_000, 100_000)):
     workdir = tempfile.mkdtemp()
     for count in sizes:
         with FakeOpenStack(make_backups(count)) as api:
-            discovery = BackupDiscovery(polling.make_conf(api, workdir))
+            discovery = BackupDiscovery(config.polling_conf(api, workdir))
             discovery.discover(None)  # authenticate outside the timing
             records, t_ours, kept_ours, peak_ours = measure(
                 lambda discovery=discovery: discovery.discover(None)

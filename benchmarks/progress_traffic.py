@@ -18,12 +18,10 @@ import time
 from cinder.volume import volume_utils
 
 from benchmarks.common import describe_machine
-from ceilometer_backup.emitter import build_payload
-from ceilometer_backup.emitter.payload import progress_base
+from ceilometer_backup.emitter.payload import build_payload, progress_base
 from ceilometer_backup.emitter.progress import ProgressReporter
-from tests.unit import cinder_objects
+from tests.support import MIB, cinder_objects
 
-MIB = 1024 * 1024
 CHUNK = 50 * MIB
 EVERY = 10
 

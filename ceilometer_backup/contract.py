@@ -1,17 +1,19 @@
 """The wire contract between the Cinder side and the Ceilometer side.
 
-Both halves import their names from here so that an event type, a payload
-key or a meter name cannot drift between the emitter and the consumer.
-The payload keys are a superset of Cinder 29's ``_usage_from_backup`` with
-the same names and types, so stock Ceilometer definitions keep working on
-what this project sends.
+What both halves must agree on, and nothing else: the event types, the
+exchange and publisher they travel under, and the set of payload keys.
+Payload keys are written in the code as the literals Cinder writes
+(``'size'``, ``'tenant_id'``), so grepping for one finds every use. The
+payload is a superset of Cinder 29's ``_usage_from_backup``, same names
+and types, so stock Ceilometer definitions keep working on what this
+project sends. Meters are the Ceilometer side's alone: see
+``ceilometer_backup.meter.meters``.
 """
 
 # Cinder publishes backup notifications as publisher_id "backup.<host>" on
 # its control exchange; Ceilometer's notification agent listens there.
 CONTROL_EXCHANGE = 'cinder'
 PUBLISHER_SERVICE = 'backup'
-PRIORITY = 'INFO'
 
 # Operations and the phases of each.
 CREATE = 'create'
@@ -47,97 +49,44 @@ EVENT_TYPES = (
     LIFECYCLE_EVENTS | frozenset(PROGRESS_EVENTS.values()) | {EXISTS_EVENT}
 )
 
-# Payload keys Cinder 29 sends (cinder.volume.volume_utils._usage_from_backup).
-TENANT_ID = 'tenant_id'
-USER_ID = 'user_id'
-AVAILABILITY_ZONE = 'availability_zone'
-BACKUP_ID = 'backup_id'
-HOST = 'host'
-DISPLAY_NAME = 'display_name'
-CREATED_AT = 'created_at'
-STATUS = 'status'
-VOLUME_ID = 'volume_id'
-SIZE = 'size'
-SERVICE_METADATA = 'service_metadata'
-SERVICE = 'service'
-FAIL_REASON = 'fail_reason'
-PARENT_ID = 'parent_id'
-NUM_DEPENDENT_BACKUPS = 'num_dependent_backups'
-SNAPSHOT_ID = 'snapshot_id'
-
+# The keys of Cinder 29's cinder.volume.volume_utils._usage_from_backup.
 CINDER_USAGE_KEYS = (
-    TENANT_ID,
-    USER_ID,
-    AVAILABILITY_ZONE,
-    BACKUP_ID,
-    HOST,
-    DISPLAY_NAME,
-    CREATED_AT,
-    STATUS,
-    VOLUME_ID,
-    SIZE,
-    SERVICE_METADATA,
-    SERVICE,
-    FAIL_REASON,
-    PARENT_ID,
-    NUM_DEPENDENT_BACKUPS,
-    SNAPSHOT_ID,
+    'tenant_id',
+    'user_id',
+    'availability_zone',
+    'backup_id',
+    'host',
+    'display_name',
+    'created_at',
+    'status',
+    'volume_id',
+    'size',
+    'service_metadata',
+    'service',
+    'fail_reason',
+    'parent_id',
+    'num_dependent_backups',
+    'snapshot_id',
 )
-
 # Keys metering needs that Cinder leaves out.
-IS_INCREMENTAL = 'is_incremental'
-OBJECT_COUNT = 'object_count'
-CONTAINER = 'container'
-DATA_TIMESTAMP = 'data_timestamp'
-RESTORE_VOLUME_ID = 'restore_volume_id'
-
 EXTRA_USAGE_KEYS = (
-    IS_INCREMENTAL,
-    OBJECT_COUNT,
-    CONTAINER,
-    DATA_TIMESTAMP,
-    RESTORE_VOLUME_ID,
+    'is_incremental',
+    'object_count',
+    'container',
+    'data_timestamp',
+    'restore_volume_id',
 )
-
 USAGE_KEYS = CINDER_USAGE_KEYS + EXTRA_USAGE_KEYS
 
-# Progress payloads add these. Cinder's key for the percentage is kept.
-BACKUP_PERCENT = 'backup_percent'
-BYTES_DONE = 'bytes_done'
-BYTES_TOTAL = 'bytes_total'
-# Which operation a progress message reports on ("create" or "restore").
-OPERATION = 'operation'
-
-# ".end" and ".error" payloads carry how long the operation took, measured
-# on the Cinder side so that the Ceilometer side can stay stateless.
-DURATION = 'duration'
+# Progress payloads add these (Cinder's key for the percentage is kept);
+# "operation" says which operation reports, "create" or "restore".
+PROGRESS_KEYS = ('backup_percent', 'bytes_done', 'bytes_total', 'operation')
+# ".end" and ".error" payloads of the wrapper add "duration", how long the
+# operation took, measured on the Cinder side so that the Ceilometer side
+# can stay stateless.
 
 # Sizes are reported in GiB, as Cinder does for volumes and backups.
 GIB = 1024**3
-
-
-class Meter:
-    """A meter both paths (notifications and polling) produce."""
-
-    __slots__ = ('name', 'type', 'unit')
-
-    def __init__(self, name, type, unit):
-        self.name = name
-        self.type = type
-        self.unit = unit
-
-
-SIZE_METER = Meter('backup.size', 'gauge', 'GiB')
-EXISTENCE_METER = Meter('backup', 'gauge', 'backup')
-PROGRESS_METER = Meter('backup.progress', 'gauge', '%')
-ERROR_METER = Meter('backup.error', 'delta', 'backup')
-DURATION_METERS = {
-    op: Meter(f'backup.{op}.duration', 'gauge', 's') for op in OPERATIONS
-}
-METERS = (
-    SIZE_METER,
-    EXISTENCE_METER,
-    PROGRESS_METER,
-    ERROR_METER,
-    *DURATION_METERS.values(),
-)
+# Cinder's string columns (names, hosts, fail_reason) hold 255 characters;
+# so do the Gnocchi attributes and sample metadata made from them.
+STRING_MAX = 255

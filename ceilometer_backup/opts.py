@@ -14,10 +14,11 @@ POLLING_GROUP = 'backup_polling'
 
 notification_opts = [
     cfg.StrOpt(
-        'backup_driver',
+        'wrapped_driver',
         default='cinder.backup.drivers.swift.SwiftBackupDriver',
+        deprecated_name='backup_driver',
         help="The backup driver that does the work when Cinder's "
-        'backup_driver is ceilometer_backup.emitter.driver.'
+        '[DEFAULT] backup_driver is ceilometer_backup.emitter.driver.'
         'MeteredBackupDriver, e.g. cinder.backup.drivers.posix.'
         'PosixBackupDriver or cinder.backup.drivers.ceph.CephBackupDriver. '
         "Backups keep this driver's name as their service.",
@@ -31,20 +32,25 @@ notification_opts = [
         'notifications are always sent.',
     ),
     cfg.IntOpt(
-        'backup_object_number_per_notification',
+        'progress_every_objects',
         default=10,
         min=0,
+        deprecated_name='backup_object_number_per_notification',
         help='Send a backup or restore progress notification every time '
         'this many objects (chunks) have been transferred. 0 disables '
-        'object-count based progress notifications.',
+        'object-count based progress notifications. Not to be confused '
+        "with Cinder's [DEFAULT] backup_object_number_per_notification, "
+        "which paces the stock drivers' own progress notifications.",
     ),
     cfg.IntOpt(
-        'backup_timer_interval',
+        'progress_every_seconds',
         default=120,
         min=0,
+        deprecated_name='backup_timer_interval',
         help='Also send a progress notification every this many seconds '
         'while a backup or restore runs, so that slow transfers still '
-        'report. 0 disables the timer.',
+        "report. 0 disables the timer. Not to be confused with Cinder's "
+        '[DEFAULT] backup_timer_interval.',
     ),
     cfg.IntOpt(
         'max_queued_notifications',

@@ -1,12 +1,12 @@
 import pytest
 
-from tests.config import make_conf
-from tests.fixtures.rabbitmq import RabbitMQ
+from tests.support.config import cinder_conf
+from tests.support.rabbitmq import RabbitMQ
 
 
 @pytest.fixture
 def conf():
-    conf = make_conf()
+    conf = cinder_conf()
     yield conf
     conf.reset()
 

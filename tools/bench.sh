@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash tools/provision.sh test-requirements.txt
 if [ ! -x .venv-stock/bin/ceilometer-agent-notification ]; then
     python3 -m venv .venv-stock
-    .venv-stock/bin/pip install --quiet ceilometer==27.0.0 'oslo.messaging<19'
+    .venv-stock/bin/pip install --quiet ceilometer==27.0.0
 fi
 
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.endpoint_cpu

@@ -10,8 +10,7 @@ cd "$(dirname "$0")/.."
 bash tools/provision.sh test-requirements.txt
 
 echo '== ruff'
-.venv/bin/ruff check ceilometer_backup tests benchmarks
-.venv/bin/ruff format --check ceilometer_backup tests benchmarks
+PATH="$PWD/.venv/bin:$PATH" bash tools/lint.sh
 
 echo '== configuration sample is up to date'
 sample=$(mktemp)

@@ -16,34 +16,21 @@ import tempfile
 import time
 import uuid
 
-import oslo_messaging
 from ceilometer import service as ceilometer_service
-from ceilometer.pipeline import sample as sample_pipeline
-from oslo_config import cfg
-from stevedore import named
 
 from ceilometer_backup import contract as c
-from ceilometer_backup import opts
-from ceilometer_backup.emitter import BackupNotifier
+from ceilometer_backup.cmd.agent import InProcessAgent, pipeline_yaml
+from ceilometer_backup.emitter.notification import (
+    BackupNotifier,
+    standalone_conf,
+)
+from ceilometer_backup.meter import meters
 
 CHUNK_BYTES = 64 * 1024 * 1024
 DEMO_HOST = 'demo-host@posix'
-# Ceilometer's in-memory publisher: the demo reads the samples back from it.
-PIPELINE = """---
-sources:
-  - name: backup_source
-    meters: ["backup", "backup.*"]
-    sinks: [demo_sink]
-sinks:
-  - name: demo_sink
-    publishers: ["test://"]
-"""
 
 
-def add_parser(commands):
-    parser = commands.add_parser(
-        'demo', help='Meter a simulated backup end to end and print samples.'
-    )
+def add_arguments(parser):
     parser.add_argument(
         '--transport-url',
         default='fake://',
@@ -65,75 +52,6 @@ def add_parser(commands):
         default=0.02,
         help='Simulated transfer time of one object.',
     )
-    parser.set_defaults(func=run)
-
-
-def _emitter(url, objects_per_notification):
-    """The Cinder side: what a cinder-backup service would configure."""
-    conf = cfg.ConfigOpts()
-    opts.register_opts(conf)
-    conf([], project='cinder', default_config_files=[])
-    conf.set_override(
-        'backup_object_number_per_notification',
-        objects_per_notification,
-        group=opts.NOTIFICATIONS_GROUP,
-    )
-    oslo_messaging.get_notification_transport(conf, url=url)
-    conf.set_override('transport_url', url)
-    conf.set_override(
-        'driver', ['messagingv2'], group='oslo_messaging_notifications'
-    )
-    return BackupNotifier.from_config(conf, host=DEMO_HOST)
-
-
-class Agent:
-    """The Ceilometer side: a notification agent with the backup endpoint."""
-
-    def __init__(self, url, pipeline_file):
-        conf = ceilometer_service.prepare_service([], [])
-        conf.set_override('pipeline_cfg_file', pipeline_file)
-        manager = sample_pipeline.SamplePipelineManager(conf)
-        self.samples = manager.pipelines[0].sink.publishers[0].samples
-        endpoints = named.NamedExtensionManager(
-            namespace='ceilometer.sample.endpoint',
-            names=['backup'],
-            invoke_on_load=True,
-            invoke_args=(conf, manager.publisher()),
-        )
-        self.transport = oslo_messaging.get_notification_transport(
-            conf, url=url
-        )
-        self.listener = oslo_messaging.get_batch_notification_listener(
-            self.transport,
-            [
-                oslo_messaging.Target(
-                    topic='notifications', exchange=c.CONTROL_EXCHANGE
-                )
-            ],
-            [ext.obj for ext in endpoints],
-            executor='threading',
-            batch_size=100,
-            batch_timeout=0.1,
-        )
-        # One batch at a time, so samples keep the order of notifications.
-        conf.set_override('executor_thread_pool_size', 1)
-
-    def __enter__(self):
-        self.listener.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.listener.stop()
-        self.listener.wait()
-        self.transport.cleanup()
-
-    def wait_quiet(self, quiet=0.5, limit=15.0):
-        """Wait until no sample arrived for ``quiet`` seconds."""
-        deadline = time.monotonic() + limit
-        seen = -1
-        while seen != len(self.samples) and time.monotonic() < deadline:
-            seen = len(self.samples)
-            time.sleep(quiet)
 
 
 def _simulated_backup(size_gib):
@@ -162,10 +80,10 @@ class ProgressBar:
         self.enabled = out.isatty()
 
     def _latest(self, operation):
-        for sample in reversed(self.agent.samples):
+        for sample in reversed(self.agent.published):
             if (
-                sample.name == c.PROGRESS_METER.name
-                and sample.resource_metadata.get(c.OPERATION) == operation
+                sample.name == meters.PROGRESS.name
+                and sample.resource_metadata.get('operation') == operation
             ):
                 return sample.volume
         return 0.0
@@ -253,14 +171,25 @@ def print_table(samples, out):
 
 def run(args, out=None):
     out = out or sys.stdout
-    notifier = _emitter(args.transport_url, args.objects_per_notification)
+    # The Cinder side, as a cinder-backup service would configure it.
+    notifier = BackupNotifier.from_config(
+        standalone_conf(
+            args.transport_url,
+            progress_every_objects=args.objects_per_notification,
+        ),
+        host=DEMO_HOST,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         pipeline_file = os.path.join(tmp, 'pipeline.yaml')
         with open(pipeline_file, 'w') as f:
-            f.write(PIPELINE)
-        with Agent(args.transport_url, pipeline_file) as agent:
+            # Ceilometer's in-memory publisher: the samples are read there.
+            f.write(pipeline_yaml(['test://']))
+        conf = ceilometer_service.prepare_service([], [])
+        conf.set_override('pipeline_cfg_file', pipeline_file)
+        agent = InProcessAgent(conf)
+        with agent.listening(args.transport_url):
             simulate(notifier, args, ProgressBar(agent, out))
             agent.wait_quiet()
-    print_table(agent.samples, out)
-    print(f'{len(agent.samples)} samples', file=out)
+    print_table(agent.published, out)
+    print(f'{len(agent.published)} samples', file=out)
     return 0

@@ -9,18 +9,12 @@ says so.
 
 import sys
 
-from ceilometer import gnocchi_client, service
+from ceilometer import service
 
-from ceilometer_backup import gnocchi
-from ceilometer_backup.cmd import gnocchi_errors
+from ceilometer_backup.cmd import gnocchi
 
 
-def add_parser(commands):
-    parser = commands.add_parser(
-        'upgrade',
-        help='Create the volume_backup resource type in Gnocchi and write '
-        'deploy-ready Ceilometer config files.',
-    )
+def add_arguments(parser):
     parser.add_argument(
         '--config-file',
         action='append',
@@ -34,20 +28,13 @@ def add_parser(commands):
         'event_pipeline.yaml, meters.d/backup.yaml and the polling source '
         'here (e.g. /etc/ceilometer). Without it, no file is written.',
     )
-    parser.set_defaults(func=run)
 
 
 def run(args, out=None):
     out = out or sys.stdout
     conf = service.prepare_service([], args.config_file)
-    try:
-        client = gnocchi_client.get_gnocchiclient(conf)
+    with gnocchi.client(conf) as client:
         changes = gnocchi.upgrade_resource_type(client)
-    except Exception as exc:
-        message = gnocchi_errors.explain(exc, conf)
-        if message is None:
-            raise
-        return gnocchi_errors.fail('upgrade', message)
     if args.output_dir:
         written = gnocchi.write_files(
             gnocchi.deploy_files(conf), args.output_dir

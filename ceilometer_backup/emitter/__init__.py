@@ -1,6 +1,2 @@
-"""The Cinder side: backup usage payloads and their notifications."""
-
-from ceilometer_backup.emitter.notifier import BackupNotifier
-from ceilometer_backup.emitter.payload import build_payload
-
-__all__ = ['BackupNotifier', 'build_payload']
+"""The Cinder side, imported by cinder-backup: the driver wrapper and the
+notifications it sends. Needs neither Ceilometer nor its clients."""

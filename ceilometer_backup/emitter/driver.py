@@ -24,7 +24,7 @@ from oslo_utils import importutils
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
-from ceilometer_backup.emitter.notifier import BackupNotifier
+from ceilometer_backup.emitter.notification import BackupNotifier
 from ceilometer_backup.emitter.volume_file import (
     CountingVolumeFile,
     measured_size,
@@ -58,7 +58,10 @@ def _warn_about_manager():
         'backup_driver is MeteredBackupDriver but backup_manager is not '
         '%(manager)s: Cinder will refuse to restore or delete backups '
         'recorded under %(inner)s. Set backup_manager = %(manager)s.',
-        {'manager': MANAGER, 'inner': CONF.backup_notifications.backup_driver},
+        {
+            'manager': MANAGER,
+            'inner': CONF.backup_notifications.wrapped_driver,
+        },
     )
 
 
@@ -67,7 +70,7 @@ class MeteredBackupDriver:
 
     def __init__(self, context, *args, **kwargs):
         self._context = context
-        self.driver_name = CONF.backup_notifications.backup_driver
+        self.driver_name = CONF.backup_notifications.wrapped_driver
         driver_class = importutils.import_class(self.driver_name)
         self._driver = driver_class(context, *args, **kwargs)
         self._notifier = process_notifier()

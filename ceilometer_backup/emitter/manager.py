@@ -30,5 +30,5 @@ class MeteredBackupManager(manager.BackupManager):
             return False
         recorded = backup if isinstance(backup, str) else backup.service
         # The same test as Cinder's, against the wrapped driver's name.
-        wrapped = CONF.backup_notifications.backup_driver
+        wrapped = CONF.backup_notifications.wrapped_driver
         return wrapped.startswith(recorded)

@@ -28,9 +28,6 @@ from ceilometer_backup.emitter.progress import ProgressReporter
 
 LOG = logging.getLogger(__name__)
 
-# Cinder's backups.fail_reason column holds 255 characters.
-FAIL_REASON_MAX = 255
-
 
 def _ignore(nbytes, objects=1):
     """``advance`` of an operation that reports no progress."""
@@ -72,8 +69,8 @@ class BackupOperation:
             self._progress = ProgressReporter(
                 self._send_progress,
                 total_bytes,
-                conf.backup_object_number_per_notification,
-                conf.backup_timer_interval,
+                conf.progress_every_objects,
+                conf.progress_every_seconds,
             )
             self.advance = self._progress.advance
 
@@ -99,13 +96,13 @@ class BackupOperation:
             self._progress_base = progress_base(build_payload(self.backup))
         except Exception:
             self._log_failure(self._event(c.START))
-            self._progress_base = {c.BACKUP_ID: self.backup_id}
+            self._progress_base = {'backup_id': self.backup_id}
         if self._progress is not None:
             known = [
                 total
                 for total in (
                     self._progress.total_bytes,
-                    (self._progress_base.get(c.SIZE) or 0) * c.GIB,
+                    (self._progress_base.get('size') or 0) * c.GIB,
                 )
                 if total
             ]
@@ -127,7 +124,7 @@ class BackupOperation:
             reason = str(error) or type(error).__name__
         except Exception:
             reason = type(error).__name__
-        extra[c.FAIL_REASON] = reason[:FAIL_REASON_MAX]
+        extra['fail_reason'] = reason[: c.STRING_MAX]
         self._finish(c.ERROR, False, extra)
 
     def _finish(self, phase, completed, extra):
@@ -140,7 +137,7 @@ class BackupOperation:
                 self._log_failure(c.PROGRESS_EVENTS[self.operation])
         if self._lifecycle or phase == c.ERROR:
             if self._started is not None:
-                extra[c.DURATION] = round(time.monotonic() - self._started, 3)
+                extra['duration'] = round(time.monotonic() - self._started, 3)
             self._send_lifecycle(phase, extra)
         self._notifier.flush()
         if self.dropped:
@@ -170,7 +167,7 @@ class BackupOperation:
         try:
             payload = dict(self._progress_base)
             payload.update(progress)
-            payload[c.OPERATION] = self.operation
+            payload['operation'] = self.operation
             self._notifier.send(
                 self._ctxt, event_type, payload, droppable=True, owner=self
             )

@@ -14,9 +14,9 @@ import json
 from ceilometer_backup import contract as c
 
 # payload key -> attribute of cinder.objects.Backup, where they differ.
-_ATTRIBUTE_OF = {c.TENANT_ID: 'project_id', c.BACKUP_ID: 'id'}
-_TIMESTAMPS = frozenset({c.CREATED_AT, c.DATA_TIMESTAMP})
-_INTEGERS = frozenset({c.SIZE, c.NUM_DEPENDENT_BACKUPS, c.OBJECT_COUNT})
+_ATTRIBUTE_OF = {'tenant_id': 'project_id', 'backup_id': 'id'}
+_TIMESTAMPS = frozenset({'created_at', 'data_timestamp'})
+_INTEGERS = frozenset({'size', 'num_dependent_backups', 'object_count'})
 
 
 def read_field(backup, name):
@@ -80,10 +80,10 @@ def build_payload(backup, **extra):
             value = json_safe(value)
         payload[key] = value
     # Cinder's Backup derives is_incremental from parent_id; a dict may not.
-    incremental = payload[c.IS_INCREMENTAL]
+    incremental = payload['is_incremental']
     if incremental is None:
-        incremental = payload[c.PARENT_ID]
-    payload[c.IS_INCREMENTAL] = bool(incremental)
+        incremental = payload['parent_id']
+    payload['is_incremental'] = bool(incremental)
     for key, value in extra.items():
         payload[key] = json_safe(value)
     return payload
@@ -94,7 +94,7 @@ def build_payload(backup, **extra):
 PROGRESS_STRING_MAX = 64
 # Nothing a progress report says: the failure is not known yet, and the
 # driver's metadata is in the lifecycle messages.
-_NOT_IN_PROGRESS = (c.FAIL_REASON, c.SERVICE_METADATA)
+_NOT_IN_PROGRESS = ('fail_reason', 'service_metadata')
 
 
 def _json_capped(text, limit):

@@ -13,8 +13,6 @@ is due it only adds and compares integers.
 
 import threading
 
-from ceilometer_backup import contract as c
-
 
 class ProgressReporter:
     """Calls ``report(payload_extra)`` every N objects and every T seconds.
@@ -86,8 +84,8 @@ class ProgressReporter:
             self._last_bytes = self.bytes_done
             self._report(
                 {
-                    c.BACKUP_PERCENT: percent,
-                    c.BYTES_DONE: self.bytes_done,
-                    c.BYTES_TOTAL: self.total_bytes,
+                    'backup_percent': percent,
+                    'bytes_done': self.bytes_done,
+                    'bytes_total': self.total_bytes,
                 }
             )

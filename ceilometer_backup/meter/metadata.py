@@ -9,31 +9,29 @@ from ceilometer_backup import contract as c
 # Descriptive fields copied into sample metadata. What is not listed
 # (chunk lists, volume metadata, driver internals) never is.
 METADATA_KEYS = (
-    c.DISPLAY_NAME,
-    c.VOLUME_ID,
-    c.AVAILABILITY_ZONE,
-    c.HOST,
-    c.SERVICE,
-    c.STATUS,
-    c.IS_INCREMENTAL,
-    c.PARENT_ID,
-    c.CONTAINER,
-    c.FAIL_REASON,
-    c.SNAPSHOT_ID,
-    c.CREATED_AT,
-    c.OBJECT_COUNT,
-    c.NUM_DEPENDENT_BACKUPS,
-    c.RESTORE_VOLUME_ID,
-    c.DATA_TIMESTAMP,
+    'display_name',
+    'volume_id',
+    'availability_zone',
+    'host',
+    'service',
+    'status',
+    'is_incremental',
+    'parent_id',
+    'container',
+    'fail_reason',
+    'snapshot_id',
+    'created_at',
+    'object_count',
+    'num_dependent_backups',
+    'restore_volume_id',
+    'data_timestamp',
 )
-# Cinder's string columns hold 255 characters.
-STRING_MAX = 255
 
 
 def metadata_value(value):
-    """A scalar, strings cut to STRING_MAX; anything else is dropped."""
+    """A scalar, strings cut to c.STRING_MAX; anything else is dropped."""
     if isinstance(value, str):
-        return value[:STRING_MAX]
+        return value[: c.STRING_MAX]
     if value is None or isinstance(value, bool | int | float):
         return value
     return None
@@ -54,7 +52,7 @@ def backup_metadata(fields):
             value = fields[key]
             kind = value.__class__
             if kind is str:
-                value = value[:STRING_MAX]
+                value = value[: c.STRING_MAX]
             elif kind not in _SCALAR_TYPES:
                 value = metadata_value(value)  # subclasses, junk
             metadata[key] = value

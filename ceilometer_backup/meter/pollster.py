@@ -9,7 +9,7 @@ Gnocchi metrics and a lost notification heals at the next poll.
 from ceilometer.polling import plugin_base
 from ceilometer.sample import Sample
 
-from ceilometer_backup import contract as c
+from ceilometer_backup.meter import meters
 
 
 class _BackupPollster(plugin_base.PollsterBase):
@@ -41,14 +41,14 @@ class _BackupPollster(plugin_base.PollsterBase):
 
 
 class BackupSizePollster(_BackupPollster):
-    meter = c.SIZE_METER
+    meter = meters.SIZE
 
     def volume(self, record):
         return record.size
 
 
 class BackupPollster(_BackupPollster):
-    meter = c.EXISTENCE_METER
+    meter = meters.EXISTENCE
 
     def volume(self, record):
         return 1

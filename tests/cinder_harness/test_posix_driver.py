@@ -21,9 +21,9 @@ from cinder.tests.unit import utils as cinder_utils  # noqa: E402
 
 from ceilometer_backup import contract as c  # noqa: E402
 from ceilometer_backup.emitter import driver as driver_module  # noqa: E402
-from tests.functional.listener import listening  # noqa: E402
+from tests.support import MIB  # noqa: E402
+from tests.support.recorders import listening  # noqa: E402
 
-MIB = 1024 * 1024
 POSIX = 'cinder.backup.drivers.posix.PosixBackupDriver'
 VOLUME_MIB = 64
 OBJECT_MIB = 4  # 16 objects
@@ -54,9 +54,9 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
         self.override_config('backup_posix_path', str(self.tmp / 'backups'))
         self.override_config('backup_file_size', OBJECT_MIB * MIB)
         self.override_config('backup_sha_block_size_bytes', 32768)
-        self.override_config('backup_driver', POSIX, 'backup_notifications')
+        self.override_config('wrapped_driver', POSIX, 'backup_notifications')
         self.override_config(
-            'backup_object_number_per_notification',
+            'progress_every_objects',
             EVERY,
             'backup_notifications',
         )
@@ -102,10 +102,10 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
                 for m in received.messages
                 if m['event_type'] == c.PROGRESS_EVENTS[operation]
             ]
-            percents = [p[c.BACKUP_PERCENT] for p in progress]
+            percents = [p['backup_percent'] for p in progress]
             assert percents == [25.0, 50.0, 75.0, 100.0], operation
-            assert {p[c.BACKUP_ID] for p in progress} == {backup.id}
-            assert progress[-1][c.BYTES_DONE] == VOLUME_MIB * MIB
+            assert {p['backup_id'] for p in progress} == {backup.id}
+            assert progress[-1]['bytes_done'] == VOLUME_MIB * MIB
         # What stock Cinder sent meanwhile (to its own, faked, notifier):
         # its progress carries a block-count percentage and the chunk list.
         stock = [
@@ -130,6 +130,6 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
             for m in received.messages
             if m['event_type'] == 'backup.create.error'
         ]
-        assert error[c.BACKUP_ID] == backup.id
-        assert 'closed file' in error[c.FAIL_REASON]
-        assert error[c.DURATION] >= 0
+        assert error['backup_id'] == backup.id
+        assert 'closed file' in error['fail_reason']
+        assert error['duration'] >= 0

@@ -9,10 +9,10 @@ import signal
 
 import oslo_messaging
 
-from ceilometer_backup.emitter import build_payload
-from tests.config import make_conf
-from tests.fixtures.ceilometer_services import NotificationAgent
-from tests.unit import cinder_objects
+from ceilometer_backup.emitter.payload import build_payload
+from tests.support import cinder_objects
+from tests.support.ceilometer_services import NotificationAgent
+from tests.support.config import cinder_conf
 
 COUNT = 1000
 
@@ -20,7 +20,7 @@ COUNT = 1000
 def test_sigkill_with_1000_notifications_queued_loses_none(rabbitmq, tmp_path):
     agent = NotificationAgent(str(tmp_path), rabbitmq.url)
     agent.start()
-    conf = make_conf(url=rabbitmq.url, driver='messagingv2')
+    conf = cinder_conf(url=rabbitmq.url, driver='messagingv2')
     transport = oslo_messaging.get_notification_transport(conf)
     notifier = oslo_messaging.Notifier(transport, publisher_id='backup.node-1')
     backups = [cinder_objects.backup(size=1 + n % 9) for n in range(COUNT)]

@@ -6,12 +6,10 @@ import oslo_messaging
 import pytest
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import BackupNotifier
-from tests.config import make_conf
-from tests.fixtures.ceilometer_services import NotificationAgent
-from tests.unit import cinder_objects
-
-MIB = 1024 * 1024
+from ceilometer_backup.emitter.notification import BackupNotifier
+from tests.support import MIB, cinder_objects
+from tests.support.ceilometer_services import NotificationAgent
+from tests.support.config import cinder_conf
 
 
 @pytest.fixture
@@ -24,7 +22,7 @@ def agent(rabbitmq, tmp_path):
 
 def _send_malformed(url):
     """What a broken or foreign publisher might put on Cinder's exchange."""
-    conf = make_conf(url=url, driver='messagingv2')
+    conf = cinder_conf(url=url, driver='messagingv2')
     transport = oslo_messaging.get_notification_transport(conf)
     notifier = oslo_messaging.Notifier(transport, publisher_id='backup.x')
     notifier.info({}, 'backup.create.end', {'size': 'huge'})
@@ -33,7 +31,7 @@ def _send_malformed(url):
 
 
 def test_agent_turns_backup_notifications_into_samples(rabbitmq, agent):
-    conf = make_conf(url=rabbitmq.url, driver='messagingv2')
+    conf = cinder_conf(url=rabbitmq.url, driver='messagingv2')
     notifier = BackupNotifier.from_config(conf, host='node1@posix')
     backup = cinder_objects.backup(size=1)
     failing = cinder_objects.backup(size=2)

@@ -5,13 +5,11 @@ import time
 import pytest
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import BackupNotifier
-from tests.config import make_conf
-from tests.fixtures.rabbitmq import RabbitMQ
-from tests.functional.listener import listening
-from tests.unit import cinder_objects
-
-MIB = 1024 * 1024
+from ceilometer_backup.emitter.notification import BackupNotifier
+from tests.support import MIB, cinder_objects
+from tests.support.config import cinder_conf
+from tests.support.rabbitmq import RabbitMQ
+from tests.support.recorders import listening
 
 
 @pytest.fixture
@@ -26,10 +24,10 @@ def own_broker(tmp_path):
 
 
 def test_end_and_later_progress_arrive_after_a_broker_restart(own_broker):
-    conf = make_conf(
+    conf = cinder_conf(
         url=own_broker.url,
         driver='messagingv2',
-        backup_object_number_per_notification=1,
+        progress_every_objects=1,
     )
     notifier = BackupNotifier.from_config(conf, host='node-1')
     backup = cinder_objects.backup(size=1)
@@ -52,7 +50,7 @@ def test_end_and_later_progress_arrive_after_a_broker_restart(own_broker):
         op.end()
         after.wait_for('backup.create.end', timeout=60)
     progress = [
-        m['payload'][c.BACKUP_PERCENT]
+        m['payload']['backup_percent']
         for m in after.messages
         if m['event_type'] == 'backup.createprogress'
     ]

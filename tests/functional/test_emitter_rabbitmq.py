@@ -5,14 +5,12 @@ import re
 import time
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import BackupNotifier
-from tests.checks import assert_cinder_envelope, run_eventlet_backup
-from tests.config import make_conf
-from tests.fixtures import servers
-from tests.functional.listener import listening
-from tests.unit import cinder_objects
+from ceilometer_backup.emitter.notification import BackupNotifier
+from tests.support import MIB, cinder_objects, servers
+from tests.support.checks import assert_cinder_envelope, run_eventlet_backup
+from tests.support.config import cinder_conf
+from tests.support.recorders import listening
 
-MIB = 1024 * 1024
 TIB = 1024 * c.GIB
 
 
@@ -22,7 +20,7 @@ def _transfer(op, total, chunk):
 
 
 def test_backup_lifecycle_arrives_on_the_cinder_exchange(rabbitmq):
-    conf = make_conf(url=rabbitmq.url, driver='messagingv2')
+    conf = cinder_conf(url=rabbitmq.url, driver='messagingv2')
     notifier = BackupNotifier.from_config(conf, host='node1@posix')
     backup = cinder_objects.backup(size=1)
     ctxt = cinder_objects.request_context()
@@ -57,13 +55,13 @@ def test_backup_lifecycle_arrives_on_the_cinder_exchange(rabbitmq):
     ]
     assert_cinder_envelope(received.messages, 'backup.node1@posix')
     by_type = {m['event_type']: m['payload'] for m in received.messages}
-    assert by_type['backup.create.end'][c.STATUS] == 'available'
-    assert by_type['backup.create.end'][c.DURATION] >= 0
-    assert by_type['backup.restoreprogress'][c.BACKUP_PERCENT] == 100.0
-    assert by_type['backup.create.error'][c.FAIL_REASON] == (
+    assert by_type['backup.create.end']['status'] == 'available'
+    assert by_type['backup.create.end']['duration'] >= 0
+    assert by_type['backup.restoreprogress']['backup_percent'] == 100.0
+    assert by_type['backup.create.error']['fail_reason'] == (
         'no space left on backup repository'
     )
-    assert by_type['backup.create.error'][c.BACKUP_ID] == failing.id
+    assert by_type['backup.create.error']['backup_id'] == failing.id
 
 
 def _one_tib_backup(conf):
@@ -78,10 +76,10 @@ def _one_tib_backup(conf):
 def test_dead_broker_adds_at_most_the_flush_bound_to_a_1_tib_backup(caplog):
     """20 972 chunks, ~2 100 progress messages, nothing listening."""
     flush = 1.0
-    baseline = _one_tib_backup(make_conf(driver='test', flush_timeout=flush))
+    baseline = _one_tib_backup(cinder_conf(driver='test', flush_timeout=flush))
     caplog.clear()
     dead_url = f'rabbit://guest:guest@127.0.0.1:{servers.free_port()}/'
-    dead = make_conf(url=dead_url, driver='messagingv2', flush_timeout=flush)
+    dead = cinder_conf(url=dead_url, driver='messagingv2', flush_timeout=flush)
     with caplog.at_level(logging.WARNING):
         elapsed = _one_tib_backup(dead)
     assert elapsed - baseline <= flush + 0.5, (elapsed, baseline)

@@ -16,20 +16,14 @@ import pytest
 from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import BackupNotifier
-from tests import polling
-from tests.config import make_conf
-from tests.fixtures import servers
-from tests.fixtures.ceilometer_services import (
-    NotificationAgent,
-    PollingAgent,
-    _bin,
-)
-from tests.fixtures.gnocchi import Gnocchi
-from tests.fixtures.openstack_api import FakeOpenStack, make_backups
-from tests.fixtures.postgresql import PostgreSQL
+from ceilometer_backup.emitter.notification import BackupNotifier
+from tests.support import MIB, config, servers
+from tests.support.ceilometer_services import NotificationAgent, PollingAgent
+from tests.support.config import cinder_conf
+from tests.support.gnocchi import Gnocchi
+from tests.support.openstack_api import FakeOpenStack, make_backups
+from tests.support.postgresql import PostgreSQL
 
-MIB = 1024 * 1024
 PUBLISHER = (
     'backup-gnocchi://?enable_filter_project=false&archive_policy=ceilometer-high'
     '&resources_definition_file={etc}/gnocchi_resources.yaml'
@@ -61,7 +55,11 @@ definitions_cfg_file = {etc}/event_definitions.yaml
 {gnocchi.credentials()}""",
         )
         servers.run(
-            [_bin('ceilometer-upgrade'), '--config-file', notification.conf]
+            [
+                servers.console_script('ceilometer-upgrade'),
+                '--config-file',
+                notification.conf,
+            ]
         )
         upgrade = [
             sys.executable,
@@ -78,7 +76,7 @@ definitions_cfg_file = {etc}/event_definitions.yaml
         poller = PollingAgent(
             str(root / 'polling'),
             rabbitmq.url,
-            polling.credentials(api),
+            config.credentials(api),
             host='central-1',
         )
         agents = [notification, poller]
@@ -145,7 +143,7 @@ def test_backup_metered_in_gnocchi_end_to_end(stack):
     }
     failing = dict(backup, id='f0000000-0000-0000-0000-00000000000f')
     notifier = BackupNotifier.from_config(
-        make_conf(url=stack['rabbitmq'].url, driver='messagingv2'), 'node-1'
+        cinder_conf(url=stack['rabbitmq'].url, driver='messagingv2'), 'node-1'
     )
     with notifier.operation(None, backup, c.CREATE) as op:
         for _ in range(16):
@@ -229,7 +227,7 @@ def _notify(stack, raw, *events, **extra):
         'status': 'available',
     }
     notifier = BackupNotifier.from_config(
-        make_conf(url=stack['rabbitmq'].url, driver='messagingv2'), 'node-1'
+        cinder_conf(url=stack['rabbitmq'].url, driver='messagingv2'), 'node-1'
     )
     for operation in events:
         with notifier.operation(None, backup, operation):
@@ -277,7 +275,7 @@ def test_gnocchi_outage_what_is_lost_and_what_heals(stack, tmp_path):
     # ...until reconcile compares Gnocchi with what Cinder lists.
     conf = tmp_path / 'reconcile.conf'
     conf.write_text(
-        polling.credentials(api)
+        config.credentials(api)
         + '[gnocchi]\nauth_section = gnocchi_credentials\n'
         + stack['gnocchi_server'].credentials('gnocchi_credentials')
     )

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from tests import polling
-from tests.fixtures.ceilometer_services import NotificationAgent, PollingAgent
-from tests.fixtures.openstack_api import FakeOpenStack, make_backups
-from tests.functional.listener import listening
+from tests.support import config
+from tests.support.ceilometer_services import NotificationAgent, PollingAgent
+from tests.support.openstack_api import FakeOpenStack, make_backups
+from tests.support.recorders import listening
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def test_polling_agent_samples_every_backup(rabbitmq, api, tmp_path):
     poller = PollingAgent(
         str(tmp_path / 'polling'),
         rabbitmq.url,
-        polling.credentials(api),
+        config.credentials(api),
         host='central-1',
     )
     notification.start()
@@ -76,7 +76,7 @@ def test_two_coordinated_agents_split_the_backups_exactly(
         PollingAgent(
             str(tmp_path / name),
             rabbitmq.url,
-            polling.credentials(api),
+            config.credentials(api),
             host=name,
             extra=f'[coordination]\nbackend_url = file://{coordination}\n'
             f'[oslo_messaging_notifications]\ntopics = {name}\n',

@@ -7,19 +7,17 @@ import traceback
 import pytest
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import BackupNotifier
+from ceilometer_backup.emitter.notification import BackupNotifier
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests import polling
-from tests.checks import run_upgrade
-from tests.config import make_conf
-from tests.fixtures import servers
-from tests.fixtures.openstack_api import (
+from tests.support import cinder_objects, config, servers
+from tests.support.checks import run_upgrade
+from tests.support.config import cinder_conf
+from tests.support.openstack_api import (
     PASSWORD,
     TOKEN_PREFIX,
     FakeOpenStack,
     make_backups,
 )
-from tests.unit import cinder_objects
 
 BROKER_PASSWORD = 'Br0ker-S3cret-Pa55'
 
@@ -70,7 +68,7 @@ def test_emitter_logs_no_transport_credentials():
         f'rabbit://backup-user:{BROKER_PASSWORD}@127.0.0.1:'
         f'{servers.free_port()}/'
     )
-    conf = make_conf(url=url, driver='messagingv2', flush_timeout=0.5)
+    conf = cinder_conf(url=url, driver='messagingv2', flush_timeout=0.5)
     with debug_logs() as lines:
         notifier = BackupNotifier.from_config(conf, host='node-1')
         with pytest.raises(OSError):
@@ -83,7 +81,7 @@ def test_emitter_logs_no_transport_credentials():
 
 def test_pollster_logs_no_password_or_token(tmp_path):
     with FakeOpenStack(make_backups(3)) as api:
-        disc = BackupDiscovery(polling.make_conf(api, str(tmp_path)))
+        disc = BackupDiscovery(config.polling_conf(api, str(tmp_path)))
         with debug_logs() as lines:
             assert len(disc.discover(None)) == 3
             api.cinder_status = 500
@@ -99,8 +97,7 @@ def test_setup_command_logs_no_password(tmp_path):
             tmp_path,
             '[DEFAULT]\ndebug = true\nuse_stderr = true\n'
             'default_log_levels = keystoneauth=DEBUG,urllib3=DEBUG,'
-            'gnocchiclient=DEBUG,ceilometer=DEBUG\n'
-            + polling.credentials(api),
+            'gnocchiclient=DEBUG,ceilometer=DEBUG\n' + config.credentials(api),
         )
     output = done.stdout + done.stderr
     assert 'DEBUG' in output and 'auth/tokens' in output, 'debug was on'

@@ -1,0 +1,294 @@
+"""Backups in Gnocchi: their resource type, the config that fills it, and
+what an operator is told when Gnocchi cannot be used.
+
+Stock Ceilometer files ``backup.size`` under the ``volume`` resource type,
+with one attribute, and never ends it when the backup is deleted. Here a
+backup is a ``volume_backup`` resource with the attributes an operator
+filters and bills on, every meter of this project lands on it, and
+``backup.delete.end`` sets its ``ended_at``.
+
+The deploy files are built from the installed Ceilometer's own packaged
+defaults plus this project's entries, so nobody merges YAML by hand, and
+building them twice gives the same bytes.
+"""
+
+import contextlib
+import copy
+import os
+import sys
+
+import ceilometer
+import yaml
+from ceilometer import declarative, gnocchi_client
+from gnocchiclient import exceptions as gnocchi_exc
+from keystoneauth1 import exceptions as ka_exc
+
+from ceilometer_backup import contract as c
+from ceilometer_backup.cmd import CommandFailed
+from ceilometer_backup.meter import meters
+
+RESOURCE_TYPE = 'volume_backup'
+
+# Gnocchi attribute types: nullable (required: False) as a backup's
+# metadata may lack any of them (a polled sample has no host).
+_STRING = {'type': 'string', 'min_length': 0, 'max_length': c.STRING_MAX}
+ATTRIBUTES = {
+    'display_name': dict(_STRING, required=False),
+    'volume_id': {'type': 'uuid', 'required': False},
+    'availability_zone': dict(_STRING, required=False),
+    'host': dict(_STRING, required=False),
+    'service': dict(_STRING, required=False),
+    'is_incremental': {'type': 'bool', 'required': False},
+    'parent_id': {'type': 'uuid', 'required': False},
+}
+
+# Stock Ceilometer's own backup meters land here too, so a deployment still
+# running the stock pollster feeds the same resources.
+STOCK_BACKUP_METERS = ('backup.size', 'volume.backup.size')
+METERS = tuple(m.name for m in meters.METERS) + ('volume.backup.size',)
+DELETE_EVENT = c.event_type(c.DELETE, c.END)
+# The ceilometer.sample.publisher of ceilometer_backup.meter.publisher.
+PUBLISHER = 'backup-gnocchi'
+
+MAPPING = {
+    'resource_type': RESOURCE_TYPE,
+    'metrics': {name: None for name in METERS},
+    'attributes': {
+        # Stock's volume.backup.size pollster calls it "name".
+        'display_name': 'resource_metadata.(display_name|name)',
+        **{
+            name: f'resource_metadata.{name}'
+            for name in ATTRIBUTES
+            if name != 'display_name'
+        },
+    },
+    'event_delete': [DELETE_EVENT],
+    'event_attributes': {'id': 'resource_id'},
+}
+
+EVENT_DEFINITION = {
+    'event_type': [DELETE_EVENT],
+    'traits': {
+        'resource_id': {'fields': 'payload.backup_id'},
+        'project_id': {'fields': 'payload.tenant_id'},
+        'user_id': {'fields': 'payload.user_id'},
+        'display_name': {'fields': 'payload.display_name'},
+    },
+}
+
+EVENT_SOURCE = 'backup_event_source'
+EVENT_SINK = 'backup_gnocchi_sink'
+
+_CEILOMETER = os.path.dirname(ceilometer.__file__)
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+STOCK_FILES = {
+    'gnocchi_resources.yaml': os.path.join(
+        _CEILOMETER, 'publisher', 'data', 'gnocchi_resources.yaml'
+    ),
+    'event_definitions.yaml': os.path.join(
+        _CEILOMETER, 'pipeline', 'data', 'event_definitions.yaml'
+    ),
+    'event_pipeline.yaml': os.path.join(
+        _CEILOMETER, 'pipeline', 'data', 'event_pipeline.yaml'
+    ),
+    'pipeline.yaml': os.path.join(
+        _CEILOMETER, 'pipeline', 'data', 'pipeline.yaml'
+    ),
+}
+
+
+def shipped_file(*parts):
+    """A file of this project's etc/: in a checkout, or as pbr installed it
+    (share/ceilometer-backup/etc)."""
+    for etc in (
+        os.path.join(_CHECKOUT, 'etc'),
+        os.path.join(sys.prefix, 'share', 'ceilometer-backup', 'etc'),
+    ):
+        path = os.path.join(etc, *parts)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(os.path.join('etc', *parts))
+
+
+def gnocchi_resources(stock):
+    """Stock mapping, with backups moved onto their own resource type."""
+    merged = copy.deepcopy(stock)
+    resources = [
+        r for r in merged['resources'] if r['resource_type'] != RESOURCE_TYPE
+    ]
+    for resource in resources:
+        metrics = resource.get('metrics')
+        if isinstance(metrics, dict):
+            for name in STOCK_BACKUP_METERS:
+                metrics.pop(name, None)
+        elif isinstance(metrics, list):
+            resource['metrics'] = [
+                m for m in metrics if m not in STOCK_BACKUP_METERS
+            ]
+    resources.append(copy.deepcopy(MAPPING))
+    merged['resources'] = resources
+    return merged
+
+
+def event_definitions(stock):
+    """Stock event definitions plus the one ending a backup resource."""
+    kept = [d for d in stock if DELETE_EVENT not in _as_list(d['event_type'])]
+    return kept + [copy.deepcopy(EVENT_DEFINITION)]
+
+
+def event_pipeline(stock, gnocchi_publisher):
+    """Stock event pipeline plus a source sending backup deletions to
+    Gnocchi: the stock one publishes events to ``notifier://`` only."""
+    merged = copy.deepcopy(stock)
+    merged['sources'] = [
+        s for s in merged['sources'] if s['name'] != EVENT_SOURCE
+    ] + [
+        {'name': EVENT_SOURCE, 'events': [DELETE_EVENT], 'sinks': [EVENT_SINK]}
+    ]
+    merged['sinks'] = [
+        s for s in merged['sinks'] if s['name'] != EVENT_SINK
+    ] + [{'name': EVENT_SINK, 'publishers': [gnocchi_publisher]}]
+    return merged
+
+
+def gnocchi_publisher_of(pipeline):
+    """The first Gnocchi publisher of a sample pipeline, with its options
+    (archive policy, project filter), for the events to use. Events go
+    through upstream's: this project's only changes how samples create
+    resources, and it is no event publisher."""
+    for sink in pipeline.get('sinks', []):
+        for publisher in sink.get('publishers', []):
+            scheme, sep, rest = publisher.partition('://')
+            if sep and scheme in ('gnocchi', PUBLISHER):
+                return f'gnocchi://{rest}'
+    return 'gnocchi://'
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _load(path):
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def _dump(data):
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
+
+
+def deploy_files(conf):
+    """{relative path: text} of every file an operator installs.
+
+    Built on the files this deployment uses now (found as Ceilometer finds
+    them), or on the installed Ceilometer's packaged defaults.
+    """
+
+    def current(option_value, name):
+        # As Ceilometer loads them: the path, the config dirs, the package.
+        return declarative.load_definitions(
+            conf, {}, option_value, STOCK_FILES[name]
+        )
+
+    pipeline = current(conf.pipeline_cfg_file, 'pipeline.yaml')
+    with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
+        meters = f.read()
+    with open(shipped_file('ceilometer', 'polling.yaml')) as f:
+        polling = f.read()
+    return {
+        'gnocchi_resources.yaml': _dump(
+            gnocchi_resources(_load(STOCK_FILES['gnocchi_resources.yaml']))
+        ),
+        'event_definitions.yaml': _dump(
+            event_definitions(
+                current(
+                    conf.event.definitions_cfg_file, 'event_definitions.yaml'
+                )
+            )
+        ),
+        'event_pipeline.yaml': _dump(
+            event_pipeline(
+                current(conf.event_pipeline_cfg_file, 'event_pipeline.yaml'),
+                gnocchi_publisher_of(pipeline),
+            )
+        ),
+        os.path.join('meters.d', 'backup.yaml'): meters,
+        'polling.yaml.backup-sources': polling,
+    }
+
+
+def write_files(files, output_dir):
+    """Write what differs; return the relative paths written."""
+    written = []
+    for relative, text in files.items():
+        path = os.path.join(output_dir, relative)
+        if os.path.exists(path):
+            with open(path) as f:
+                if f.read() == text:
+                    continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+        written.append(relative)
+    return written
+
+
+def upgrade_resource_type(gnocchi):
+    """Create the resource type, or add in place the attributes it lacks.
+
+    Returns what changed, as sentences; an empty list when nothing did.
+    """
+    try:
+        existing = gnocchi.resource_type.get(name=RESOURCE_TYPE)
+    except (gnocchi_exc.ResourceTypeNotFound, gnocchi_exc.NotFound):
+        gnocchi.resource_type.create(
+            resource_type={'name': RESOURCE_TYPE, 'attributes': ATTRIBUTES}
+        )
+        return [f'created resource type {RESOURCE_TYPE}']
+    missing = sorted(set(ATTRIBUTES) - set(existing['attributes']))
+    if not missing:
+        return []
+    gnocchi.resource_type.update(
+        RESOURCE_TYPE,
+        [
+            {
+                'op': 'add',
+                'path': f'/attributes/{name}',
+                'value': ATTRIBUTES[name],
+            }
+            for name in missing
+        ],
+    )
+    return [f'added {", ".join(missing)} to resource type {RESOURCE_TYPE}']
+
+
+def explain(exc, conf):
+    """One line for a failure to use Gnocchi, or None if it is not one."""
+    if isinstance(exc, ka_exc.Unauthorized | gnocchi_exc.Unauthorized):
+        return (
+            f'Gnocchi or Keystone refused the credentials of '
+            f'[{conf.gnocchi.auth_section}]: {exc}'
+        )
+    if isinstance(
+        exc,
+        ka_exc.ConnectFailure
+        | ka_exc.EndpointNotFound
+        | gnocchi_exc.ConnectionFailure,
+    ):
+        return f'cannot reach Gnocchi: {exc}'
+    if isinstance(exc, ka_exc.ClientException | gnocchi_exc.ClientException):
+        return f'Gnocchi refused the change: {exc}'
+    return None
+
+
+@contextlib.contextmanager
+def client(conf):
+    """gnocchiclient with Ceilometer's ``[gnocchi] auth_section``; a failure
+    to use Gnocchi inside the block becomes one CommandFailed line."""
+    try:
+        yield gnocchi_client.get_gnocchiclient(conf)
+    except Exception as exc:
+        message = explain(exc, conf)
+        if message is None:
+            raise
+        raise CommandFailed(message) from exc

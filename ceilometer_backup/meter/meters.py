@@ -1,0 +1,23 @@
+"""The meters of this plugin: name, type and unit of each.
+
+The ``backup`` endpoint, the pollsters and the Gnocchi mapping that
+``ceilometer-backup upgrade`` writes all read them here.
+"""
+
+import collections
+
+from ceilometer import sample
+
+from ceilometer_backup import contract as c
+
+Meter = collections.namedtuple('Meter', ('name', 'type', 'unit'))
+
+SIZE = Meter('backup.size', sample.TYPE_GAUGE, 'GiB')
+EXISTENCE = Meter('backup', sample.TYPE_GAUGE, 'backup')
+PROGRESS = Meter('backup.progress', sample.TYPE_GAUGE, '%')
+ERROR = Meter('backup.error', sample.TYPE_DELTA, 'backup')
+DURATION = {
+    op: Meter(f'backup.{op}.duration', sample.TYPE_GAUGE, 's')
+    for op in c.OPERATIONS
+}
+METERS = (SIZE, EXISTENCE, PROGRESS, ERROR, *DURATION.values())

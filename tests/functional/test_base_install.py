@@ -1,0 +1,71 @@
+"""The base package alone, as on a Cinder node: no Ceilometer, no clients.
+
+A virtualenv of its own gets ``pip install ceilometer-backup`` from this
+checkout, without the ``[ceilometer]`` extra.
+"""
+
+import subprocess
+import venv
+
+import pytest
+
+from tests.support import ROOT
+
+
+@pytest.fixture(scope='module')
+def base_venv(tmp_path_factory):
+    path = tmp_path_factory.mktemp('base-venv')
+    venv.create(path, with_pip=True)
+    subprocess.run(
+        [path / 'bin' / 'pip', 'install', '--quiet', ROOT],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return path
+
+
+def _run(base_venv, *argv):
+    return subprocess.run(
+        [base_venv / 'bin' / argv[0], *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_nothing_of_the_ceilometer_side_is_installed(base_venv):
+    for module in ('ceilometer', 'cinderclient', 'gnocchiclient'):
+        done = _run(base_venv, 'python', '-c', f'import {module}')
+        assert done.returncode == 1, module
+        assert 'ModuleNotFoundError' in done.stderr
+
+
+def test_help_lists_every_subcommand(base_venv):
+    done = _run(base_venv, 'ceilometer-backup', '--help')
+    assert done.returncode == 0, done.stderr
+    for command in ('demo', 'upgrade', 'reconcile'):
+        assert command in done.stdout
+
+
+@pytest.mark.parametrize('command', ['demo', 'upgrade', 'reconcile'])
+def test_a_subcommand_needing_ceilometer_says_so_in_one_line(
+    base_venv, command
+):
+    done = _run(base_venv, 'ceilometer-backup', command, '--help')
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f'ceilometer-backup {command}: needs ceilometer, which is not '
+        "installed: pip install 'ceilometer-backup[ceilometer]'"
+    ]
+
+
+def test_the_cinder_side_imports_without_ceilometer(base_venv):
+    done = _run(
+        base_venv,
+        'python',
+        '-c',
+        'import ceilometer_backup.emitter.driver, '
+        'ceilometer_backup.emitter.notification, ceilometer_backup.opts',
+    )
+    assert done.returncode == 0, done.stderr

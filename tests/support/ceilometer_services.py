@@ -1,0 +1,158 @@
+"""Real Ceilometer agents as processes the tests own.
+
+Each gets a ceilometer.conf of its own in a work directory and logs to a
+file there. The notification agent publishes to a JSON-lines file that the
+test reads back.
+"""
+
+import json
+import os
+import time
+
+import yaml
+
+from ceilometer_backup.cmd.agent import pipeline_yaml
+from tests.support import ROOT, config, servers
+
+
+class _Agent:
+    command = None
+
+    def __init__(self, workdir, transport_url, sections, bindir=None):
+        os.makedirs(workdir, exist_ok=True)
+        self.workdir = workdir
+        self.log = os.path.join(workdir, 'agent.log')
+        self.conf = os.path.join(workdir, 'ceilometer.conf')
+        with open(self.conf, 'w') as f:
+            f.write(
+                f'[DEFAULT]\ntransport_url = {transport_url}\n'
+                f'use_stderr = true\n{sections}'
+            )
+        self.process = None
+        self.bindir = bindir
+
+    def start(self):
+        self.process = servers.start(
+            [
+                servers.console_script(self.command[0], self.bindir),
+                *self.command[1:],
+                '--config-file',
+                self.conf,
+            ],
+            dict(os.environ),
+            self.log,
+        )
+
+    def stop(self):
+        servers.stop(self.process, timeout=20)
+        self.process = None
+
+    def log_text(self):
+        with open(self.log, errors='replace') as f:
+            return f.read()
+
+    def check_alive(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f'{self.command[0]} exited, see {self.log}')
+
+
+class NotificationAgent(_Agent):
+    """``ceilometer-agent-notification`` with this plugin installed."""
+
+    command = ('ceilometer-agent-notification',)
+
+    def __init__(
+        self,
+        workdir,
+        transport_url,
+        publishers=(),
+        pipelines=('meter',),
+        meters_dir=config.OVERRIDE_METERS_DIR,
+        defaults='',
+        extra='',
+        batch_size=100,
+        workers=1,
+        record=True,
+        bindir=None,
+    ):
+        """Publishes to ``publishers``, and unless ``record`` is false to
+        ``samples.json`` in workdir. ``bindir`` holds the agent's console
+        script when it is not this environment's (a stock Ceilometer)."""
+        self.samples_file = os.path.join(workdir, 'samples.json')
+        self.pipeline = os.path.join(workdir, 'pipeline.yaml')
+        os.makedirs(workdir, exist_ok=True)
+        if record:
+            publishers = [f'file://{self.samples_file}?json', *publishers]
+        with open(self.pipeline, 'w') as f:
+            f.write(pipeline_yaml(publishers))
+        super().__init__(
+            workdir,
+            transport_url,
+            f"""pipeline_cfg_file = {self.pipeline}
+host = functional-agent
+{defaults}
+[notification]
+workers = {workers}
+batch_size = {batch_size}
+batch_timeout = 1
+{''.join(f'pipelines = {p}{chr(10)}' for p in pipelines)}
+[meter]
+meter_definitions_dirs = {meters_dir}
+meter_definitions_dirs = {config.STOCK_METERS_DIR}
+{extra}""",
+            bindir,
+        )
+
+    def samples(self):
+        if not os.path.exists(self.samples_file):
+            return []
+        with open(self.samples_file) as f:
+            # The agent may be halfway through a line: take whole ones.
+            return [json.loads(line) for line in f if line.endswith('\n')]
+
+    def wait_for_meters(self, resource_ids, meters, timeout=90):
+        """Wait until each resource has a sample of each meter."""
+        wanted = set(resource_ids)
+
+        def complete(samples):
+            return all(
+                wanted <= {s['resource_id'] for s in samples if s['name'] == m}
+                for m in meters
+            )
+
+        return self.wait_for_samples(complete, timeout)
+
+    def wait_for_samples(self, predicate, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            samples = self.samples()
+            if predicate(samples):
+                return samples
+            time.sleep(0.2)
+        raise TimeoutError(f'samples not published in time, see {self.log}')
+
+
+class PollingAgent(_Agent):
+    """``ceilometer-polling --polling-namespaces central``, this plugin's
+    pollsters selected by the shipped polling.yaml at a short interval."""
+
+    command = ('ceilometer-polling', '--polling-namespaces', 'central')
+
+    def __init__(self, workdir, transport_url, credentials, host, extra=''):
+        os.makedirs(workdir, exist_ok=True)
+        with open(
+            os.path.join(ROOT, 'etc', 'ceilometer', 'polling.yaml')
+        ) as f:
+            polling = yaml.safe_load(f)
+        for source in polling['sources']:
+            source['interval'] = 3
+        polling_file = os.path.join(workdir, 'polling.yaml')
+        with open(polling_file, 'w') as f:
+            yaml.safe_dump(polling, f)
+        super().__init__(
+            workdir,
+            transport_url,
+            f'host = {host}\n[polling]\ncfg_file = {polling_file}\n'
+            f'{credentials}{extra}',
+        )

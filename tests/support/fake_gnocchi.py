@@ -1,0 +1,108 @@
+"""gnocchiclient's ``Client`` in memory, for unit tests of what calls it.
+
+It covers what this project calls: ``resource_type`` get, create and
+update (``upgrade``); ``resource`` create, update and search (the
+publisher, ``reconcile``); ``metric.batch_resources_metrics_measures``
+(the publisher) and ``archive_policy.create``. Every call that changes
+something is recorded in ``calls``. The functional tests run the same
+code against a real Gnocchi.
+"""
+
+from gnocchiclient import exceptions as gnocchi_exc
+
+
+class FakeGnocchi:
+    """``resources`` maps the ids of existing resources to their
+    attributes (kept, not copied); ``resource_types`` the existing types;
+    ``fail_create`` is raised by the next resource creation."""
+
+    def __init__(self, resources=None, resource_types=None, fail_create=None):
+        self.calls = []
+        self.resources = {} if resources is None else resources
+        self.types = dict(resource_types or {})
+        self.fail_create = fail_create
+        self.searches = 0
+        self.resource = _Resources(self)
+        self.resource_type = _ResourceTypes(self)
+        self.metric = _Metrics(self)
+        self.archive_policy = _ArchivePolicies()
+
+
+class _Resources:
+    def __init__(self, gnocchi):
+        self.gnocchi = gnocchi
+
+    def create(self, resource_type, resource):
+        gnocchi = self.gnocchi
+        gnocchi.calls.append(('create', resource_type, resource))
+        if gnocchi.fail_create is not None:
+            error, gnocchi.fail_create = gnocchi.fail_create, None
+            raise error
+        gnocchi.resources[resource['id']] = dict(resource, ended_at=None)
+
+    def update(self, resource_type, resource_id, attributes):
+        self.gnocchi.calls.append(('update', resource_type, resource_id))
+        if resource_id in self.gnocchi.resources:
+            self.gnocchi.resources[resource_id].update(attributes)
+
+    def search(self, resource_type, query, sorts, limit, marker):
+        """The only search ``reconcile`` makes: open resources, by id."""
+        assert resource_type == 'volume_backup'
+        assert query == {'=': {'ended_at': None}}
+        assert sorts == ['id:asc']
+        self.gnocchi.searches += 1
+        open_ids = sorted(
+            i
+            for i, r in self.gnocchi.resources.items()
+            if r.get('ended_at') is None
+        )
+        start = open_ids.index(marker) + 1 if marker else 0
+        return [{'id': i} for i in open_ids[start : start + limit]]
+
+
+class _ResourceTypes:
+    def __init__(self, gnocchi):
+        self.gnocchi = gnocchi
+
+    def get(self, name):
+        if name not in self.gnocchi.types:
+            raise gnocchi_exc.ResourceTypeNotFound(404)
+        return self.gnocchi.types[name]
+
+    def create(self, resource_type):
+        self.gnocchi.calls.append(('create', resource_type['name']))
+        self.gnocchi.types[resource_type['name']] = resource_type
+
+    def update(self, name, operations):
+        self.gnocchi.calls.append(
+            ('update', [op['path'] for op in operations])
+        )
+        for op in operations:
+            attribute = op['path'].split('/')[-1]
+            self.gnocchi.types[name]['attributes'][attribute] = op['value']
+
+
+class _Metrics:
+    def __init__(self, gnocchi):
+        self.gnocchi = gnocchi
+
+    def batch_resources_metrics_measures(self, measures, create_metrics):
+        """Gnocchi's answer to measures of resources it does not have."""
+        self.gnocchi.calls.append(('post', set(measures)))
+        unknown = set(measures) - set(self.gnocchi.resources)
+        if unknown:
+            raise gnocchi_exc.BadRequest(
+                400,
+                {
+                    'cause': 'Unknown resources',
+                    'detail': [
+                        {'resource_id': r, 'original_resource_id': r}
+                        for r in unknown
+                    ],
+                },
+            )
+
+
+class _ArchivePolicies:
+    def create(self, archive_policy):
+        """The publisher makes sure its policy exists; nothing to keep."""

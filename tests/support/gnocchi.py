@@ -1,0 +1,109 @@
+"""Gnocchi 4.7.1 (API under uwsgi, and metricd) as processes the tests own.
+
+Gnocchi lives in a virtualenv of its own (tools/test.sh makes it at
+.venv-gnocchi, or GNOCCHI_VENV names one): its pins need not agree with
+Cinder's and Ceilometer's. The API authenticates in ``basic`` mode, so no
+Keystone is needed; storage is files; metricd processes measures every
+second. Coordination is tooz's file driver (one host): Gnocchi's default,
+the PostgreSQL indexer, opens and closes a connection for every sack lock,
+128 a second here, which alone keeps half a core busy forking backends.
+"""
+
+import os
+import time
+
+from gnocchiclient import auth as gnocchi_auth
+from gnocchiclient.v1 import client as gnocchi_client
+
+from tests.support import ROOT, servers
+
+VENV = os.environ.get('GNOCCHI_VENV', os.path.join(ROOT, '.venv-gnocchi'))
+
+
+class Gnocchi:
+    def __init__(self, workdir, indexer_url):
+        if not os.path.exists(os.path.join(VENV, 'bin', 'gnocchi-api')):
+            raise RuntimeError(
+                f'Gnocchi is not installed in {VENV}: run tools/test.sh'
+            )
+        self.workdir = workdir
+        self.port = servers.free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.conf = os.path.join(workdir, 'gnocchi.conf')
+        self.log = os.path.join(workdir, 'gnocchi.out')
+        os.makedirs(os.path.join(workdir, 'storage'), exist_ok=True)
+        with open(self.conf, 'w') as f:
+            f.write(
+                f"""[DEFAULT]
+log_file = {workdir}/gnocchi.log
+coordination_url = file://{workdir}/locks
+[api]
+auth_mode = basic
+host = 127.0.0.1
+port = {self.port}
+[indexer]
+url = {indexer_url}
+[storage]
+driver = file
+file_basepath = {workdir}/storage
+[metricd]
+metric_processing_delay = 1
+workers = 1
+"""
+            )
+        self.env = dict(
+            os.environ, PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}'
+        )
+        self.processes = []
+
+    def _run(self, name):
+        process = servers.start(
+            [f'{VENV}/bin/{name}', '--config-file', self.conf],
+            self.env,
+            self.log,
+        )
+        self.processes.append(process)
+        return process
+
+    def start(self):
+        upgrade = self._run('gnocchi-upgrade')
+        if upgrade.wait(120):
+            raise RuntimeError(f'gnocchi-upgrade failed, see {self.log}')
+        self.processes.remove(upgrade)
+        self._run('gnocchi-metricd')
+        self.start_api()
+
+    def start_api(self):
+        self.api = self._run('gnocchi-api')
+        servers.wait_for_port(self.port, self.api, 60)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.client().build.get()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def stop_api(self):
+        """An outage: the API goes, metricd and the database stay."""
+        servers.stop(self.api, timeout=3)
+        self.processes.remove(self.api)
+
+    def credentials(self, section='service_credentials'):
+        """A Ceilometer config section authenticating to this Gnocchi."""
+        return (
+            f'[{section}]\nauth_type = gnocchi-basic\nuser = admin\n'
+            f'endpoint = {self.url}\n'
+        )
+
+    def client(self):
+        auth = gnocchi_auth.GnocchiBasicPlugin(user='admin', endpoint=self.url)
+        return gnocchi_client.Client(session_options={'auth': auth})
+
+    def stop(self):
+        # uwsgi sometimes ignores SIGTERM: stop() escalates to SIGKILL.
+        for process in self.processes:
+            servers.stop(process, timeout=3)
+        self.processes = []

@@ -1,0 +1,80 @@
+"""Processes the tests own: started on free loopback ports, stopped by PID.
+
+Every server runs in its own session (process group) so that stopping it
+takes its children too, with SIGKILL when SIGTERM is not enough.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, process, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f'{process.args[0]} exited with {process.returncode}'
+            )
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f'nothing listens on port {port} after {timeout}s')
+
+
+def start(argv, env, log_path):
+    """Start ``argv`` in a session of its own, output to ``log_path``."""
+    with open(log_path, 'ab') as log:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process, timeout=15):
+    """SIGTERM the process group, SIGKILL it if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def console_script(name, bindir=None):
+    """A console script of ``bindir``, or of the test run's own
+    environment."""
+    local = os.path.join(bindir or os.path.dirname(sys.executable), name)
+    return local if os.path.exists(local) else shutil.which(name)
+
+
+def run(argv, timeout=300):
+    """Run a command to its end; its output, or an error with its stderr."""
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode:
+        raise RuntimeError(f'{argv[0]} failed:\n{done.stderr[-3000:]}')
+    return done.stdout

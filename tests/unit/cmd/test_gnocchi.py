@@ -1,0 +1,132 @@
+import yaml
+from ceilometer.publisher import gnocchi as gnocchi_publisher
+from ceilometer.sample import Sample
+
+from ceilometer_backup.cmd import gnocchi
+from ceilometer_backup.meter import meters
+from tests.support import config
+from tests.support.fake_gnocchi import FakeGnocchi
+
+
+def _stock(name):
+    with open(gnocchi.STOCK_FILES[name]) as f:
+        return yaml.safe_load(f)
+
+
+def _resource_types_of(mapping):
+    found = {}
+    for resource in mapping['resources']:
+        for metric in resource['metrics']:
+            found.setdefault(metric, []).append(resource['resource_type'])
+    return found
+
+
+def test_every_backup_meter_lands_on_volume_backup_only():
+    stock = _stock('gnocchi_resources.yaml')
+    assert _resource_types_of(stock)['backup.size'] == ['volume']
+    merged = gnocchi.gnocchi_resources(stock)
+    owners = _resource_types_of(merged)
+    for meter in [m.name for m in meters.METERS] + ['volume.backup.size']:
+        assert owners[meter] == ['volume_backup'], meter
+    # Nothing else moved, and merging twice changes nothing.
+    assert owners['volume.size'] == ['volume']
+    assert len(merged['resources']) == len(stock['resources']) + 1
+    assert gnocchi.gnocchi_resources(merged) == merged
+
+
+def test_the_mapping_loads_in_ceilometers_gnocchi_publisher(tmp_path):
+    path = tmp_path / 'gnocchi_resources.yaml'
+    path.write_text(
+        yaml.safe_dump(
+            gnocchi.gnocchi_resources(_stock('gnocchi_resources.yaml'))
+        )
+    )
+    conf = config.ceilometer_conf()
+    definitions, _ = gnocchi_publisher.GnocchiPublisher._load_definitions(
+        conf, None, str(path)
+    )
+    (backup,) = [
+        d for d in definitions if d.cfg['resource_type'] == 'volume_backup'
+    ]
+    assert (
+        backup.event_match('backup.delete.end')
+        == gnocchi_publisher.EVENT_DELETE
+    )
+    assert backup.event_match('backup.create.end') is None
+    sample = Sample(
+        name='backup.size',
+        type='gauge',
+        unit='GiB',
+        volume=1,
+        user_id='u',
+        project_id='p',
+        resource_id='b',
+        resource_metadata={
+            'display_name': 'n',
+            'volume_id': '00000000-0000-0000-0000-000000000001',
+            'is_incremental': True,
+            'host': 'h',
+        },
+    )
+    assert backup.sample_attributes(sample) == {
+        'display_name': 'n',
+        'volume_id': '00000000-0000-0000-0000-000000000001',
+        'is_incremental': True,
+        'host': 'h',
+    }
+
+
+def test_event_definition_and_pipeline_are_added_once():
+    definitions = gnocchi.event_definitions(_stock('event_definitions.yaml'))
+    assert gnocchi.event_definitions(definitions) == definitions
+    mine = [d for d in definitions if d['event_type'] == ['backup.delete.end']]
+    assert mine[0]['traits']['resource_id'] == {'fields': 'payload.backup_id'}
+    publisher = 'gnocchi://?archive_policy=ceilometer-high'
+    pipeline = gnocchi.event_pipeline(_stock('event_pipeline.yaml'), publisher)
+    assert gnocchi.event_pipeline(pipeline, publisher) == pipeline
+    sinks = {s['name']: s['publishers'] for s in pipeline['sinks']}
+    assert sinks['event_sink'] == ['notifier://'], 'stock sink kept'
+    assert sinks['backup_gnocchi_sink'] == [publisher]
+
+
+def test_publisher_options_come_from_the_sample_pipeline():
+    pipeline = {'sinks': [{'publishers': ['file://x', 'gnocchi://?a=1']}]}
+    assert gnocchi.gnocchi_publisher_of(pipeline) == 'gnocchi://?a=1'
+    assert gnocchi.gnocchi_publisher_of({'sinks': []}) == 'gnocchi://'
+    ours = {'sinks': [{'publishers': ['backup-gnocchi://?a=2']}]}
+    assert gnocchi.gnocchi_publisher_of(ours) == 'gnocchi://?a=2'
+
+
+def test_resource_type_created_then_nothing_to_do():
+    client = FakeGnocchi()
+    assert gnocchi.upgrade_resource_type(client) == [
+        'created resource type volume_backup'
+    ]
+    assert gnocchi.upgrade_resource_type(client) == []
+    assert client.calls == [('create', 'volume_backup')]
+    assert client.types['volume_backup']['attributes'] == gnocchi.ATTRIBUTES
+
+
+def test_attribute_added_later_is_added_in_place():
+    older = {k: v for k, v in gnocchi.ATTRIBUTES.items() if k != 'parent_id'}
+    client = FakeGnocchi(
+        resource_types={'volume_backup': {'attributes': dict(older)}}
+    )
+    assert gnocchi.upgrade_resource_type(client) == [
+        'added parent_id to resource type volume_backup'
+    ]
+    assert client.calls == [('update', ['/attributes/parent_id'])]
+
+
+def test_deploy_files_are_written_once(tmp_path):
+    conf = config.ceilometer_conf()
+    files = gnocchi.deploy_files(conf)
+    assert set(files) == {
+        'gnocchi_resources.yaml',
+        'event_definitions.yaml',
+        'event_pipeline.yaml',
+        'meters.d/backup.yaml',
+        'polling.yaml.backup-sources',
+    }
+    assert gnocchi.write_files(files, tmp_path) == list(files)
+    assert gnocchi.write_files(gnocchi.deploy_files(conf), tmp_path) == []

@@ -1,0 +1,16 @@
+from ceilometer_backup.cmd import reconcile
+from tests.support.fake_gnocchi import FakeGnocchi
+
+
+def test_ends_exactly_the_open_resources_cinder_no_longer_lists():
+    ids = [f'{n:08d}' for n in range(2500)]
+    resources = {i: {'ended_at': None} for i in ids}
+    resources['already'] = {'ended_at': '2026-01-01T00:00:00'}
+    gnocchi = FakeGnocchi(resources)
+    live = set(ids[::2])
+    ended = reconcile.end_vanished(gnocchi, live, '2026-11-25T00:00:00')
+    assert set(ended) == set(ids[1::2])
+    assert gnocchi.searches == 3, 'every page of open resources'
+    assert all(resources[i]['ended_at'] is None for i in live)
+    assert resources['already']['ended_at'] == '2026-01-01T00:00:00'
+    assert reconcile.end_vanished(gnocchi, live, 'later') == []

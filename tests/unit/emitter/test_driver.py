@@ -1,0 +1,213 @@
+import logging
+import os
+import traceback
+
+import oslo_messaging
+import pytest
+from cinder.common import config as cinder_config  # noqa: F401 (host, ...)
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+
+from ceilometer_backup.emitter import driver as driver_module
+from ceilometer_backup.emitter.driver import MeteredBackupDriver
+from ceilometer_backup.emitter.manager import MeteredBackupManager
+from tests.support import cinder_objects
+
+FAKE = 'tests.support.fake_backup_driver.FakeBackupDriver'
+WRAPPER = 'ceilometer_backup.emitter.driver.MeteredBackupDriver'
+
+
+@pytest.fixture
+def cinder_conf(recorded):
+    """cfg.CONF as in cinder-backup, notifications to the in-memory driver."""
+    fixture = config_fixture.Config(cfg.CONF)
+    fixture.setUp()
+    oslo_messaging.get_notification_transport(cfg.CONF, url='fake://')
+    fixture.config(transport_url='fake://', host='cinder-backup-1')
+    fixture.config(driver=['test'], group='oslo_messaging_notifications')
+    fixture.config(
+        wrapped_driver=FAKE,
+        progress_every_objects=4,
+        group='backup_notifications',
+    )
+    fixture.config(backup_manager=driver_module.MANAGER)
+    driver_module.process_notifier.cache_clear()
+    yield fixture
+    driver_module.process_notifier.cache_clear()
+    fixture.cleanUp()
+
+
+def _volume(tmp_path, mib=64):
+    path = tmp_path / 'volume'
+    path.write_bytes(os.urandom(mib * 1024 * 1024))
+    return path
+
+
+def _driver():
+    return MeteredBackupDriver(context=cinder_objects.request_context())
+
+
+def test_constructed_as_the_backup_manager_constructs_drivers(cinder_conf):
+    ctxt = cinder_objects.request_context()
+    for wrapper in (
+        MeteredBackupDriver(ctxt),
+        MeteredBackupDriver(context=ctxt),
+    ):
+        assert wrapper._driver.context is ctxt
+        assert wrapper.driver_name == FAKE
+
+
+def test_every_other_method_and_attribute_is_proxied(cinder_conf):
+    wrapper = _driver()
+    backup = cinder_objects.backup()
+    assert wrapper.support_force_delete is True
+    wrapper.check_for_setup_error()
+    assert wrapper.export_record(backup) == {
+        'driver': 'fake',
+        'backup': backup.id,
+    }
+    wrapper.import_record(backup, {'k': 'v'})
+    assert wrapper.get_metadata('v-1') == '{"volume": "v-1"}'
+    wrapper.put_metadata('v-1', '{}')
+    assert [name for name, _ in wrapper._driver.calls] == [
+        'check_for_setup_error',
+        'export_record',
+        'import_record',
+        'get_metadata',
+        'put_metadata',
+    ]
+
+
+def test_backup_and_restore_report_bytes_based_progress(
+    cinder_conf, recorded, tmp_path
+):
+    volume = _volume(tmp_path)  # 16 objects of 4 MiB
+    backup = cinder_objects.backup(size=1)
+    wrapper = _driver()
+    with open(volume, 'rb') as f:
+        updates = wrapper.backup(backup, f, backup_metadata=True)
+    assert updates == {'object_count': 16, 'service': FAKE}
+    assert wrapper._driver.calls[0][1][1] is True, 'arguments pass through'
+    restored = tmp_path / 'restored'
+    restored.write_bytes(b'\0' * volume.stat().st_size)
+    with open(restored, 'r+b') as f:
+        assert _driver().restore(backup, 'vol-2', f, True) is None
+    assert restored.read_bytes() == volume.read_bytes()
+    wrapper.delete_backup(backup)
+    process_notifier = driver_module.process_notifier()
+    process_notifier.flush()
+    # Cinder's manager sends start/end itself: the wrapper does not.
+    assert (
+        recorded.event_types()
+        == ['backup.createprogress'] * 4 + ['backup.restoreprogress'] * 4
+    )
+    percents = [m['payload']['backup_percent'] for m in recorded.messages]
+    assert percents == [25.0, 50.0, 75.0, 100.0] * 2
+    assert recorded.messages[0]['payload']['bytes_total'] == 64 * 1024**2
+    assert recorded.messages[0]['publisher_id'] == 'backup.cinder-backup-1'
+
+
+def test_lifecycle_option_adds_start_and_end(cinder_conf, recorded, tmp_path):
+    cinder_conf.config(
+        send_lifecycle_notifications=True, group='backup_notifications'
+    )
+    backup = cinder_objects.backup(size=1)
+    with open(_volume(tmp_path, mib=4), 'rb') as f:
+        _driver().backup(backup, f)
+    _driver().delete_backup(backup)
+    driver_module.process_notifier().flush()
+    assert recorded.event_types() == [
+        'backup.create.start',
+        'backup.createprogress',
+        'backup.create.end',
+        'backup.delete.start',
+        'backup.delete.end',
+    ]
+
+
+@pytest.mark.parametrize('method', ['backup', 'restore', 'delete_backup'])
+def test_driver_error_is_notified_and_reraised_unchanged(
+    cinder_conf, recorded, tmp_path, method
+):
+    wrapper = _driver()
+    error = OSError(28, 'No space left on device')
+    wrapper._driver.fail_with = error
+    backup = cinder_objects.backup(size=1)
+    args = {
+        'backup': (backup, open(_volume(tmp_path, mib=1), 'rb')),
+        'restore': (backup, 'vol-2', open(os.devnull, 'wb'), True),
+        'delete_backup': (backup,),
+    }[method]
+    with pytest.raises(OSError) as raised:
+        getattr(wrapper, method)(*args)
+    assert raised.value is error
+    frames = [f.name for f in traceback.extract_tb(raised.value.__traceback__)]
+    assert frames[-1] == '_call', 'the inner driver frame is kept'
+    driver_module.process_notifier().flush()
+    operation = {'backup': 'create', 'restore': 'restore'}.get(
+        method, 'delete'
+    )
+    (message,) = recorded.messages
+    assert message['event_type'] == f'backup.{operation}.error'
+    assert (
+        message['payload']['fail_reason']
+        == '[Errno 28] No space left on device'
+    )
+    assert message['payload']['backup_id'] == backup.id
+
+
+def test_disabled_notifications_hand_the_driver_the_very_file(
+    cinder_conf, recorded, tmp_path, monkeypatch
+):
+    cinder_conf.config(driver=['noop'], group='oslo_messaging_notifications')
+    seen = []
+    wrapper = _driver()
+    monkeypatch.setattr(
+        wrapper._driver, 'backup', lambda b, f, **kw: seen.append(f)
+    )
+    with open(_volume(tmp_path, mib=1), 'rb') as f:
+        wrapper.backup(cinder_objects.backup(), f)
+    assert seen == [f]
+    assert recorded.messages == []
+
+
+def _manager(manager_class, backup_driver):
+    manager = object.__new__(manager_class)  # only the driver is needed
+    manager.driver_name = backup_driver
+    manager.service = driver_module.importutils.import_class(backup_driver)
+    return manager
+
+
+def test_stock_manager_refuses_backups_of_the_wrapped_driver(cinder_conf):
+    """Why MeteredBackupManager exists: Cinder's own name check."""
+    stock = _manager(MeteredBackupManager.__bases__[0], WRAPPER)
+    assert not stock._is_our_backup(FAKE)
+    assert stock._is_our_backup(WRAPPER)
+
+
+def test_metered_manager_owns_backups_of_wrapper_and_wrapped(cinder_conf):
+    metered = _manager(MeteredBackupManager, WRAPPER)
+    assert metered._is_our_backup(FAKE)
+    assert metered._is_our_backup(cinder_objects.backup(service=FAKE))
+    assert metered._is_our_backup(WRAPPER)
+    assert metered._is_our_backup('')
+    assert not metered._is_our_backup(
+        'cinder.backup.drivers.swift.SwiftBackupDriver'
+    )
+
+
+def test_metered_manager_without_the_wrapper_is_cinders(cinder_conf):
+    plain = _manager(MeteredBackupManager, FAKE)
+    assert plain._is_our_backup(FAKE)
+    assert not plain._is_our_backup(WRAPPER)
+
+
+def test_warns_once_when_the_manager_is_not_set(cinder_conf, caplog):
+    cinder_conf.config(backup_manager='cinder.backup.manager.BackupManager')
+    driver_module._warned.clear()
+    with caplog.at_level(logging.WARNING):
+        _driver()
+        _driver()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert 'backup_manager' in warnings[0] and FAKE in warnings[0]

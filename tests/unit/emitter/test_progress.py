@@ -1,0 +1,123 @@
+import json
+import threading
+import time
+
+from ceilometer_backup import contract as c
+from ceilometer_backup.emitter.progress import ProgressReporter
+from tests.support import MIB
+
+TIB = 1024 * c.GIB
+CHUNK = 50 * MIB
+
+
+def _timer_threads():
+    return [
+        t for t in threading.enumerate() if t.name == 'backup-progress-timer'
+    ]
+
+
+def _simulate(total, every, chunk=CHUNK):
+    reports = []
+    progress = ProgressReporter(reports.append, total, every, 0)
+    progress.start()
+    done = 0
+    while done < total:
+        n = min(chunk, total - done)
+        progress.advance(n)
+        done += n
+    progress.stop(completed=True)
+    return reports
+
+
+def test_four_tib_backup_percentages_are_bytes_based_and_monotonic():
+    total = 4 * TIB
+    reports = _simulate(total, every=10)
+    chunks = -(-total // CHUNK)
+    # One every 10 objects, plus the final one when 10 does not divide.
+    assert len(reports) == chunks // 10 + (1 if chunks % 10 else 0)
+    percents = [r['backup_percent'] for r in reports]
+    assert percents == sorted(percents)
+    assert all(0 <= p <= 100 for p in percents)
+    assert percents[-1] == 100.0
+    first = reports[0]
+    assert first['bytes_done'] == 10 * CHUNK
+    assert first['bytes_total'] == total
+    # Cinder would report 10 * 10 * 100 / total, about 2.3e-10 %.
+    assert first['backup_percent'] == round(10 * CHUNK * 100 / total, 2)
+    assert reports[-1]['bytes_done'] == total
+
+
+def test_no_duplicate_final_report_when_last_one_said_100():
+    reports = _simulate(total=20 * CHUNK, every=10)
+    assert [r['backup_percent'] for r in reports] == [50.0, 100.0]
+
+
+def test_percentage_is_clamped_when_more_bytes_than_expected():
+    reports = _simulate(total=10 * CHUNK, every=5, chunk=CHUNK * 3)
+    assert max(r['backup_percent'] for r in reports) == 100.0
+
+
+def test_unknown_total_reports_zero_until_the_end():
+    reports = []
+    progress = ProgressReporter(reports.append, None, 1, 0)
+    progress.advance(CHUNK)
+    progress.stop(completed=True)
+    assert [r['backup_percent'] for r in reports] == [0.0, 100.0]
+
+
+def test_failed_operation_sends_no_final_100():
+    reports = []
+    progress = ProgressReporter(reports.append, 100 * CHUNK, 10, 0)
+    for _ in range(15):
+        progress.advance(CHUNK)
+    progress.stop(completed=False)
+    assert [r['backup_percent'] for r in reports] == [10.0]
+
+
+def test_object_count_trigger_off():
+    reports = _simulate(total=100 * CHUNK, every=0)
+    assert [r['backup_percent'] for r in reports] == [100.0]
+
+
+def test_timer_reports_while_running_and_stops_with_the_operation():
+    reports = []
+    progress = ProgressReporter(reports.append, 100, 0, 0.02)
+    progress.start()
+    assert len(_timer_threads()) == 1
+    progress.advance(40)
+    deadline = time.monotonic() + 5
+    while len(reports) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    progress.stop(completed=False)
+    assert _timer_threads() == []
+    count = len(reports)
+    assert count >= 3
+    time.sleep(0.1)
+    assert len(reports) == count, 'the timer outlived its operation'
+    assert reports[-1]['backup_percent'] == 40.0
+
+
+def test_timer_off_starts_no_thread():
+    progress = ProgressReporter(lambda p: None, 100, 10, 0)
+    progress.start()
+    assert _timer_threads() == []
+    progress.stop(completed=True)
+
+
+def test_timer_and_chunks_together_stay_monotonic():
+    reports = []
+    total = 20000 * MIB
+    progress = ProgressReporter(reports.append, total, 7, 0.0005)
+    progress.start()
+    for _ in range(20000):
+        progress.advance(MIB)
+    progress.stop(completed=True)
+    percents = [r['backup_percent'] for r in reports]
+    assert percents == sorted(percents)
+    assert len(percents) > 20000 // 7
+
+
+def test_progress_extra_is_small_and_fixed_size():
+    reports = _simulate(total=TIB, every=10)
+    sizes = {len(json.dumps(r)) for r in reports}
+    assert max(sizes) < 120

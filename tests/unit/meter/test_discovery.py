@@ -1,0 +1,175 @@
+import logging
+import sys
+
+import pytest
+
+from ceilometer_backup.meter import cinder, discovery, meters, pollster
+from ceilometer_backup.meter.sample import BackupNotifications
+from tests.support import config
+from tests.support.openstack_api import (
+    PASSWORD,
+    TOKEN_PREFIX,
+    FakeOpenStack,
+    make_backups,
+)
+
+
+def _discover(api, tmp_path, **credentials):
+    conf = config.polling_conf(api, str(tmp_path), **credentials)
+    return discovery.BackupDiscovery(conf)
+
+
+@pytest.mark.parametrize('count', [0, 1, 1000, 2500, 25000])
+def test_every_page_of_every_project(tmp_path, count):
+    with FakeOpenStack(make_backups(count)) as api:
+        records = _discover(api, tmp_path).discover(None)
+        pages = api.backup_pages()
+    assert [str(r) for r in records] == [b['id'] for b in api.backups]
+    # Full pages of 1000, then the short (possibly empty) last one.
+    assert len(pages) == count // 1000 + 1
+    assert all('all_tenants=1' in page for page in pages)
+    if count:
+        assert {r.project_id for r in records} == {
+            b['os-backup-project-attr:project_id'] for b in api.backups
+        }
+
+
+def test_page_size_option(tmp_path):
+    with FakeOpenStack(make_backups(25)) as api:
+        disc = _discover(api, tmp_path)
+        disc.conf.set_override('page_size', 10, 'backup_polling')
+        assert len(disc.discover(None)) == 25
+        assert len(api.backup_pages()) == 3
+
+
+def test_deleted_backups_are_not_sampled(tmp_path):
+    with FakeOpenStack(make_backups(5, deleted=4)) as api:
+        records = _discover(api, tmp_path).discover(None)
+    assert len(records) == 5
+    assert {r.metadata['status'] for r in records} == {'available'}
+
+
+def test_record_is_compact_and_hashes_by_id(tmp_path):
+    raw = make_backups(1)[0]
+    record = cinder.BackupRecord.from_api(raw)
+    assert str(record) == raw['id']
+    assert record == cinder.BackupRecord.from_api(dict(raw))
+    assert len({record, cinder.BackupRecord.from_api(raw)}) == 1
+    assert not hasattr(record, '__dict__')
+    assert sys.getsizeof(record) < 100
+
+
+def test_old_cinder_falls_back_once_with_one_log_line(tmp_path, caplog):
+    with FakeOpenStack(make_backups(3), max_microversion='3.50') as api:
+        disc = _discover(api, tmp_path)
+        with caplog.at_level(logging.WARNING):
+            first = disc.discover(None)
+            second = disc.discover(None)
+    assert len(first) == len(second) == 3
+    assert first[0].user_id is None
+    assert first[0].project_id == '0' * 32
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert '3.56' in warnings[0] and api.url in warnings[0]
+
+
+def _fault(api, name):
+    if name == 'keystone down':
+        api.keystone_status = 503
+    elif name == 'cinder 500':
+        api.cinder_status = 500
+    elif name == 'cinder 401':
+        api.cinder_status = 401
+    elif name == 'cinder slow':
+        api.cinder_delay = 2.0
+
+
+@pytest.mark.parametrize(
+    'fault, named',
+    [
+        ('keystone down', '/identity/v3'),
+        ('cinder 500', '/volume/v3/'),
+        ('cinder 401', '/volume/v3/'),
+        ('cinder slow', '/volume/v3/'),
+    ],
+)
+def test_fault_is_one_error_per_cycle_and_the_next_cycle_recovers(
+    tmp_path, caplog, fault, named
+):
+    with FakeOpenStack(make_backups(3)) as api:
+        disc = _discover(api, tmp_path, timeout=0.5)
+        _fault(api, fault)
+        with caplog.at_level(logging.DEBUG):
+            assert disc.discover(None) == []
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1, [r.getMessage() for r in errors]
+        assert named in errors[0].getMessage()
+        assert errors[0].exc_info is None, 'no traceback'
+        for record in caplog.records:
+            text = record.getMessage()
+            assert PASSWORD not in text
+            assert TOKEN_PREFIX not in text
+        api.keystone_status = api.cinder_status = None
+        api.cinder_delay = 0
+        assert len(disc.discover(None)) == 3
+
+
+def test_wrong_password_is_one_error_without_the_password(tmp_path, caplog):
+    with FakeOpenStack(make_backups(1)) as api:
+        disc = _discover(api, tmp_path, password='wrong-' + PASSWORD)
+        with caplog.at_level(logging.DEBUG):
+            assert disc.discover(None) == []
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= 40]
+    assert len(errors) == 1
+    assert not any(PASSWORD in r.getMessage() for r in caplog.records)
+
+
+def test_pollsters_match_the_notification_path(tmp_path):
+    raw = make_backups(1)[0]
+    record = cinder.BackupRecord.from_api(raw)
+    samples = {}
+    for cls in (pollster.BackupSizePollster, pollster.BackupPollster):
+        (sample,) = cls(conf=None).get_samples(None, {}, [record])
+        samples[sample.name] = sample
+    size, existence = samples['backup.size'], samples['backup']
+    assert (size.type, size.unit, size.volume) == ('gauge', 'GiB', 1)
+    assert (existence.type, existence.unit, existence.volume) == (
+        'gauge',
+        'backup',
+        1,
+    )
+    # The same backup as the notification path would describe it.
+    payload = {
+        'backup_id': raw['id'],
+        'tenant_id': raw['os-backup-project-attr:project_id'],
+        'user_id': raw['user_id'],
+        'size': raw['size'],
+        'display_name': raw['name'],
+        **{k: raw[k] for k in ('volume_id', 'availability_zone', 'status')},
+    }
+    (notified, _) = BackupNotifications(None, None).build_sample(
+        {
+            'event_type': 'backup.exists',
+            'payload': payload,
+            'metadata': {'timestamp': '2026-11-25T00:00:00'},
+        }
+    )
+    for polled in (existence, size):
+        assert polled.resource_id == notified.resource_id
+        assert polled.project_id == notified.project_id
+        assert polled.user_id == notified.user_id
+    for key in ('display_name', 'volume_id', 'availability_zone', 'status'):
+        assert size.resource_metadata[key] == notified.resource_metadata[key]
+
+
+def test_a_backup_without_size_gives_no_size_sample():
+    raw = dict(make_backups(1)[0], size=None)
+    record = cinder.BackupRecord.from_api(raw)
+    assert (
+        list(pollster.BackupSizePollster(None).get_samples(None, {}, [record]))
+        == []
+    )
+    (existence,) = pollster.BackupPollster(None).get_samples(
+        None, {}, [record]
+    )
+    assert existence.name == meters.EXISTENCE.name
