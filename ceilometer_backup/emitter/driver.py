@@ -24,7 +24,9 @@ from oslo_utils import importutils
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
+from ceilometer_backup.emitter import measured
 from ceilometer_backup.emitter.notification import BackupNotifier
+from ceilometer_backup.emitter.payload import read_field
 from ceilometer_backup.emitter.volume_file import (
     CountingVolumeFile,
     measured_size,
@@ -35,6 +37,17 @@ CONF = cfg.CONF
 opts.register_opts(CONF)
 
 MANAGER = 'ceilometer_backup.emitter.manager.MeteredBackupManager'
+WRAPPER = f'{__name__}.MeteredBackupDriver'
+
+
+def service_of(backup):
+    """The backup's service as notifications name it: the wrapped driver
+    where Cinder recorded the wrapper (its manager records its configured
+    driver before the wrapper corrects it), so the service never flips."""
+    recorded = read_field(backup, 'service')
+    if not recorded or WRAPPER.startswith(recorded):
+        return CONF.backup_notifications.wrapped_driver
+    return recorded
 
 
 @functools.cache
@@ -93,26 +106,38 @@ class MeteredBackupDriver:
             operation,
             lifecycle=CONF.backup_notifications.send_lifecycle_notifications,
             total_bytes=measured_size(volume_file) if metered else None,
+            overrides={'service': service_of(backup)},
         )
         if not metered:
             return op, volume_file
         return op, CountingVolumeFile(volume_file, op.advance)
 
+    def _succeeded(self, op):
+        """Leave what was measured for the ``.end`` Cinder's manager sends
+        (the wrapper sends its own only with lifecycle notifications on)."""
+        if self._notifier.enabled and not op.lifecycle:
+            measured.remember(op.backup_id, op.operation, duration=op.duration)
+
     def backup(self, backup, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.CREATE, volume_file)
         with op:
             updates = self._driver.backup(backup, volume_file, *args, **kwargs)
+        self._succeeded(op)
         # Cinder recorded the wrapper's name; keep the real driver's.
         return dict(updates or {}, service=self.driver_name)
 
     def restore(self, backup, volume_id, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.RESTORE, volume_file)
         with op:
-            return self._driver.restore(
+            restored = self._driver.restore(
                 backup, volume_id, volume_file, *args, **kwargs
             )
+        self._succeeded(op)
+        return restored
 
     def delete_backup(self, backup, *args, **kwargs):
         op, _ = self._operation(backup, c.DELETE)
         with op:
-            return self._driver.delete_backup(backup, *args, **kwargs)
+            deleted = self._driver.delete_backup(backup, *args, **kwargs)
+        self._succeeded(op)
+        return deleted

@@ -42,6 +42,10 @@ class BackupOperation:
         measured them (a volume file's size). The smaller of this and the
         backup's size in GiB is used, as a restore may write to a larger
         volume than was backed up.
+    :param overrides: payload fields that win over the backup's own, in
+        every notification of the operation.
+
+    ``duration`` holds the operation's length in seconds once it ended.
     """
 
     def __init__(
@@ -52,14 +56,17 @@ class BackupOperation:
         operation,
         lifecycle=True,
         total_bytes=None,
+        overrides=None,
     ):
         self._notifier = notifier
         self._ctxt = ctxt
         self.backup = backup
         self.backup_id = read_field(backup, 'id')
         self.operation = operation
-        self._lifecycle = lifecycle
+        self.lifecycle = lifecycle
+        self._overrides = overrides or {}
         self._started = None
+        self.duration = None
         self._progress_base = None
         self.dropped = 0
         self._progress = None
@@ -93,7 +100,9 @@ class BackupOperation:
         if not self._notifier.enabled:
             return
         try:
-            self._progress_base = progress_base(build_payload(self.backup))
+            self._progress_base = progress_base(
+                build_payload(self.backup, **self._overrides)
+            )
         except Exception:
             self._log_failure(self._event(c.START))
             self._progress_base = {'backup_id': self.backup_id}
@@ -111,7 +120,7 @@ class BackupOperation:
                 self._progress.start()  # the timer thread
             except Exception:
                 self._log_failure(c.PROGRESS_EVENTS[self.operation])
-        if self._lifecycle:
+        if self.lifecycle:
             self._send_lifecycle(c.START)
 
     def end(self, **extra):
@@ -128,6 +137,8 @@ class BackupOperation:
         self._finish(c.ERROR, False, extra)
 
     def _finish(self, phase, completed, extra):
+        if self._started is not None:
+            self.duration = round(time.monotonic() - self._started, 3)
         if not self._notifier.enabled:
             return
         if self._progress is not None:
@@ -135,9 +146,9 @@ class BackupOperation:
                 self._progress.stop(completed)
             except Exception:
                 self._log_failure(c.PROGRESS_EVENTS[self.operation])
-        if self._lifecycle or phase == c.ERROR:
-            if self._started is not None:
-                extra['duration'] = round(time.monotonic() - self._started, 3)
+        if self.lifecycle or phase == c.ERROR:
+            if self.duration is not None:
+                extra['duration'] = self.duration
             self._send_lifecycle(phase, extra)
         self._notifier.flush()
         if self.dropped:
@@ -157,7 +168,9 @@ class BackupOperation:
         try:
             # Built afresh: status, size and object_count change while the
             # operation runs.
-            payload = build_payload(self.backup, **(extra or {}))
+            payload = build_payload(
+                self.backup, **{**self._overrides, **(extra or {})}
+            )
             self._notifier.send(self._ctxt, event_type, payload, owner=self)
         except Exception:
             self._log_failure(event_type)

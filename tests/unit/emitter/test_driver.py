@@ -1,5 +1,6 @@
 import logging
 import os
+import time
 import traceback
 
 import oslo_messaging
@@ -211,3 +212,99 @@ def test_warns_once_when_the_manager_is_not_set(cinder_conf, caplog):
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert 'backup_manager' in warnings[0] and FAKE in warnings[0]
+
+
+@pytest.fixture
+def cinder_notified(monkeypatch):
+    """What Cinder's manager hands its own notifier: (event, extra)."""
+    from cinder.volume import volume_utils
+
+    sent = []
+
+    def notify(context, backup, event_suffix, extra_usage_info=None, **kw):
+        sent.append((event_suffix, extra_usage_info or {}))
+
+    monkeypatch.setattr(volume_utils, 'notify_about_backup_usage', notify)
+    return sent
+
+
+def test_cinders_end_carries_the_measured_duration(
+    cinder_conf, cinder_notified, tmp_path
+):
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager.host = 'cinder-backup-1'
+    ctxt = cinder_objects.request_context()
+    backup = cinder_objects.backup(size=1, service=WRAPPER)
+    volume = _volume(tmp_path, mib=4)
+
+    def create():
+        with open(volume, 'rb') as f:
+            _driver().backup(backup, f)
+
+    def restore():
+        with open(volume, 'r+b') as f:
+            _driver().restore(backup, 'vol-2', f, True)
+
+    calls = {
+        'create': create,
+        'restore': restore,
+        'delete': lambda: _driver().delete_backup(backup),
+    }
+    elapsed = {}
+    for operation, call in calls.items():
+        manager._notify_about_backup_usage(ctxt, backup, f'{operation}.start')
+        started = time.monotonic()
+        call()
+        elapsed[operation] = time.monotonic() - started
+        manager._notify_about_backup_usage(ctxt, backup, f'{operation}.end')
+    events = [event for event, _ in cinder_notified]
+    assert events == [
+        f'{op}.{phase}'
+        for op in ('create', 'restore', 'delete')
+        for phase in ('start', 'end')
+    ]
+    for event, extra in cinder_notified:
+        # Recorded under the wrapper at first: named after the real driver.
+        assert extra['service'] == FAKE, event
+        if event.endswith('.end'):
+            duration = extra['duration']
+            assert 0 <= duration <= elapsed[event[: -len('.end')]], event
+        else:
+            assert 'duration' not in extra, event
+    # Taken once: a second .end (there is none in Cinder) has no figures.
+    manager._notify_about_backup_usage(ctxt, backup, 'create.end')
+    assert 'duration' not in cinder_notified[-1][1]
+
+
+def test_a_failed_operation_leaves_nothing_for_cinders_end(
+    cinder_conf, cinder_notified
+):
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager.host = 'h'
+    backup = cinder_objects.backup()
+    wrapper = _driver()
+    wrapper._driver.fail_with = OSError('gone')
+    with pytest.raises(OSError):
+        wrapper.delete_backup(backup)
+    manager._notify_about_backup_usage(None, backup, 'delete.end')
+    assert 'duration' not in cinder_notified[0][1]
+
+
+def test_without_the_wrapper_the_manager_adds_nothing(cinder_notified):
+    plain = _manager(MeteredBackupManager, FAKE)
+    plain.host = 'h'
+    plain._notify_about_backup_usage(None, cinder_objects.backup(), 'x.end')
+    assert cinder_notified == [('x.end', {})]
+
+
+def test_measured_figures_are_bounded(monkeypatch):
+    from ceilometer_backup.emitter import measured
+
+    monkeypatch.setattr(measured, 'KEPT', 3)
+    for n in range(5):
+        measured.remember(f'b{n}', 'create', duration=n)
+    assert measured.take('b0', 'create') == {}
+    assert measured.take('b4', 'create') == {'duration': 4}
+    assert measured.take('b4', 'create') == {}
+    for n in (2, 3):
+        measured.take(f'b{n}', 'create')
