@@ -11,14 +11,19 @@ Cinder's manager also sends the ``.start`` and ``.end`` notifications of
 every operation. Its ``.end`` carries what the wrapper measured of the
 operation (``duration``), and every one names the wrapped driver as the
 backup's service, as the wrapper's own notifications do.
+
+A cinder-backup killed mid-operation sends neither ``.end`` nor ``.error``;
+on restart Cinder resets the backup (``creating`` to ``error``,
+``restoring`` to ``available``) and tells nobody. Here that reset sends
+the ``.error`` the operation never sent, so metering shows it failed.
 """
 
 from cinder import objects
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import measured
-from ceilometer_backup.emitter.driver import MeteredBackupDriver, service_of
+from ceilometer_backup.emitter import driver, measured
 
 # cinder-backup registers Cinder's objects before it loads a manager;
 # importing this module on its own (tests, tools) must work too.
@@ -27,13 +32,21 @@ objects.register_all()
 from cinder.backup import manager  # noqa: E402
 
 CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+# Cinder resets a backup in these states on restart: the operation was cut.
+_INTERRUPTED = {'creating': c.CREATE, 'restoring': c.RESTORE}
 
 
 class MeteredBackupManager(manager.BackupManager):
+    def _wrapped(self):
+        """Whether the configured driver is the metering wrapper."""
+        return issubclass(self.service, driver.MeteredBackupDriver)
+
     def _is_our_backup(self, backup):
         if super()._is_our_backup(backup):
             return True
-        if not issubclass(self.service, MeteredBackupDriver):
+        if not self._wrapped():
             return False
         recorded = backup if isinstance(backup, str) else backup.service
         # The same test as Cinder's, against the wrapped driver's name.
@@ -44,11 +57,38 @@ class MeteredBackupManager(manager.BackupManager):
         self, context, backup, event_suffix, extra_usage_info=None
     ):
         extra = dict(extra_usage_info or {})
-        if issubclass(self.service, MeteredBackupDriver):
-            extra['service'] = service_of(backup)
+        if self._wrapped():
+            extra['service'] = driver.service_of(backup)
             operation, _, phase = event_suffix.partition('.')
             if phase == c.END:
                 extra.update(measured.take(backup.id, operation))
         super()._notify_about_backup_usage(
             context, backup, event_suffix, extra_usage_info=extra or None
         )
+
+    def _cleanup_one_backup(self, ctxt, backup):
+        operation = _INTERRUPTED.get(backup['status'])
+        super()._cleanup_one_backup(ctxt, backup)
+        if operation is None or not self._wrapped():
+            return
+        reason = (
+            backup.fail_reason
+            if operation == c.CREATE and backup.fail_reason
+            else f'{operation} interrupted: cinder-backup stopped during it'
+        )
+        try:
+            driver.process_notifier().operation(
+                ctxt,
+                backup,
+                operation,
+                lifecycle=False,
+                overrides={'service': driver.service_of(backup)},
+            ).fail(reason)
+        except Exception:
+            # Never into Cinder's start-up.
+            LOG.warning(
+                'Could not send backup.%(operation)s.error for backup '
+                '%(backup)s reset on restart',
+                {'operation': operation, 'backup': backup.id},
+                exc_info=True,
+            )

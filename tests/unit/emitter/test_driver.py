@@ -308,3 +308,59 @@ def test_measured_figures_are_bounded(monkeypatch):
     assert measured.take('b4', 'create') == {}
     for n in (2, 3):
         measured.take(f'b{n}', 'create')
+
+
+@pytest.mark.parametrize(
+    'status, event, reason',
+    [
+        (
+            'creating',
+            'backup.create.error',
+            'incomplete backup reset on manager restart',
+        ),
+        (
+            'restoring',
+            'backup.restore.error',
+            'restore interrupted: cinder-backup stopped during it',
+        ),
+    ],
+)
+def test_a_backup_reset_on_restart_gets_the_error_it_never_sent(
+    cinder_conf, recorded, monkeypatch, status, event, reason
+):
+    """Cinder's own reset (status, fail_reason) is simulated: its real one
+    needs the database; tests/functional runs it in a real cinder-backup."""
+
+    def cinders_reset(self, ctxt, backup):
+        if backup.status == 'creating':
+            backup.status, backup.fail_reason = 'error', reason
+        else:
+            backup.status = 'available'
+
+    monkeypatch.setattr(
+        MeteredBackupManager.__bases__[0], '_cleanup_one_backup', cinders_reset
+    )
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    backup = cinder_objects.backup(status=status, service=WRAPPER)
+    manager._cleanup_one_backup(None, backup)
+    driver_module.process_notifier().flush()
+    (message,) = recorded.messages
+    assert message['event_type'] == event
+    assert message['payload']['fail_reason'] == reason
+    assert message['payload']['service'] == FAKE
+    assert 'duration' not in message['payload']
+
+
+def test_a_backup_cinder_leaves_alone_on_restart_sends_nothing(
+    cinder_conf, recorded, monkeypatch
+):
+    monkeypatch.setattr(
+        MeteredBackupManager.__bases__[0],
+        '_cleanup_one_backup',
+        lambda self, ctxt, backup: None,
+    )
+    _manager(MeteredBackupManager, WRAPPER)._cleanup_one_backup(
+        None, cinder_objects.backup(status='available')
+    )
+    driver_module.process_notifier().flush()
+    assert recorded.messages == []
