@@ -81,9 +81,14 @@ USAGE_KEYS = CINDER_USAGE_KEYS + EXTRA_USAGE_KEYS
 # Progress payloads add these (Cinder's key for the percentage is kept);
 # "operation" says which operation reports, "create" or "restore".
 PROGRESS_KEYS = ('backup_percent', 'bytes_done', 'bytes_total', 'operation')
-# ".end" and ".error" payloads of the wrapper add "duration", how long the
-# operation took, measured on the Cinder side so that the Ceilometer side
-# can stay stateless.
+# ".end" payloads (Cinder's, completed by MeteredBackupManager, or the
+# wrapper's) and the wrapper's ".error" add "duration", how long the driver
+# took, measured on the Cinder side so that the Ceilometer side can stay
+# stateless. A create's ".end" adds what the backup put in the backup
+# store, where the driver lets it be counted: "stored_bytes" (after
+# compression, metadata included) and "changed_bytes" (volume bytes
+# carried). Neither is a field of Cinder's backup: no tenant can edit it.
+END_KEYS = ('duration', 'stored_bytes', 'changed_bytes')
 
 # Sizes are reported in GiB, as Cinder does for volumes and backups.
 GIB = 1024**3

@@ -24,7 +24,7 @@ from oslo_utils import importutils
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
-from ceilometer_backup.emitter import measured
+from ceilometer_backup.emitter import measured, store
 from ceilometer_backup.emitter.notification import BackupNotifier
 from ceilometer_backup.emitter.payload import read_field
 from ceilometer_backup.emitter.volume_file import (
@@ -116,12 +116,21 @@ class MeteredBackupDriver:
         """Leave what was measured for the ``.end`` Cinder's manager sends
         (the wrapper sends its own only with lifecycle notifications on)."""
         if self._notifier.enabled and not op.lifecycle:
-            measured.remember(op.backup_id, op.operation, duration=op.duration)
+            measured.remember(
+                op.backup_id,
+                op.operation,
+                duration=op.duration,
+                **op.end_figures,
+            )
 
     def backup(self, backup, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.CREATE, volume_file)
         with op:
-            updates = self._driver.backup(backup, volume_file, *args, **kwargs)
+            with store.counting(self._driver) as counts:
+                updates = self._driver.backup(
+                    backup, volume_file, *args, **kwargs
+                )
+            op.end_figures.update(counts.figures())
         self._succeeded(op)
         # Cinder recorded the wrapper's name; keep the real driver's.
         return dict(updates or {}, service=self.driver_name)

@@ -45,7 +45,8 @@ class BackupOperation:
     :param overrides: payload fields that win over the backup's own, in
         every notification of the operation.
 
-    ``duration`` holds the operation's length in seconds once it ended.
+    ``duration`` holds the operation's length in seconds once it ended;
+    ``end_figures`` what the caller measured, sent with ``.end``.
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class BackupOperation:
         self._overrides = overrides or {}
         self._started = None
         self.duration = None
+        self.end_figures = {}
         self._progress_base = None
         self.dropped = 0
         self._progress = None
@@ -146,6 +148,8 @@ class BackupOperation:
                 self._progress.stop(completed)
             except Exception:
                 self._log_failure(c.PROGRESS_EVENTS[self.operation])
+        if phase == c.END:
+            extra = {**self.end_figures, **extra}
         if self.lifecycle or phase == c.ERROR:
             if self.duration is not None:
                 extra['duration'] = self.duration

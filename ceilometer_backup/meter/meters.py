@@ -20,4 +20,16 @@ DURATION = {
     op: Meter(f'backup.{op}.duration', sample.TYPE_GAUGE, 's')
     for op in c.OPERATIONS
 }
-METERS = (SIZE, EXISTENCE, PROGRESS, ERROR, *DURATION.values())
+# What a backup holds in the backup store, and the volume bytes it
+# carries: counted by the Cinder side's wrapper, sent with create's .end.
+STORED = Meter('backup.stored.size', sample.TYPE_GAUGE, 'B')
+CHANGED = Meter('backup.changed.size', sample.TYPE_GAUGE, 'B')
+METERS = (
+    SIZE,
+    EXISTENCE,
+    PROGRESS,
+    ERROR,
+    *DURATION.values(),
+    STORED,
+    CHANGED,
+)

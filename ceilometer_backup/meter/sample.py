@@ -42,7 +42,15 @@ _SIZED_EVENTS = frozenset(
     {c.EXISTS_EVENT}
     | {c.event_type(op, ph) for op in c.OPERATIONS for ph in (c.START, c.END)}
 )
-_END_EVENTS = {c.event_type(op, c.END): op for op in c.OPERATIONS}
+# What an ".end" may carry besides the size: payload key, meter.
+_END_FIGURES = {
+    c.event_type(op, c.END): [('duration', meters.DURATION[op])]
+    for op in c.OPERATIONS
+}
+_END_FIGURES[c.event_type(c.CREATE, c.END)] += [
+    ('stored_bytes', meters.STORED),
+    ('changed_bytes', meters.CHANGED),
+]
 _ERROR_EVENTS = {c.event_type(op, c.ERROR): op for op in c.OPERATIONS}
 _PROGRESS_EVENTS = {event: op for op, event in c.PROGRESS_EVENTS.items()}
 
@@ -142,17 +150,12 @@ def _volumes(event_type, payload, metadata, problems):
             volumes.append((meters.SIZE, _number(payload, 'size')))
         except Rejected as exc:
             problems.append(exc)
-        operation = _END_EVENTS.get(event_type)
-        if operation is not None and 'duration' in payload:
-            try:
-                volumes.append(
-                    (
-                        meters.DURATION[operation],
-                        _number(payload, 'duration'),
-                    )
-                )
-            except Rejected as exc:
-                problems.append(exc)
+        for key, meter in _END_FIGURES.get(event_type, ()):
+            if key in payload:
+                try:
+                    volumes.append((meter, _number(payload, key)))
+                except Rejected as exc:
+                    problems.append(exc)
         return volumes
     if event_type in _PROGRESS_EVENTS:
         metadata['operation'] = _PROGRESS_EVENTS[event_type]

@@ -21,6 +21,7 @@ from cinder.tests.unit import utils as cinder_utils  # noqa: E402
 
 from ceilometer_backup import contract as c  # noqa: E402
 from ceilometer_backup.emitter import driver as driver_module  # noqa: E402
+from ceilometer_backup.emitter import measured  # noqa: E402
 from tests.support import MIB  # noqa: E402
 from tests.support.recorders import listening  # noqa: E402
 
@@ -133,3 +134,69 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
         assert error['backup_id'] == backup.id
         assert 'closed file' in error['fail_reason']
         assert error['duration'] >= 0
+
+    def _files_of(self, backup):
+        """Bytes on disk of every object this backup wrote, by os.stat."""
+        total = 0
+        for folder, _, names in os.walk(self.tmp / 'backups'):
+            for name in names:
+                if f'backup_{backup.id}' in name:
+                    total += os.stat(os.path.join(folder, name)).st_size
+        return total
+
+    def _metered_backup(self, **fields):
+        """A backup as Cinder's manager makes it; what the wrapper left
+        for the manager's .end."""
+        backup = cinder_utils.create_backup(
+            self.ctxt,
+            volume_id=self.volume.id,
+            size=1,
+            service='ceilometer_backup.emitter.driver.MeteredBackupDriver',
+            **fields,
+        )
+        wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+        with open(self.volume_file, 'rb') as f:
+            updates = wrapper.backup(backup, f)
+        backup.update(updates)
+        backup.status = 'available'
+        backup.save()
+        return backup, measured.take(backup.id, c.CREATE)
+
+    def test_stored_and_changed_bytes_of_full_and_incremental_backups(self):
+        sha_block = 32768
+        changed = (3 * MIB, 10 * MIB)  # length, offset
+        for algorithm in ('none', 'zlib', 'zstd'):
+            self.override_config('backup_compression_algorithm', algorithm)
+            # Half random, half zeros: compression has something to do.
+            self.volume_file.write_bytes(
+                os.urandom(VOLUME_MIB * MIB // 2)
+                + bytes(VOLUME_MIB * MIB // 2)
+            )
+            full, full_figures = self._metered_backup()
+            with open(self.volume_file, 'r+b') as f:
+                f.seek(changed[1])
+                f.write(os.urandom(changed[0]))
+            incremental, incremental_figures = self._metered_backup(
+                parent_id=full.id
+            )
+            assert incremental.parent_id == full.id
+            for backup, figures in (
+                (full, full_figures),
+                (incremental, incremental_figures),
+            ):
+                on_disk = self._files_of(backup)
+                assert on_disk > 0
+                assert figures['stored_bytes'] == on_disk, algorithm
+            assert full_figures['changed_bytes'] == VOLUME_MIB * MIB
+            assert (
+                abs(incremental_figures['changed_bytes'] - changed[0])
+                <= sha_block
+            ), algorithm
+            if algorithm == 'none':
+                assert full_figures['stored_bytes'] > VOLUME_MIB * MIB
+            else:
+                assert full_figures['stored_bytes'] < VOLUME_MIB * MIB * 0.6
+            assert (
+                incremental_figures['stored_bytes']
+                < full_figures['stored_bytes'] / 10
+            )

@@ -356,3 +356,24 @@ def test_build_sample_gives_the_samples_of_one_message(caplog):
             list(handler.build_sample(notification('backup.exists', {}))) == []
         )
     assert len(caplog.records) == 1
+
+
+def test_create_end_with_stored_and_changed_bytes(agent):
+    message = notification(
+        'backup.create.end',
+        _payload(duration=3.0, stored_bytes=3295589, changed_bytes=3145728),
+    )
+    samples = _by_name(agent.receive(message))
+    stored, changed = (
+        samples['backup.stored.size'],
+        samples['backup.changed.size'],
+    )
+    assert (stored.type, stored.unit, stored.volume) == ('gauge', 'B', 3295589)
+    assert (changed.unit, changed.volume) == ('B', 3145728)
+    assert stored.resource_id == samples['backup.size'].resource_id
+    assert stored.resource_metadata == samples['backup.size'].resource_metadata
+    # Only create stores anything.
+    message = notification(
+        'backup.restore.end', _payload(stored_bytes=1, changed_bytes=1)
+    )
+    assert 'backup.stored.size' not in _by_name(agent.receive(message))

@@ -12,7 +12,10 @@ from ceilometer_backup.meter.sample import BackupNotifications
 from tests.support.strategies import JUNK, TEXT
 
 KEYS = st.sampled_from(
-    c.USAGE_KEYS + ('backup_percent', 'duration', 'list', 'id', 'prefix')
+    c.USAGE_KEYS
+    + c.PROGRESS_KEYS
+    + c.END_KEYS
+    + ('list', 'id', 'prefix')  # stock Cinder's progress
 )
 EVENT_TYPES = st.sampled_from(sorted(c.EVENT_TYPES)) | TEXT
 

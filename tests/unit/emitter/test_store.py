@@ -1,0 +1,62 @@
+import io
+
+import pytest
+
+from ceilometer_backup.emitter import store
+
+
+class ChunkedDriver:
+    """The two methods of Cinder's chunked drivers that store counts on."""
+
+    def __init__(self):
+        self.objects = {}
+
+    def get_object_writer(self, container, object_name, extra_metadata=None):
+        writer = self.objects[object_name] = io.BytesIO()
+        writer.close = lambda: None  # keep what was written readable
+        return writer
+
+    def _backup_chunk(self, backup, container, data, offset, meta, extra):
+        with self.get_object_writer(container, f'chunk-{offset}') as writer:
+            writer.write(data[: len(data) // 2])  # "compressed"
+
+    def backup(self, chunks):
+        for offset, data in chunks:
+            self._backup_chunk(None, 'c', data, offset, {}, None)
+        with self.get_object_writer('c', 'metadata') as writer:
+            writer.write(b'{"objects": []}')
+
+
+def test_stored_and_changed_bytes_of_a_chunked_driver():
+    driver = ChunkedDriver()
+    with store.counting(driver) as counts:
+        driver.backup([(0, b'a' * 100), (4096, b'b' * 60)])
+    stored = sum(len(w.getvalue()) for w in driver.objects.values())
+    assert stored == 50 + 30 + len(b'{"objects": []}')
+    assert counts.figures() == {'stored_bytes': stored, 'changed_bytes': 160}
+    # The driver's own methods again, nothing counted any more.
+    assert 'get_object_writer' not in vars(driver)
+    assert '_backup_chunk' not in vars(driver)
+    driver.backup([(0, b'c' * 10)])
+    assert counts.figures()['changed_bytes'] == 160
+
+
+def test_a_driver_that_cannot_tell_reports_nothing():
+    class Ceph:
+        def backup(self):
+            pass
+
+    with store.counting(Ceph()) as counts:
+        pass
+    assert counts.figures() == {}
+
+
+def test_counting_stops_when_the_backup_raises():
+    driver = ChunkedDriver()
+    own = driver.get_object_writer
+    driver.get_object_writer = own  # an instance attribute of its own
+    with pytest.raises(OSError):
+        with store.counting(driver):
+            raise OSError('store full')
+    assert vars(driver)['get_object_writer'] is own
+    assert '_backup_chunk' not in vars(driver)
