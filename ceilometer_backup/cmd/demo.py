@@ -1,25 +1,33 @@
-"""``ceilometer-backup demo``: a simulated backup metered end to end.
+"""``ceilometer-backup demo``: simulated backups metered end to end.
 
-A backup create (with progress), a restore, a delete and a failed create
-go through the real emitter, a real oslo.messaging transport (by default
-the in-process ``fake://`` one, so no server is needed), a real batch
-notification listener on the ``cinder`` exchange, and the ``backup``
-endpoint loaded through its entry point as ceilometer-agent-notification
-loads it, publishing through Ceilometer's real sample pipeline. The
-samples that come out are printed as a table.
+A full backup of a volume and an incremental one (with progress), a
+restore, deletes and a failed create go through the real emitter, a real
+oslo.messaging transport (by default the in-process ``fake://`` one, so
+no server is needed), a real batch notification listener on the
+``cinder`` exchange, and the ``backup`` endpoint loaded through its entry
+point as ceilometer-agent-notification loads it, publishing through
+Ceilometer's real sample pipeline. The samples that come out are printed
+as a table, then the two backups' sizes side by side: the volume's GiB
+Cinder bills, the volume bytes each carries, and the bytes each stores.
+Only the volume and the store are simulated: each object of the volume is
+1 MiB of random data and zeros, stored zlib-compressed in a temporary
+directory, and the wrapper's own store counting counts what is written.
 """
 
 import datetime
 import os
+import random
 import sys
 import tempfile
 import time
 import uuid
+import zlib
 
 from ceilometer import service as ceilometer_service
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd.agent import InProcessAgent, pipeline_yaml
+from ceilometer_backup.emitter import store
 from ceilometer_backup.emitter.notification import (
     BackupNotifier,
     standalone_conf,
@@ -27,6 +35,8 @@ from ceilometer_backup.emitter.notification import (
 from ceilometer_backup.meter import meters
 
 CHUNK_BYTES = 64 * 1024 * 1024
+# Of each object of the simulated volume, this much is random data.
+RANDOM_BYTES = 1024 * 1024
 DEMO_HOST = 'demo-host@posix'
 
 
@@ -112,6 +122,53 @@ class ProgressBar:
             self.out.write('\n')
 
 
+class SimulatedStore:
+    """A chunked backup driver over a temporary directory, with the two
+    methods Cinder's chunked drivers store through: each backed-up object
+    is written zlib-compressed, then the backup's metadata."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def get_object_writer(self, container, object_name, extra_metadata=None):
+        return open(os.path.join(self.path, object_name), 'wb')
+
+    def _backup_chunk(self, backup, container, data, data_offset, *args):
+        name = f'{backup["id"]}-{data_offset:015d}'
+        with self.get_object_writer(container, name) as writer:
+            writer.write(zlib.compress(data, 1))
+
+    def backup(self, backup, volume, parent, op, tick):
+        """Back up the objects of ``volume`` (a seed each) that differ from
+        ``parent``'s, or all of them; every object is read either way."""
+        zeros = bytes(CHUNK_BYTES - RANDOM_BYTES)
+        for index, seed in enumerate(volume):
+            # Simulated content, not a secret: seeded to be reproducible.
+            data = random.Random(seed).randbytes(RANDOM_BYTES) + zeros  # noqa: S311
+            if parent is None or parent[index] != seed:
+                self._backup_chunk(backup, None, data, index * CHUNK_BYTES)
+            op.advance(len(data))
+            tick()
+        with self.get_object_writer(None, f'{backup["id"]}_metadata') as f:
+            f.write(f'{{"objects": {len(volume)}}}'.encode())
+
+
+def _create(notifier, simulated, backup, volume, parent, bar, args):
+    """One create: progress, and what the store counted with its .end."""
+    with notifier.operation(None, backup, c.CREATE) as op:
+        with store.counting(simulated) as counts:
+
+            def tick():
+                time.sleep(args.seconds_per_object)
+                bar.draw('create')
+
+            simulated.backup(backup, volume, parent, op, tick)
+        op.end_figures.update(counts.figures())
+        backup['status'] = 'available'
+        backup['object_count'] = len(volume)
+    bar.finish('create')
+
+
 def _transfer(op, size_gib, seconds_per_object, bar, label):
     for _ in range(size_gib * c.GIB // CHUNK_BYTES):
         time.sleep(seconds_per_object)
@@ -119,22 +176,34 @@ def _transfer(op, size_gib, seconds_per_object, bar, label):
         bar.draw(label)
 
 
-def simulate(notifier, args, bar):
-    """Create, restore and delete one backup, then fail to create another."""
-    backup = _simulated_backup(args.size_gib)
-    with notifier.operation(None, backup, c.CREATE) as op:
-        _transfer(op, args.size_gib, args.seconds_per_object, bar, 'create')
-        backup['status'] = 'available'
-        backup['object_count'] = args.size_gib * c.GIB // CHUNK_BYTES
-    bar.finish('create')
-    backup['status'] = 'restoring'
-    with notifier.operation(None, backup, c.RESTORE) as op:
+def simulate(notifier, args, bar, store_path):
+    """A full and an incremental backup of one volume, a restore, both
+    deletes, then a failed create."""
+    simulated = SimulatedStore(store_path)
+    volume = list(range(args.size_gib * c.GIB // CHUNK_BYTES))
+    full = _simulated_backup(args.size_gib)
+    _create(notifier, simulated, full, volume, None, bar, args)
+    # Two objects of the volume change before the next backup.
+    changed = list(volume)
+    changed[1] = changed[len(changed) // 2] = -1
+    incremental = dict(
+        _simulated_backup(args.size_gib),
+        volume_id=full['volume_id'],
+        project_id=full['project_id'],
+        user_id=full['user_id'],
+        parent_id=full['id'],
+        is_incremental=True,
+    )
+    _create(notifier, simulated, incremental, changed, volume, bar, args)
+    incremental['status'] = 'restoring'
+    with notifier.operation(None, incremental, c.RESTORE) as op:
         _transfer(op, args.size_gib, args.seconds_per_object, bar, 'restore')
-        backup['status'] = 'available'
+        incremental['status'] = 'available'
     bar.finish('restore')
-    backup['status'] = 'deleting'
-    with notifier.operation(None, backup, c.DELETE):
-        backup['status'] = 'deleted'
+    for backup in (incremental, full):
+        backup['status'] = 'deleting'
+        with notifier.operation(None, backup, c.DELETE):
+            backup['status'] = 'deleted'
     failing = _simulated_backup(args.size_gib)
     try:
         with notifier.operation(None, failing, c.CREATE) as op:
@@ -169,6 +238,36 @@ def print_table(samples, out):
         print('  '.join(cells + [row[5]]), file=out)
 
 
+def print_sizes(samples, out):
+    """The created backups' sizes side by side, from their samples."""
+    sizes = {}
+    for s in samples:
+        if s.resource_metadata.get('event_type') == 'backup.create.end':
+            sizes.setdefault(s.resource_id, {})[s.name] = s
+    rows = [('backup', 'kind', 'volume GiB', 'changed bytes', 'stored bytes')]
+    for resource_id, meters_of in sizes.items():
+        if meters.STORED.name not in meters_of:
+            continue
+        incremental = meters_of[meters.SIZE.name].resource_metadata.get(
+            'is_incremental'
+        )
+        rows.append(
+            (
+                resource_id[:8],
+                'incremental' if incremental else 'full',
+                f'{meters_of[meters.SIZE.name].volume:g}',
+                f'{meters_of[meters.CHANGED.name].volume:,.0f}',
+                f'{meters_of[meters.STORED.name].volume:,.0f}',
+            )
+        )
+    print('\nWhat each backup of the volume is billed on:', file=out)
+    for row in rows:
+        print(
+            f'{row[0]:<10}{row[1]:<13}{row[2]:>11}{row[3]:>16}{row[4]:>15}',
+            file=out,
+        )
+
+
 def run(args, out=None):
     out = out or sys.stdout
     # The Cinder side, as a cinder-backup service would configure it.
@@ -188,8 +287,11 @@ def run(args, out=None):
         conf.set_override('pipeline_cfg_file', pipeline_file)
         agent = InProcessAgent(conf)
         with agent.listening(args.transport_url):
-            simulate(notifier, args, ProgressBar(agent, out))
+            store_path = os.path.join(tmp, 'backups')
+            os.mkdir(store_path)
+            simulate(notifier, args, ProgressBar(agent, out), store_path)
             agent.wait_quiet()
     print_table(agent.published, out)
     print(f'{len(agent.published)} samples', file=out)
+    print_sizes(agent.published, out)
     return 0
