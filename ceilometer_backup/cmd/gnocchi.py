@@ -138,29 +138,41 @@ def event_definitions(stock):
 
 def event_pipeline(stock, gnocchi_publisher):
     """Stock event pipeline plus a source sending backup deletions to
-    Gnocchi: the stock one publishes events to ``notifier://`` only."""
+    ``gnocchi_publisher``: the stock one publishes events to
+    ``notifier://`` only. Without one, none: the ``backup-gnocchi://``
+    sample publisher ends the resources itself."""
     merged = copy.deepcopy(stock)
     merged['sources'] = [
         s for s in merged['sources'] if s['name'] != EVENT_SOURCE
-    ] + [
-        {'name': EVENT_SOURCE, 'events': [DELETE_EVENT], 'sinks': [EVENT_SINK]}
     ]
-    merged['sinks'] = [
-        s for s in merged['sinks'] if s['name'] != EVENT_SINK
-    ] + [{'name': EVENT_SINK, 'publishers': [gnocchi_publisher]}]
+    merged['sinks'] = [s for s in merged['sinks'] if s['name'] != EVENT_SINK]
+    if gnocchi_publisher is not None:
+        merged['sources'].append(
+            {
+                'name': EVENT_SOURCE,
+                'events': [DELETE_EVENT],
+                'sinks': [EVENT_SINK],
+            }
+        )
+        merged['sinks'].append(
+            {'name': EVENT_SINK, 'publishers': [gnocchi_publisher]}
+        )
     return merged
 
 
 def gnocchi_publisher_of(pipeline):
-    """The first Gnocchi publisher of a sample pipeline, with its options
-    (archive policy, project filter), for the events to use. Events go
-    through upstream's: this project's only changes how samples create
-    resources, and it is no event publisher."""
+    """The Gnocchi event publisher that must end deleted backups, with the
+    options (archive policy, project filter) of the sample pipeline's
+    first Gnocchi publisher; None when that is ``backup-gnocchi://``,
+    which ends them itself, in the path that retries what Gnocchi could
+    not take (upstream's event publisher logs a traceback and drops)."""
     for sink in pipeline.get('sinks', []):
         for publisher in sink.get('publishers', []):
             scheme, sep, rest = publisher.partition('://')
-            if sep and scheme in ('gnocchi', PUBLISHER):
-                return f'gnocchi://{rest}'
+            if sep and scheme == PUBLISHER:
+                return None
+            if sep and scheme == 'gnocchi':
+                return publisher
     return 'gnocchi://'
 
 

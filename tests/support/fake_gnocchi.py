@@ -14,13 +14,21 @@ from gnocchiclient import exceptions as gnocchi_exc
 class FakeGnocchi:
     """``resources`` maps the ids of existing resources to their
     attributes (kept, not copied); ``resource_types`` the existing types;
-    ``fail_create`` is raised by the next resource creation."""
+    ``fail_create`` and ``fail_post`` are raised by the next resource
+    creation and the next measures post."""
 
-    def __init__(self, resources=None, resource_types=None, fail_create=None):
+    def __init__(
+        self,
+        resources=None,
+        resource_types=None,
+        fail_create=None,
+        fail_post=None,
+    ):
         self.calls = []
         self.resources = {} if resources is None else resources
         self.types = dict(resource_types or {})
         self.fail_create = fail_create
+        self.fail_post = fail_post
         self.searches = 0
         self.resource = _Resources(self)
         self.resource_type = _ResourceTypes(self)
@@ -89,6 +97,9 @@ class _Metrics:
     def batch_resources_metrics_measures(self, measures, create_metrics):
         """Gnocchi's answer to measures of resources it does not have."""
         self.gnocchi.calls.append(('post', set(measures)))
+        if self.gnocchi.fail_post is not None:
+            error, self.gnocchi.fail_post = self.gnocchi.fail_post, None
+            raise error
         unknown = set(measures) - set(self.gnocchi.resources)
         if unknown:
             raise gnocchi_exc.BadRequest(

@@ -93,8 +93,13 @@ def test_publisher_options_come_from_the_sample_pipeline():
     pipeline = {'sinks': [{'publishers': ['file://x', 'gnocchi://?a=1']}]}
     assert gnocchi.gnocchi_publisher_of(pipeline) == 'gnocchi://?a=1'
     assert gnocchi.gnocchi_publisher_of({'sinks': []}) == 'gnocchi://'
+    # backup-gnocchi:// ends deleted backups itself: no event sink.
     ours = {'sinks': [{'publishers': ['backup-gnocchi://?a=2']}]}
-    assert gnocchi.gnocchi_publisher_of(ours) == 'gnocchi://?a=2'
+    assert gnocchi.gnocchi_publisher_of(ours) is None
+    pipeline = gnocchi.event_pipeline(_stock('event_pipeline.yaml'), None)
+    assert pipeline == _stock('event_pipeline.yaml')
+    before = gnocchi.event_pipeline(pipeline, 'gnocchi://')
+    assert gnocchi.event_pipeline(before, None) == pipeline, 'removed again'
 
 
 def test_resource_type_created_then_nothing_to_do():

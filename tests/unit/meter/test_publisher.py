@@ -95,7 +95,7 @@ def test_a_resource_that_exists_already_gets_its_measures_and_attributes(
 def test_a_failed_creation_falls_back_to_the_upstream_path(
     make_publisher, caplog
 ):
-    fake = FakeGnocchi(fail_create=gnocchi_exc.ClientException(500))
+    fake = FakeGnocchi(fail_create=gnocchi_exc.ClientException(422))
     publisher = make_publisher(fake)
     with caplog.at_level(logging.DEBUG):
         publisher.publish_samples(samples())
@@ -125,17 +125,84 @@ def test_without_a_cache_it_is_the_upstream_publisher(make_publisher):
     ]
 
 
-def test_gnocchi_unreachable_fails_the_batch_once_as_upstream(
+def test_gnocchi_unreachable_hands_the_batch_back_without_a_traceback(
     make_publisher, caplog
 ):
     fake = FakeGnocchi(fail_create=gnocchi_exc.ConnectionFailure('refused'))
     publisher = make_publisher(fake)
-    publisher.publish_samples(samples())
-    # No second wait through keystoneauth's retries on the measures post:
-    # the measures are dropped and logged, as upstream does when its post
-    # cannot connect (it then tries its attribute updates, as ever).
-    assert [call[0] for call in fake.calls] == ['create', 'update']
-    assert any(
-        r.levelno == logging.ERROR and 'refused' in r.getMessage()
-        for r in caplog.records
+    with caplog.at_level(logging.DEBUG):
+        publisher.publish_samples(samples())
+    # No post, no attribute update: the whole batch comes back.
+    assert [call[0] for call in fake.calls] == ['create']
+    assert isinstance(
+        backup_publisher.undelivered(), gnocchi_exc.ConnectionFailure
     )
+    assert backup_publisher.undelivered() is None, 'asked once'
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # Gnocchi is back: the same batch goes through whole.
+    publisher.publish_samples(samples())
+    assert backup_publisher.undelivered() is None
+    assert [call[0] for call in fake.calls] == ['create', 'create', 'post']
+
+
+@pytest.mark.parametrize(
+    'error',
+    [
+        gnocchi_exc.ClientException(503, 'Service Unavailable'),
+        gnocchi_exc.ConnectionTimeout('read timed out'),
+    ],
+)
+def test_a_post_that_fails_for_now_hands_the_batch_back(make_publisher, error):
+    fake = FakeGnocchi(fail_post=error)
+    publisher = make_publisher(fake)
+    publisher.publish_samples(samples())
+    assert backup_publisher.undelivered() is error
+    assert [call[0] for call in fake.calls] == ['create', 'post']
+
+
+def test_a_batch_gnocchi_refuses_for_good_is_dropped_with_its_count(
+    make_publisher, caplog
+):
+    fake = FakeGnocchi(
+        fail_post=gnocchi_exc.BadRequest(400, {'cause': 'Invalid input'})
+    )
+    publisher = make_publisher(fake)
+    with caplog.at_level(logging.WARNING):
+        publisher.publish_samples(samples())
+    assert backup_publisher.undelivered() is None
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert 'refused 2 measures of 1 backups; dropped' in warning
+
+
+def test_a_redelivered_batch_is_not_posted_twice(make_publisher):
+    fake = FakeGnocchi()
+    publisher = make_publisher(fake)
+    batch = samples()
+    publisher.publish_samples(batch)
+    publisher.publish_samples(batch)  # same sample ids
+    assert [call[0] for call in fake.calls] == ['create', 'post']
+
+
+def test_a_deletion_ends_the_resource_in_the_same_retried_path(
+    make_publisher,
+):
+    fake = FakeGnocchi()
+    publisher = make_publisher(fake)
+    deleted = [
+        ceilometer_sample.Sample(
+            **dict(
+                s.as_dict(),
+                resource_metadata={'event_type': 'backup.delete.end'},
+                timestamp='2026-11-25T02:00:00+00:00',
+            )
+        )
+        for s in samples()
+    ]
+    publisher.publish_samples(samples() + deleted)
+    # A millisecond after its last measure: Gnocchi takes back an end
+    # that is not after every measure.
+    assert fake.resources[BACKUP]['ended_at'] == (
+        '2026-11-25T02:00:00.001000+00:00'
+    )
+    # Created late (after an outage), it starts at its first measure.
+    assert fake.resources[BACKUP]['started_at'] == '2026-11-25T01:02:03+00:00'

@@ -1,0 +1,103 @@
+"""Gnocchi and Ceilometer's two agents, deployed as the README says.
+
+Gnocchi 4.7.1 keeps its index in the PostgreSQL given; ``ceilometer-upgrade``
+then ``ceilometer-backup upgrade --output-dir`` prepare it and write the
+files the agents run with (mapping, event definitions and pipeline,
+meters.d); ``ceilometer-agent-notification`` publishes to
+``backup-gnocchi://`` (and to a file the tests read back), with the event
+pipeline on; ``ceilometer-polling --polling-namespaces central`` polls
+with the ``[service_credentials]`` given, every 3 seconds.
+"""
+
+import sys
+
+from tests.support import servers
+from tests.support.ceilometer_services import NotificationAgent, PollingAgent
+from tests.support.gnocchi import Gnocchi
+
+PUBLISHER = (
+    'backup-gnocchi://?enable_filter_project=false&archive_policy=backup-count'
+    '&resources_definition_file={etc}/gnocchi_resources.yaml'
+)
+# The mean of each second, as ceilometer-high, and how many measures made
+# it. Its back window keeps measures that come back late after an outage.
+ARCHIVE_POLICY = {
+    'name': 'backup-count',
+    'back_window': 3600,
+    'aggregation_methods': ['mean', 'count'],
+    'definition': [{'granularity': '1s', 'timespan': '1 day'}],
+}
+
+
+class Telemetry:
+    def __init__(self, root, rabbitmq, postgresql, credentials, polling=''):
+        """``credentials``: a [service_credentials] section; ``polling``:
+        more configuration of the polling agent."""
+        self.root = root
+        self.etc = root / 'etc'
+        self.rabbitmq = rabbitmq
+        self.postgresql = postgresql
+        self.gnocchi = Gnocchi(
+            str(root / 'gnocchi'), postgresql.url('gnocchi')
+        )
+        self.notification = NotificationAgent(
+            str(root / 'notification'),
+            rabbitmq.url,
+            publishers=[PUBLISHER.format(etc=self.etc)],
+            pipelines=('meter', 'event'),
+            meters_dir=str(self.etc / 'meters.d'),
+            defaults='event_pipeline_cfg_file = '
+            f'{self.etc}/event_pipeline.yaml',
+            extra=f"""[event]
+definitions_cfg_file = {self.etc}/event_definitions.yaml
+{self.gnocchi.credentials()}""",
+        )
+        self.poller = PollingAgent(
+            str(root / 'polling'),
+            rabbitmq.url,
+            credentials + polling,
+            host='central-1',
+        )
+        self.upgrade_outputs = ()
+
+    def start(self):
+        try:
+            self.postgresql.create_database('gnocchi')
+            self.gnocchi.start()
+            self.client = self.gnocchi.client()
+            self.client.archive_policy.create(ARCHIVE_POLICY)
+            servers.run(
+                [
+                    servers.console_script('ceilometer-upgrade'),
+                    '--config-file',
+                    self.notification.conf,
+                ]
+            )
+            upgrade = [
+                sys.executable,
+                '-m',
+                'ceilometer_backup.cmd.main',
+                'upgrade',
+                '--config-file',
+                self.notification.conf,
+                '--output-dir',
+                str(self.etc),
+            ]
+            self.upgrade_outputs = (servers.run(upgrade), servers.run(upgrade))
+            self.notification.start()
+            self.poller.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        for agent in (self.notification, self.poller):
+            agent.stop()
+        self.gnocchi.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
