@@ -1,4 +1,9 @@
-"""What one backup puts in the backup store, counted as the driver writes.
+"""Hooks into Cinder's chunked drivers, on the instance the wrapper holds.
+
+Cinder builds a driver per operation, so replacing a method on that
+instance, for the length of the call, touches nothing else.
+
+What one backup puts in the backup store, counted as the driver writes.
 
 Cinder bills an incremental backup at the whole volume's size (its manager
 sets ``backup.size = volume['size']``). Only the driver knows what a backup
@@ -16,6 +21,11 @@ holds (Cinder builds one per operation), gives:
 
 A driver without those methods (Ceph RBD, most third-party drivers) gets
 neither: absent, never guessed. Nothing written changes, nor how.
+
+The chunked drivers' own progress notifications are turned off while the
+wrapper meters: a block-count percentage that reads ~0 until the last one,
+the whole chunk list in every message, and the wrapper's own ``service``
+name. The wrapper's progress replaces them.
 """
 
 import contextlib
@@ -68,11 +78,37 @@ class StoreCounts:
 
 
 @contextlib.contextmanager
-def counting(driver):
-    """Count on ``driver`` for the length of the block; the StoreCounts."""
-    counts = StoreCounts()
-    patched = {}
+def _replaced(driver, methods):
+    """``driver`` with ``methods`` (name -> function) for the block."""
     own = {}  # what the instance itself held under those names
+    for name, method in methods.items():
+        if name in vars(driver):
+            own[name] = vars(driver)[name]
+        setattr(driver, name, method)
+    try:
+        yield
+    finally:
+        for name in methods:
+            if name in own:
+                setattr(driver, name, own[name])
+            else:
+                delattr(driver, name)  # the class's method shows again
+
+
+def _silent(*args, **kwargs):
+    """A stock progress notification, not sent."""
+
+
+@contextlib.contextmanager
+def metered(driver):
+    """Count on ``driver`` and silence its own progress notifications for
+    the block; the StoreCounts."""
+    counts = StoreCounts()
+    methods = {
+        name: _silent
+        for name in ('_send_progress_notification', '_send_progress_end')
+        if callable(getattr(driver, name, None))
+    }
     writer = getattr(driver, 'get_object_writer', None)
     backup_chunk = getattr(driver, '_backup_chunk', None)
     if callable(writer) and callable(backup_chunk):
@@ -85,19 +121,7 @@ def counting(driver):
             counts.changed_bytes += len(data)
             return backup_chunk(backup, container, data, *args, **kwargs)
 
-        patched = {
-            'get_object_writer': get_object_writer,
-            '_backup_chunk': _backup_chunk,
-        }
-    for name, method in patched.items():
-        if name in vars(driver):
-            own[name] = vars(driver)[name]
-        setattr(driver, name, method)
-    try:
+        methods['get_object_writer'] = get_object_writer
+        methods['_backup_chunk'] = _backup_chunk
+    with _replaced(driver, methods):
         yield counts
-    finally:
-        for name in patched:
-            if name in own:
-                setattr(driver, name, own[name])
-            else:
-                delattr(driver, name)  # the class's method shows again

@@ -24,7 +24,7 @@ from oslo_utils import importutils
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
-from ceilometer_backup.emitter import measured, store
+from ceilometer_backup.emitter import chunked, measured
 from ceilometer_backup.emitter.notification import BackupNotifier
 from ceilometer_backup.emitter.payload import read_field
 from ceilometer_backup.emitter.volume_file import (
@@ -126,7 +126,7 @@ class MeteredBackupDriver:
     def backup(self, backup, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.CREATE, volume_file)
         with op:
-            with store.counting(self._driver) as counts:
+            with chunked.metered(self._driver) as counts:
                 updates = self._driver.backup(
                     backup, volume_file, *args, **kwargs
                 )

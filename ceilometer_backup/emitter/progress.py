@@ -61,6 +61,11 @@ class ProgressReporter:
         if self._timer is not None:
             self._timer.join()
             self._timer = None
+        if completed:
+            # All of it is done, whatever was not read or written: a
+            # restore onto a new volume skips all-zero regions, the last
+            # ones included.
+            self.bytes_done = max(self.bytes_done, self.total_bytes)
         # The final report says 100 %, unless the last one already said so
         # for the same bytes.
         if completed and (

@@ -2,7 +2,7 @@ import io
 
 import pytest
 
-from ceilometer_backup.emitter import store
+from ceilometer_backup.emitter import chunked
 
 
 class ChunkedDriver:
@@ -29,7 +29,7 @@ class ChunkedDriver:
 
 def test_stored_and_changed_bytes_of_a_chunked_driver():
     driver = ChunkedDriver()
-    with store.counting(driver) as counts:
+    with chunked.metered(driver) as counts:
         driver.backup([(0, b'a' * 100), (4096, b'b' * 60)])
     stored = sum(len(w.getvalue()) for w in driver.objects.values())
     assert stored == 50 + 30 + len(b'{"objects": []}')
@@ -46,7 +46,7 @@ def test_a_driver_that_cannot_tell_reports_nothing():
         def backup(self):
             pass
 
-    with store.counting(Ceph()) as counts:
+    with chunked.metered(Ceph()) as counts:
         pass
     assert counts.figures() == {}
 
@@ -56,7 +56,26 @@ def test_counting_stops_when_the_backup_raises():
     own = driver.get_object_writer
     driver.get_object_writer = own  # an instance attribute of its own
     with pytest.raises(OSError):
-        with store.counting(driver):
+        with chunked.metered(driver):
             raise OSError('store full')
     assert vars(driver)['get_object_writer'] is own
     assert '_backup_chunk' not in vars(driver)
+
+
+def test_the_drivers_own_progress_is_silenced_while_metered():
+    sent = []
+
+    class Chunked(ChunkedDriver):
+        def _send_progress_notification(self, *args):
+            sent.append('progress')
+
+        def _send_progress_end(self, *args):
+            sent.append('end')
+
+    driver = Chunked()
+    with chunked.metered(driver):
+        driver._send_progress_notification(None, None, {}, 1, 2)
+        driver._send_progress_end(None, None, {})
+    assert sent == []
+    driver._send_progress_end(None, None, {})
+    assert sent == ['end'], 'the driver is itself again afterwards'

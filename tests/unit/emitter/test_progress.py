@@ -121,3 +121,15 @@ def test_progress_extra_is_small_and_fixed_size():
     reports = _simulate(total=TIB, every=10)
     sizes = {len(json.dumps(r)) for r in reports}
     assert max(sizes) < 120
+
+
+def test_a_completed_restore_that_skipped_trailing_zeros_is_all_done():
+    reports = []
+    reporter = ProgressReporter(reports.append, 8 * MIB, 1, 0)
+    reporter.advance(2 * MIB)  # the rest of the volume is zeros: skipped
+    reporter.stop(completed=True)
+    assert reports[-1] == {
+        'backup_percent': 100.0,
+        'bytes_done': 8 * MIB,
+        'bytes_total': 8 * MIB,
+    }
