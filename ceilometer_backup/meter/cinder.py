@@ -90,14 +90,23 @@ class BackupRecord:
 
     @property
     def metadata(self):
-        """Sample metadata, keyed as the notification path keys it."""
-        return {
+        """Sample metadata, keyed as the notification path keys it.
+
+        A backup without a name is named by its id: Ceilometer's
+        Prometheus exporter labels a series with ``resource_name`` only
+        when there is one, and a gauge whose series differ in label count
+        raises, costing the rest of the polling cycle.
+        """
+        metadata = {
             key: value
             for key, value in zip(
                 RECORD_METADATA_KEYS, self._values, strict=True
             )
             if value is not None
         }
+        if not metadata.get('display_name'):
+            metadata['display_name'] = self.id
+        return metadata
 
     def __str__(self):
         return self.id

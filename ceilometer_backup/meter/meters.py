@@ -16,6 +16,8 @@ SIZE = Meter('backup.size', sample.TYPE_GAUGE, 'GiB')
 EXISTENCE = Meter('backup', sample.TYPE_GAUGE, 'backup')
 PROGRESS = Meter('backup.progress', sample.TYPE_GAUGE, '%')
 ERROR = Meter('backup.error', sample.TYPE_DELTA, 'backup')
+# Polled only: the status as a number (see meter/pollster.py).
+STATUS = Meter('backup.status', sample.TYPE_GAUGE, 'status')
 DURATION = {
     op: Meter(f'backup.{op}.duration', sample.TYPE_GAUGE, 's')
     for op in c.OPERATIONS
@@ -29,6 +31,7 @@ METERS = (
     EXISTENCE,
     PROGRESS,
     ERROR,
+    STATUS,
     *DURATION.values(),
     STORED,
     CHANGED,

@@ -1,4 +1,5 @@
-"""``backup.size`` and ``backup`` from polling, for every discovered backup.
+"""``backup.size``, ``backup`` and ``backup.status`` from polling, for every
+discovered backup.
 
 They share the ``cinder_backups`` discovery (the polling manager lists the
 backups once per cycle for both) and produce the same meters, resource id,
@@ -22,6 +23,9 @@ class _BackupPollster(plugin_base.PollsterBase):
     def volume(self, record):
         raise NotImplementedError
 
+    def metadata(self, record):
+        return record.metadata
+
     def get_samples(self, manager, cache, resources):
         meter = self.meter
         for record in resources:
@@ -36,7 +40,7 @@ class _BackupPollster(plugin_base.PollsterBase):
                 user_id=record.user_id,
                 project_id=record.project_id,
                 resource_id=record.id,
-                resource_metadata=record.metadata,
+                resource_metadata=self.metadata(record),
             )
 
 
@@ -52,3 +56,28 @@ class BackupPollster(_BackupPollster):
 
     def volume(self, record):
         return 1
+
+
+# backup.status values. An alert selects backups in error by the `state`
+# label as well: Ceilometer's Prometheus exporter turns no metadata key
+# of a backup into a label but `alarm_state`, which it names `state`.
+STATUS_VALUES = {
+    'available': 0,
+    'creating': 1,
+    'restoring': 2,
+    'deleting': 3,
+    'error': 4,
+}
+OTHER_STATUS = -1
+
+
+class BackupStatusPollster(_BackupPollster):
+    meter = meters.STATUS
+
+    def volume(self, record):
+        return STATUS_VALUES.get(record.metadata.get('status'), OTHER_STATUS)
+
+    def metadata(self, record):
+        metadata = record.metadata
+        metadata['alarm_state'] = metadata.get('status') or 'unknown'
+        return metadata

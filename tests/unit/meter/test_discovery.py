@@ -173,3 +173,39 @@ def test_a_backup_without_size_gives_no_size_sample():
         None, {}, [record]
     )
     assert existence.name == meters.EXISTENCE.name
+
+
+@pytest.mark.parametrize(
+    'status, value',
+    [
+        ('available', 0),
+        ('creating', 1),
+        ('restoring', 2),
+        ('deleting', 3),
+        ('error', 4),
+        ('backing-up', -1),
+    ],
+)
+def test_the_status_as_a_value_and_as_alarm_state(status, value):
+    record = cinder.BackupRecord.from_api(
+        dict(make_backups(1)[0], status=status)
+    )
+    (sample,) = pollster.BackupStatusPollster(None).get_samples(
+        None, {}, [record]
+    )
+    assert (sample.name, sample.unit, sample.volume) == (
+        'backup.status',
+        'status',
+        value,
+    )
+    # Ceilometer's Prometheus exporter labels it state="<status>".
+    assert sample.resource_metadata['alarm_state'] == status
+    assert 'alarm_state' not in record.metadata, 'the record is unchanged'
+
+
+def test_a_backup_without_a_name_is_named_by_its_id():
+    """Every polled series has the same labels in Prometheus."""
+    for name in (None, ''):
+        raw = dict(make_backups(1)[0], name=name)
+        record = cinder.BackupRecord.from_api(raw)
+        assert record.metadata['display_name'] == raw['id']
