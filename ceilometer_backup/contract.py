@@ -11,7 +11,10 @@ project sends. Meters are the Ceilometer side's alone: see
 """
 
 # Cinder publishes backup notifications as publisher_id "backup.<host>" on
-# its control exchange; Ceilometer's notification agent listens there.
+# its control_exchange (oslo.messaging's "openstack" where cinder.conf sets
+# none); the wrapper sends on the same. Ceilometer's notification agent
+# listens on both (notification_control_exchanges). The demo and the tests
+# run the Cinder side with this one.
 CONTROL_EXCHANGE = 'cinder'
 PUBLISHER_SERVICE = 'backup'
 

@@ -1,8 +1,11 @@
 #!/bin/bash
-# Installs what the tests and benchmarks need: Debian's rabbitmq-server and
-# postgresql (not started: the fixtures start their own), .venv with this
-# package and the requirement files given as arguments, and Gnocchi 4.7.1
-# in a virtualenv of its own (.venv-gnocchi). Run as root on Debian 12.
+# Installs what the tests and benchmarks need: Debian's rabbitmq-server,
+# postgresql and prometheus (not started: the fixtures start their own),
+# .venv with this package and the requirement files given as arguments
+# (Cinder 29 and Ceilometer 27 among them), and a virtualenv of its own for
+# each service whose pins need not agree with theirs: Gnocchi 4.7.1,
+# Keystone 30.0.0, CloudKitty 25.0.0, Aodh 23.0.0. Each is installed once: a second run
+# finds it and moves on. Run as root on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,11 +15,21 @@ if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || ! command -v epmd >/dev/nul
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         rabbitmq-server postgresql-15 >/dev/null
 fi
+bash tools/provision-prometheus.sh
 
 bash tools/install.sh "$@"
 
-# Gnocchi's pins need not agree with Cinder's and Ceilometer's.
-if [ ! -x .venv-gnocchi/bin/gnocchi-api ]; then
-    python3 -m venv .venv-gnocchi
-    .venv-gnocchi/bin/pip install --quiet 'gnocchi[postgresql,file]==4.7.1' uwsgi
-fi
+# service_venv DIR COMMAND PACKAGE...: DIR holds COMMAND once installed.
+service_venv() {
+    local dir=$1 command=$2
+    shift 2
+    if [ ! -x "$dir/bin/$command" ]; then
+        python3 -m venv "$dir"
+        "$dir/bin/pip" install --quiet "$@"
+    fi
+}
+service_venv .venv-gnocchi gnocchi-api 'gnocchi[postgresql,file]==4.7.1' uwsgi
+service_venv .venv-keystone keystone-manage keystone==30.0.0 uwsgi psycopg2-binary
+# Their databases are SQLite: see tests/support/cloudkitty.py and aodh.py.
+service_venv .venv-cloudkitty cloudkitty-processor cloudkitty==25.0.0
+service_venv .venv-aodh aodh-listener aodh==23.0.0

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Installs everything the tests need and runs lint, the configuration
 # sample check and the whole test suite. Run as root on Debian 12: it
-# installs Debian's rabbitmq-server and postgresql, and Gnocchi 4.7.1 in a
-# virtualenv of its own (.venv-gnocchi). The tests start and stop their own
-# servers; nothing is left running.
+# installs Debian's rabbitmq-server, postgresql and prometheus, and the
+# services whose pins differ from Cinder's and Ceilometer's in virtualenvs
+# of their own (tools/provision.sh). The tests start and stop their own
+# servers, once per session or module; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -29,6 +29,7 @@ def standalone_conf(url, driver='messagingv2', **notification_opts):
     conf([], project='cinder', default_config_files=[])
     oslo_messaging.get_notification_transport(conf, url=url)
     conf.set_override('transport_url', url)
+    conf.set_override('control_exchange', c.CONTROL_EXCHANGE)
     conf.set_override('driver', [driver], group='oslo_messaging_notifications')
     for name, value in notification_opts.items():
         conf.set_override(name, value, group=opts.NOTIFICATIONS_GROUP)
@@ -72,11 +73,12 @@ class BackupNotifier:
     def from_config(cls, conf, host):
         """A notifier configured from ``conf``, or a disabled one.
 
-        The ``cinder`` control exchange is only a default: a deployment
-        that set ``control_exchange`` explicitly keeps its own.
+        It sends where Cinder sends its own notifications: the
+        ``control_exchange`` of cinder.conf (oslo.messaging's default,
+        ``openstack``, where Cinder sets none). Nothing of Cinder's
+        process-wide messaging defaults is changed.
         """
         opts.register_opts(conf)
-        oslo_messaging.set_transport_defaults(c.CONTROL_EXCHANGE)
         transport = oslo_messaging.get_notification_transport(conf)
         if not notifications_enabled(conf):
             LOG.info(

@@ -18,6 +18,7 @@ REAL_NOTIFIER = oslo_messaging.Notifier
 from cinder.backup.drivers import posix  # noqa: E402, F401 (its options)
 from cinder.tests.unit import test as cinder_test  # noqa: E402
 from cinder.tests.unit import utils as cinder_utils  # noqa: E402
+from oslo_config import cfg  # noqa: E402
 
 from ceilometer_backup import contract as c  # noqa: E402
 from ceilometer_backup.emitter import driver as driver_module  # noqa: E402
@@ -79,7 +80,9 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
 
     def test_backup_then_restore_through_the_real_posix_driver(self):
         backup = self._backup()
-        with listening(self.rabbitmq.url) as received:
+        with listening(
+            self.rabbitmq.url, exchange=cfg.CONF.control_exchange
+        ) as received:
             wrapper = driver_module.MeteredBackupDriver(self.ctxt)
             with open(self.volume_file, 'rb') as f:
                 updates = wrapper.backup(backup, f)
@@ -121,7 +124,9 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
         backup = self._backup()
         closed = open(self.volume_file, 'rb')
         closed.close()
-        with listening(self.rabbitmq.url) as received:
+        with listening(
+            self.rabbitmq.url, exchange=cfg.CONF.control_exchange
+        ) as received:
             wrapper = driver_module.MeteredBackupDriver(self.ctxt)
             with pytest.raises(ValueError, match='closed file'):
                 wrapper.backup(backup, closed)

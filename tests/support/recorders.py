@@ -77,7 +77,11 @@ class Collector:
 
 
 @contextlib.contextmanager
-def listening(url, topic='notifications', exchange=c.CONTROL_EXCHANGE):
+def listening(
+    url, topic='notifications', exchange=c.CONTROL_EXCHANGE, pool=None
+):
+    """``pool``: a queue of its own, beside an agent's, so that both get
+    every message."""
     conf = cinder_conf(url=url, driver='messagingv2')
     transport = oslo_messaging.get_notification_transport(conf)
     collector = Collector()
@@ -86,6 +90,7 @@ def listening(url, topic='notifications', exchange=c.CONTROL_EXCHANGE):
         [oslo_messaging.Target(topic=topic, exchange=exchange)],
         [collector],
         executor='threading',
+        pool=pool,
     )
     # One thread, so messages are kept in the order they arrived.
     conf.set_override('executor_thread_pool_size', 1)

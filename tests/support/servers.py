@@ -10,7 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import ThreadingHTTPServer
 
 
 def free_port():
@@ -78,3 +80,27 @@ def run(argv, timeout=300):
     if done.returncode:
         raise RuntimeError(f'{argv[0]} failed:\n{done.stderr[-3000:]}')
     return done.stdout
+
+
+class LoopbackHTTP:
+    """An HTTP server of the test's own, on a free loopback port, served
+    by a thread from ``__enter__`` to ``__exit__``."""
+
+    def __init__(self, handler):
+        self._server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f'http://127.0.0.1:{self.port}'
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True
+        )
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        # shutdown() waits for serve_forever, forever if it never ran.
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()

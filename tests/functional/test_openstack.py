@@ -1,0 +1,390 @@
+"""A real OpenStack: backups made through Cinder's API, metered in Gnocchi.
+
+Keystone 30, cinder-api, -scheduler, -volume and -backup 29 (cinder-backup
+configured with etc/cinder/cinder.conf.snippet as shipped, around the real
+PosixBackupDriver), RabbitMQ, PostgreSQL, Gnocchi 4.7.1 and Ceilometer's
+notification and central polling agents, the pollster authenticating to
+Keystone and listing the real cinder-api. Everything is driven as a
+tenant would, with python-cinderclient over a keystoneauth1 session, and
+measured with something other than the code under test: the backup
+files' sizes on disk, the bytes of the restored volume, Gnocchi's
+measures, Cinder's own statuses.
+"""
+
+import hashlib
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+from cinderclient import exceptions as cinder_exceptions
+from gnocchiclient import exceptions as gnocchi_exc
+
+from tests.support import MIB, ROOT
+from tests.support.cinder import VENV as CINDER_VENV
+from tests.support.recorders import listening
+from tests.support.stack import Stack
+from tests.support.telemetry import Telemetry
+
+POSIX = 'cinder.backup.drivers.posix.PosixBackupDriver'
+SHA_BLOCK = 32768  # Cinder's backup_sha_block_size_bytes
+PAGE = 100  # [backup_polling] page_size: several pages of real API
+LISTED = 250  # backups put straight into Cinder's database
+
+
+def _service_credentials(credentials):
+    lines = {
+        'auth_type': 'password',
+        'interface': 'internal',
+        **credentials,
+    }
+    return '[service_credentials]\n' + ''.join(
+        f'{key} = {value}\n' for key, value in lines.items()
+    )
+
+
+@pytest.fixture(scope='module')
+def cloud(rabbitmq, tmp_path_factory):
+    root = tmp_path_factory.mktemp('openstack')
+    with Stack(str(root / 'stack'), rabbitmq=rabbitmq) as stack:
+        with Telemetry(
+            root,
+            rabbitmq,
+            stack.postgresql,
+            _service_credentials(stack.credentials('ceilometer')),
+            polling=f'[backup_polling]\npage_size = {PAGE}\n',
+        ) as telemetry:
+            yield Cloud(stack, telemetry)
+
+
+class Cloud:
+    def __init__(self, stack, telemetry):
+        self.stack = stack
+        self.cinder = stack.cinder
+        self.demo = stack.cinder_client('demo')
+        self.admin = stack.cinder_client('admin')
+        self.gnocchi = telemetry.client
+        self.agent = telemetry.notification
+        self.rabbitmq = telemetry.rabbitmq
+
+    def wait(self, get, *statuses, timeout=180):
+        deadline = time.monotonic() + timeout
+        while True:
+            found = get()
+            if found.status in statuses:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f'{found} is {found.status}')
+            time.sleep(0.3)
+
+    def wait_gone(self, get, timeout=180):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                get()
+            except cinder_exceptions.NotFound:
+                return
+            time.sleep(0.3)
+        raise TimeoutError(f'{get()} is still there')
+
+    def volume(self, size=1):
+        created = self.demo.volumes.create(size)
+        return self.wait(
+            lambda: self.demo.volumes.get(created.id), 'available'
+        )
+
+    def backup(self, volume_id, **kwargs):
+        created = self.demo.backups.create(volume_id, **kwargs)
+        return self.wait(
+            lambda: self.demo.backups.get(created.id), 'available', 'error'
+        )
+
+    def delete(self, backup_id):
+        self.demo.backups.delete(backup_id)
+        self.wait_gone(lambda: self.demo.backups.get(backup_id))
+
+    def on_disk(self, backup_id):
+        """Bytes of every file this backup wrote, by os.stat."""
+        total = 0
+        for folder, _, names in os.walk(self.cinder.backup_posix_path):
+            for name in names:
+                if f'backup_{backup_id}' in name:
+                    total += os.stat(os.path.join(folder, name)).st_size
+        return total
+
+    def samples(self, resource_id, name):
+        return [
+            s
+            for s in self.agent.samples()
+            if s['resource_id'] == resource_id and s['name'] == name
+        ]
+
+    def measures(self, resource_id, metric, aggregation='mean'):
+        return [
+            value
+            for _, _, value in self.gnocchi.metric.get_measures(
+                metric,
+                resource_id=resource_id,
+                aggregation=aggregation,
+                granularity=1,
+                refresh=True,
+            )
+        ]
+
+
+def _wait(check, timeout=120):
+    """``check()`` once it neither fails an assertion nor finds nothing:
+    a check that returns something (a list of samples) must find some."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = check()
+            assert found is None or found, 'nothing yet'
+            return found
+        except (AssertionError, gnocchi_exc.NotFound):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while chunk := f.read(8 * MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def test_backups_made_through_cinders_api_are_metered_in_gnocchi(cloud):
+    volume = cloud.volume()
+    path = cloud.cinder.volume_path(volume.id)
+    with open(path, 'r+b') as f:
+        os.pwrite(f.fileno(), os.urandom(8 * MIB), 0)
+        os.pwrite(f.fileno(), os.urandom(4 * MIB), 512 * MIB)
+    # Cinder's control exchange: it sets none, oslo.messaging's default.
+    with listening(
+        cloud.rabbitmq.url, exchange='openstack', pool='test-openstack'
+    ) as bus:
+        full = cloud.backup(volume.id, name='full')
+        assert full.status == 'available'
+        full_on_disk = cloud.on_disk(full.id)
+        # The pollster lists it from the real API before it goes on.
+        _wait(
+            lambda: [
+                s
+                for s in cloud.samples(full.id, 'backup.size')
+                if 'event_type' not in s['resource_metadata']
+            ]
+        )
+        with open(path, 'r+b') as f:
+            os.pwrite(f.fileno(), os.urandom(2 * MIB), 3 * MIB)
+        incremental = cloud.backup(volume.id, name='inc', incremental=True)
+        assert incremental.status == 'available'
+        incremental_on_disk = cloud.on_disk(incremental.id)
+        restore = cloud.demo.restores.restore(incremental.id)
+        restored = cloud.wait(
+            lambda: cloud.demo.volumes.get(restore.volume_id), 'available'
+        )
+        cloud.wait(lambda: cloud.demo.backups.get(incremental.id), 'available')
+        assert _sha256(cloud.cinder.volume_path(restored.id)) == _sha256(path)
+        cloud.delete(incremental.id)
+        cloud.delete(full.id)
+        # Root ignores permissions: a container that is a file fails the
+        # backup inside the driver.
+        blocked = os.path.join(cloud.cinder.backup_posix_path, 'blocked')
+        with open(blocked, 'w') as f:
+            f.write('not a directory\n')
+        failed = cloud.backup(volume.id, container='blocked')
+        os.remove(blocked)
+    assert failed.status == 'error'
+    assert 'Not a directory' in cloud.admin.backups.get(failed.id).fail_reason
+
+    # What went over the bus: no stock chunked progress (a chunk list, a
+    # percentage of blocks), Cinder's .end with the measured figures.
+    backup_events = [
+        m for m in bus.messages if m['event_type'].startswith('backup.')
+    ]
+    assert not [m for m in backup_events if 'list' in m['payload']]
+    ends = {
+        (m['payload']['backup_id'], m['event_type']): m['payload']
+        for m in backup_events
+        if m['event_type'].endswith('.end')
+    }
+    assert (full.id, 'backup.create.end') in ends, [
+        (m['event_type'], m['payload'].get('backup_id')) for m in bus.messages
+    ]
+    assert ends[full.id, 'backup.create.end']['stored_bytes'] == full_on_disk
+    assert {m['payload']['service'] for m in backup_events} == {POSIX}
+
+    client = cloud.gnocchi
+    expected = {
+        full.id: {
+            'backup.create.duration',
+            'backup.delete.duration',
+            'backup.stored.size',
+            'backup.changed.size',
+        },
+        incremental.id: {
+            'backup.create.duration',
+            'backup.restore.duration',
+            'backup.delete.duration',
+            'backup.stored.size',
+            'backup.changed.size',
+        },
+    }
+
+    def metered():
+        for backup_id, meters in expected.items():
+            resource = client.resource.get('volume_backup', backup_id)
+            names = set(resource['metrics'])
+            assert meters | {'backup', 'backup.size', 'backup.progress'} <= (
+                names
+            ), backup_id
+            assert resource['ended_at'] is not None
+        assert cloud.measures(failed.id, 'backup.error') == [1.0]
+
+    _wait(metered)
+    full_resource = client.resource.get('volume_backup', full.id)
+    incremental_resource = client.resource.get('volume_backup', incremental.id)
+    for resource in (full_resource, incremental_resource):
+        assert resource['volume_id'] == volume.id
+        assert resource['availability_zone'] == volume.availability_zone
+        assert resource['host'] == cloud.cinder.host
+        assert resource['service'] == POSIX
+        assert (
+            resource['project_id'] == cloud.stack.keystone.project_ids['demo']
+        )
+    assert full_resource['is_incremental'] is False
+    assert incremental_resource['is_incremental'] is True
+    assert incremental_resource['parent_id'] == full.id
+
+    # What each stores, as the files on disk say; what each carries.
+    assert cloud.measures(full.id, 'backup.stored.size') == [full_on_disk]
+    assert cloud.measures(incremental.id, 'backup.stored.size') == [
+        incremental_on_disk
+    ]
+    assert cloud.measures(full.id, 'backup.changed.size') == [1024 * MIB]
+    (changed,) = cloud.measures(incremental.id, 'backup.changed.size')
+    assert abs(changed - 2 * MIB) <= SHA_BLOCK
+    # Every successful operation has its duration.
+    for backup_id, meters in expected.items():
+        for meter in meters:
+            if meter.endswith('.duration'):
+                (duration,) = cloud.measures(backup_id, meter)
+                assert 0 < duration < 120, (backup_id, meter)
+    # Progress rises to 100 for each create and the restore.
+    for backup_id, operations in (
+        (full.id, ['create']),
+        (incremental.id, ['create', 'restore']),
+    ):
+        progress = sorted(
+            cloud.samples(backup_id, 'backup.progress'),
+            key=lambda s: s['timestamp'],
+        )
+        for operation in operations:
+            percents = [
+                s['volume']
+                for s in progress
+                if s['resource_metadata']['operation'] == operation
+            ]
+            assert percents == sorted(percents), (backup_id, operation)
+            assert percents[-1] == 100.0, (backup_id, operation)
+        assert max(cloud.measures(backup_id, 'backup.progress')) == 100.0
+    # The polled sizes land on the same metric: 1 GiB, as the API lists.
+    polled = [
+        s['volume']
+        for s in cloud.samples(full.id, 'backup.size')
+        if 'event_type' not in s['resource_metadata']
+    ]
+    assert polled and set(polled) == {1}
+    assert sum(cloud.measures(full.id, 'backup.size', 'count')) == len(
+        {s['id'] for s in cloud.samples(full.id, 'backup.size')}
+    )
+    # Nothing of a backup under the stock volume resource type.
+    for backup_id in (full.id, incremental.id, failed.id):
+        with pytest.raises(gnocchi_exc.ResourceNotFound):
+            client.resource.get('volume', backup_id)
+    log = cloud.agent.log_text()
+    assert 'is not handled by Gnocchi' not in log
+    assert 'Traceback' not in log
+
+
+def test_cinder_backup_killed_mid_backup_ends_in_error_everywhere(cloud):
+    volume = cloud.volume()
+    with open(cloud.cinder.volume_path(volume.id), 'r+b') as f:
+        for n in range(16):
+            os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
+    victim = cloud.demo.backups.create(volume.id, name='victim')
+    _wait(lambda: cloud.samples(victim.id, 'backup.progress'), timeout=180)
+    cloud.cinder.restart_backup(kill=True)
+    # Cinder resets it on start-up (and a redelivered request of the
+    # killed process may then find the volume no longer backing up)...
+    cloud.wait(lambda: cloud.demo.backups.get(victim.id), 'error')
+
+    # ...and metering says so: an error, progress that never said 100,
+    # and the pollster's next cycle lists it in error.
+    def failed():
+        assert cloud.measures(victim.id, 'backup.error') == [1.0]
+        polled = [
+            s['resource_metadata']['status']
+            for s in cloud.samples(victim.id, 'backup.size')
+            if 'event_type' not in s['resource_metadata']
+        ]
+        assert 'error' in polled
+
+    _wait(failed)
+    assert max(cloud.measures(victim.id, 'backup.progress')) < 100
+    cloud.wait(lambda: cloud.demo.volumes.get(volume.id), 'available')
+
+
+def _put_backups_in_cinders_database(cloud, count):
+    """``count`` backups of the demo project, straight into Cinder's
+    database with Cinder's own db API: faster than making them."""
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    project = cloud.stack.keystone.project_ids['demo']
+    script = f"""
+from cinder import context, objects
+from cinder.db import api
+objects.register_all()
+from oslo_config import cfg
+cfg.CONF(['--config-file', {cloud.cinder.conf!r}], project='cinder')
+ctxt = context.get_admin_context()
+for n, backup_id in enumerate({ids!r}):
+    api.backup_create(ctxt, {{
+        'id': backup_id, 'project_id': {project!r}, 'user_id': 'listed',
+        'volume_id': backup_id, 'host': 'stack', 'status': 'available',
+        'size': 1 + n % 5, 'display_name': f'listed-{{n}}',
+        'availability_zone': 'nova', 'container': 'listed',
+    }})
+"""
+    subprocess.run(
+        [os.path.join(CINDER_VENV, 'bin', 'python'), '-c', script],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+    )
+    return ids
+
+
+def test_the_pollster_pages_through_the_real_cinder_api(cloud):
+    listed = _put_backups_in_cinders_database(cloud, LISTED)
+    sizes = {backup_id: 1 + n % 5 for n, backup_id in enumerate(listed)}
+
+    def all_polled():
+        polled = {
+            s['resource_id']: s['volume']
+            for s in cloud.agent.samples()
+            if s['name'] == 'backup.size' and s['resource_id'] in sizes
+        }
+        assert polled == sizes
+
+    _wait(all_polled, timeout=180)
+    with open(cloud.cinder.log('cinder-api')) as f:
+        pages = [
+            line
+            for line in f
+            if '/backups/detail' in line and f'limit={PAGE}' in line
+        ]
+    assert len({line for line in pages if 'marker=' in line}) >= 2

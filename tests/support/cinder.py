@@ -1,0 +1,378 @@
+"""Cinder 29.0.0 (api, scheduler, volume, backup) as processes the tests own.
+
+The services run from .venv, where this package is installed, and
+cinder-backup runs the metering wrapper configured exactly as operators are
+told (etc/cinder/cinder.conf.snippet) around Cinder's POSIX driver. Volumes
+are sparse files (tests.support.sparse_volume_driver): no LVM, no iSCSI.
+
+Pitfalls met on the way, and their answers here:
+
+- the POSIX driver reads a whole ``backup_file_size`` chunk into memory,
+  1.9 GB by default: 32 MiB keeps cinder-backup near 300 MB;
+- there is no sudo: os-brick's connector probing starts its privsep daemon
+  through ``sudo cinder-rootwrap`` unless ``helper_command`` names
+  privsep-helper itself. The daemon stays in its service's process group,
+  so stopping the group stops it;
+- Cinder answers 500 to a volume create when its default volume type does
+  not exist: the type is created through the API once the services are up;
+- SQLAlchemy 2.1 takes ``postgresql://`` for psycopg 3: the URL names
+  psycopg2;
+- api-paste.ini and resource_filters.json are looked for in /etc/cinder:
+  the config names the copies in the virtualenv (without the filters file,
+  any list with a filter, e.g. a name, is refused with a 400);
+- os-brick's probing makes an empty /etc/nvme on the host: stop() removes
+  it if it was not there before and is still empty;
+- each service takes ~7 s to stop on SIGTERM: stop() escalates after 2 s.
+"""
+
+import datetime
+import os
+import signal
+import time
+
+from cinderclient import client as cinder_client
+
+from tests.support import ROOT, servers
+from tests.support.keystone import psycopg2_url
+
+VENV = os.environ.get('CINDER_VENV', os.path.join(ROOT, '.venv'))
+API_VERSION = '3.71'
+BACKEND = 'sparse'
+VOLUME_TYPE = 'sparse'
+SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume', 'cinder-backup')
+BACKUP_FILE_SIZE = 32 * 1024 * 1024
+ETC_NVME = '/etc/nvme'
+SNIPPET = os.path.join(ROOT, 'etc', 'cinder', 'cinder.conf.snippet')
+
+
+class Cinder:
+    def __init__(
+        self, workdir, database_url, transport_url, keystone, host='stack'
+    ):
+        if not os.path.exists(os.path.join(VENV, 'bin', 'cinder-backup')):
+            raise RuntimeError(f'Cinder is not installed in {VENV}')
+        self.workdir = workdir
+        self.keystone = keystone
+        self.host = host
+        self.port = servers.free_port()
+        self.url = f'http://127.0.0.1:{self.port}/v3'
+        self.conf = os.path.join(workdir, 'cinder.conf')
+        self.state_path = os.path.join(workdir, 'state')
+        self.backup_posix_path = os.path.join(workdir, 'backups')
+        self.volumes_path = os.path.join(workdir, 'volumes')
+        self.lock_path = os.path.join(workdir, 'locks')
+        for path in (
+            self.state_path,
+            self.backup_posix_path,
+            self.volumes_path,
+            self.lock_path,
+        ):
+            os.makedirs(path, exist_ok=True)
+        self.processes = {}
+        self._registered = False
+        self.etc_nvme_existed = os.path.exists(ETC_NVME)
+        self.timings = {}
+        privsep = f'{VENV}/bin/privsep-helper --config-file {self.conf}'
+        cinder_user = keystone.credentials('cinder')
+        with open(self.conf, 'w') as f:
+            f.write(
+                f"""[DEFAULT]
+host = {host}
+my_ip = 127.0.0.1
+state_path = {self.state_path}
+transport_url = {transport_url}
+auth_strategy = keystone
+api_paste_config = {VENV}/etc/cinder/api-paste.ini
+# Without it every filtered list (cinder backup-create NAME, ...) is a 400.
+resource_query_filters_file = {VENV}/etc/cinder/resource_filters.json
+osapi_volume_listen = 127.0.0.1
+osapi_volume_listen_port = {self.port}
+osapi_volume_workers = 1
+enabled_backends = {BACKEND}
+default_volume_type = {VOLUME_TYPE}
+# Services report every 2 s: wait_until_up() waits for a report.
+report_interval = 2
+backup_posix_path = {self.backup_posix_path}
+# The POSIX driver reads a whole file's worth into memory (~1.9 GB by
+# default).
+backup_file_size = {BACKUP_FILE_SIZE}
+backup_use_temp_snapshot = false
+
+[database]
+connection = {psycopg2_url(database_url)}
+
+[keystone_authtoken]
+www_authenticate_uri = {keystone.url}
+auth_url = {keystone.url}
+auth_type = password
+username = {cinder_user['username']}
+password = {cinder_user['password']}
+project_name = {cinder_user['project_name']}
+user_domain_name = {cinder_user['user_domain_name']}
+project_domain_name = {cinder_user['project_domain_name']}
+region_name = {cinder_user['region_name']}
+
+[oslo_concurrency]
+lock_path = {self.lock_path}
+
+[coordination]
+backend_url = file://{self.lock_path}
+
+[privsep_osbrick]
+helper_command = {privsep}
+
+[cinder_sys_admin]
+helper_command = {privsep}
+
+[{BACKEND}]
+volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
+volume_backend_name = {BACKEND}
+sparse_volume_directory = {self.volumes_path}
+backup_use_temp_snapshot = false
+"""
+            )
+        pythonpath = os.environ.get('PYTHONPATH')
+        self.env = dict(
+            os.environ,
+            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
+            # The test-only volume driver is found in the checkout.
+            PYTHONPATH=f'{ROOT}:{pythonpath}' if pythonpath else ROOT,
+        )
+
+    def pids(self):
+        return {
+            name: process.pid
+            for name, process in self.processes.items()
+            if process.poll() is None
+        }
+
+    def log(self, service):
+        return os.path.join(self.workdir, f'{service}.log')
+
+    def volume_path(self, volume_id):
+        """The sparse file holding a volume."""
+        return os.path.join(self.volumes_path, f'volume-{volume_id}')
+
+    def start(self):
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
+        if not self._registered:
+            self.keystone.register_service('volumev3', 'cinderv3', self.url)
+            self._registered = True
+        started = time.monotonic()
+
+        def lap(name):
+            self.timings[name] = round(time.monotonic() - started, 2)
+
+        servers.run(
+            [f'{VENV}/bin/cinder-manage', '--config-file', self.conf, 'db',
+             'sync'],
+            timeout=300,
+        )  # fmt: skip
+        lap('db sync')
+        launched = time.time()
+        for service in ('cinder-api', 'cinder-scheduler', 'cinder-backup'):
+            self.start_service(service)
+        servers.wait_for_port(self.port, self.processes['cinder-api'], 60)
+        # cinder-volume sends its capabilities once at start, to the
+        # schedulers listening then, and the scheduler asks for them once
+        # at its start, of the volume services listening then: each can
+        # miss the other, and the next report is a periodic task up to two
+        # minutes later (seen: 70 s). So cinder-volume starts once the
+        # scheduler has written its record (its RPC server starts a moment
+        # later), and starts again should the scheduler still have no pool.
+        self.wait_until_up(['cinder-scheduler'], 60, since=launched, writes=1)
+        lap('scheduler constructed')
+        time.sleep(1)
+        self.start_service('cinder-volume')
+        self.wait_until_up(['cinder-volume', 'cinder-backup'], timeout=120)
+        lap('volume, backup serving')
+        if not self.wait_for_pool(timeout=15):
+            self.timings['cinder-volume restarted'] = True
+            self.stop_service('cinder-volume')
+            self.start_service('cinder-volume')
+            if not self.wait_for_pool(timeout=60):
+                raise TimeoutError('the scheduler has no pool')
+        lap('pool')
+        # Once it has the pool, the scheduler starts its reports.
+        self.wait_until_up(['cinder-scheduler'], timeout=90)
+        lap('scheduler serving')
+        self._create_volume_type()
+        lap('volume type')
+
+    def start_service(self, service):
+        self.processes[service] = servers.start(
+            [
+                f'{VENV}/bin/{service}',
+                '--config-file',
+                self.conf,
+                # What the README tells operators to add, as shipped.
+                '--config-file',
+                SNIPPET,
+            ],
+            self.env,
+            self.log(service),
+        )
+        return self.processes[service]
+
+    def stop_service(self, service, kill=False):
+        """Stop one service and its process group (privsep daemon too)."""
+        process = self.processes.pop(service, None)
+        if process is None:
+            return
+        if kill:
+            _killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        else:
+            servers.stop(process, timeout=2)
+        # What is left of the group once its leader is gone (the privsep
+        # daemon of a service that died by itself).
+        _killpg(process.pid, signal.SIGKILL)
+
+    def restart_backup(self, kill=True, wait=True):
+        """SIGKILL cinder-backup (mid-backup, say) and start it again.
+
+        With ``wait``, returns once the new process has reported to the
+        database: by then its init_host has set the backups the old one
+        left ``creating`` to ``error``.
+        """
+        self.stop_service('cinder-backup', kill=kill)
+        stopped = time.time()
+        self.start_service('cinder-backup')
+        if wait:
+            self.wait_until_up(['cinder-backup'], timeout=120, since=stopped)
+
+    def client(self, username='demo'):
+        return cinder_client.Client(
+            API_VERSION,
+            session=self.keystone.session(username),
+            region_name='RegionOne',
+        )
+
+    def wait_until_up(self, binaries, timeout, since=None, writes=2):
+        """os-services shows each of ``binaries`` up, and serving.
+
+        A service first writes its record when it is constructed, before
+        its init_host (which resets the backups a killed cinder-backup
+        left ``creating``) and before its RPC server consumes: only the
+        next write, the first periodic report, says it is serving. So each
+        binary must have written twice (``writes``), and after ``since``
+        if given.
+        """
+        admin = self.client('admin')
+        first = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            for service, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f'{service} exited, see {self.log(service)}'
+                    )
+            try:
+                serving = set()
+                for s in admin.services.list():
+                    if s.binary not in binaries or s.state != 'up':
+                        continue
+                    # None: created (by this start), not written since.
+                    updated = _epoch(s.updated_at) if s.updated_at else 0.0
+                    if since is not None and s.updated_at and updated <= since:
+                        continue
+                    first.setdefault(s.binary, updated)
+                    if writes == 1 or updated > first[s.binary]:
+                        serving.add(s.binary)
+                if serving >= set(binaries):
+                    return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f'{binaries} not serving after {timeout}s')
+            time.sleep(0.3)
+
+    def _create_volume_type(self):
+        admin = self.client('admin')
+        if any(t.name == VOLUME_TYPE for t in admin.volume_types.list()):
+            return
+        volume_type = admin.volume_types.create(VOLUME_TYPE, is_public=True)
+        volume_type.set_keys({'volume_backend_name': BACKEND})
+
+    def wait_for_pool(self, timeout):
+        """Whether the scheduler has the backend's capacity in time."""
+        admin = self.client('admin')
+        deadline = time.monotonic() + timeout
+        while not admin.pools.list():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+        return True
+
+    def stop(self):
+        # The API first: nothing new comes in while the rest stops.
+        for service in SERVICES:
+            self.stop_service(service)
+        # Its daemon stays in its service's process group; were one to
+        # escape, it would be found here.
+        leftovers = [
+            pid for pid in _pids_named('privsep-helper') if _in_dir(pid, self)
+        ]
+        for pid in leftovers:
+            os.kill(pid, signal.SIGKILL)
+        if not self.etc_nvme_existed:
+            remove_empty_etc_nvme()
+        if leftovers:
+            raise RuntimeError(f'privsep-helper was left running: {leftovers}')
+
+
+def remove_empty_etc_nvme():
+    """Undo what os-brick's connector probing does to the host.
+
+    cinder-backup asks every os-brick connector for its properties before
+    each backup and restore; the LightOS one, through the privsep daemon
+    (root here), creates /etc/nvme to write a hostnqn, and leaves it empty
+    where there is no nvme CLI.
+    """
+    try:
+        os.rmdir(ETC_NVME)
+    except OSError:
+        pass  # absent, or not empty: not only ours
+
+
+def _killpg(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _epoch(timestamp):
+    value = datetime.datetime.fromisoformat(timestamp.rstrip('Z'))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.timestamp()
+
+
+def _pids_named(name):
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                argv = f.read().split(b'\0')
+        except OSError:
+            continue
+        if any(name.encode() in arg for arg in argv[:2]):
+            yield int(entry)
+
+
+def _in_dir(pid, cinder):
+    """Whether the process was started with this Cinder's configuration."""
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as f:
+            return cinder.conf.encode() in f.read()
+    except OSError:
+        return False

@@ -1,0 +1,298 @@
+"""Keystone 30.0.0 under uwsgi, as a process the tests own.
+
+Keystone lives in a virtualenv of its own (tools/stack.sh makes it at
+.venv-keystone, or KEYSTONE_VENV names one): its pins need not agree with
+Cinder's. Its database is on the PostgreSQL given; fernet and credential
+keys live under the work directory. After ``keystone-manage bootstrap``
+(admin, RegionOne, the identity endpoints) the REST API itself creates the
+``service`` project with the ``cinder`` and ``ceilometer`` users (admin
+there) and the ``demo`` project with its ``demo`` user (member).
+
+uwsgi's ``--http-socket`` does not serve a second request on a kept-alive
+connection, and keystoneauth reuses its connections: every answer says
+``Connection: close``. uwsgi 2.0 reloads on SIGTERM unless told
+``--die-on-term``.
+"""
+
+import os
+import subprocess
+import time
+
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from tests.support import ROOT, servers
+
+VENV = os.environ.get('KEYSTONE_VENV', os.path.join(ROOT, '.venv-keystone'))
+REGION = 'RegionOne'
+DOMAIN = 'Default'
+# Test credentials, on loopback only.
+PASSWORDS = {
+    'admin': 'admin-Passw0rd',
+    'cinder': 'cinder-Passw0rd',
+    'ceilometer': 'ceilometer-Passw0rd',
+    'demo': 'demo-Passw0rd',
+}
+# user -> (project, role)
+USERS = {
+    'admin': ('admin', 'admin'),
+    'cinder': ('service', 'admin'),
+    'ceilometer': ('service', 'admin'),
+    'demo': ('demo', 'member'),
+}
+
+
+def psycopg2_url(url):
+    """``url`` with psycopg2 named: SQLAlchemy 2.1 defaults to psycopg 3."""
+    scheme, rest = url.split('://', 1)
+    if scheme in ('postgresql', 'postgres'):
+        scheme = 'postgresql+psycopg2'
+    return f'{scheme}://{rest}'
+
+
+class Keystone:
+    def __init__(self, workdir, database_url):
+        if not os.path.exists(os.path.join(VENV, 'bin', 'keystone-manage')):
+            raise RuntimeError(
+                f'Keystone is not installed in {VENV}: run tools/stack.sh'
+            )
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.port = servers.free_port()
+        self.url = f'http://127.0.0.1:{self.port}/v3'
+        self.conf = os.path.join(workdir, 'keystone.conf')
+        self.log = os.path.join(workdir, 'keystone.out')
+        self.database_url = psycopg2_url(database_url)
+        self.process = None
+        self.project_ids = {}  # name -> id
+        self.user_ids = {}
+        self._admin = None
+        self.timings = {}
+        with open(self.conf, 'w') as f:
+            f.write(
+                f"""[DEFAULT]
+log_file = {workdir}/keystone.log
+[database]
+connection = {self.database_url}
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = {workdir}/fernet-keys
+[fernet_receipts]
+key_repository = {workdir}/fernet-keys
+[credential]
+key_repository = {workdir}/credential-keys
+[identity]
+# bcrypt's default 12 rounds cost 0.25 s a token; this is a test cloud.
+password_hash_rounds = 4
+[cache]
+enabled = false
+"""
+            )
+        self.env = dict(
+            os.environ,
+            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
+            OS_KEYSTONE_CONFIG_FILES=self.conf,
+        )
+        self.env.pop('PYTHONPATH', None)
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    def _manage(self, *commands):
+        """Run keystone-manage commands side by side (each imports for 4 s)."""
+        started = time.monotonic()
+        running = [
+            (
+                args[0],
+                subprocess.Popen(
+                    [
+                        f'{VENV}/bin/keystone-manage',
+                        '--config-file',
+                        self.conf,
+                        *args,
+                    ],
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+            for args in commands
+        ]
+        failures = []
+        for name, process in running:
+            _, stderr = process.communicate(timeout=300)
+            if process.returncode:
+                failures.append(f'keystone-manage {name}:\n{stderr[-3000:]}')
+        if failures:
+            raise RuntimeError('\n'.join(failures))
+        self.timings['+'.join(name for name, _ in running)] = round(
+            time.monotonic() - started, 2
+        )
+
+    def start(self):
+        owner = ('--keystone-user', 'root', '--keystone-group', 'root')
+        self._manage(
+            ('db_sync',),
+            ('fernet_setup', *owner),
+            ('credential_setup', *owner),
+        )
+        self._manage(
+            (
+                'bootstrap',
+                '--bootstrap-password', PASSWORDS['admin'],
+                '--bootstrap-username', 'admin',
+                '--bootstrap-project-name', 'admin',
+                '--bootstrap-role-name', 'admin',
+                '--bootstrap-service-name', 'keystone',
+                '--bootstrap-region-id', REGION,
+                '--bootstrap-admin-url', self.url,
+                '--bootstrap-internal-url', self.url,
+                '--bootstrap-public-url', self.url,
+            ),
+        )  # fmt: skip
+        started = time.monotonic()
+        try:
+            self.serve()
+            self.timings['serve'] = round(time.monotonic() - started, 2)
+            started = time.monotonic()
+            self._create_accounts()
+        except BaseException:
+            self.stop()
+            raise
+        self.timings['accounts'] = round(time.monotonic() - started, 2)
+
+    def serve(self):
+        self.process = servers.start(
+            [
+                f'{VENV}/bin/uwsgi',
+                '--http-socket', f'127.0.0.1:{self.port}',
+                '--home', VENV,
+                '--module', 'keystone.wsgi.api:application',
+                '--master', '--processes', '1', '--threads', '4',
+                '--die-on-term', '--need-app', '--lazy-apps',
+                '--add-header', 'Connection: close',
+                '--buffer-size', '65535',
+                '--disable-logging',
+            ],
+            self.env,
+            self.log,
+        )  # fmt: skip
+        servers.wait_for_port(self.port, self.process, 60)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.session('admin').get_token()
+                return
+            except Exception as error:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f'uwsgi exited, see {self.log}'
+                    ) from error
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def credentials(self, username):
+        """What a client needs to authenticate as ``username``."""
+        return {
+            'auth_url': self.url,
+            'username': username,
+            'password': PASSWORDS[username],
+            'project_name': USERS[username][0],
+            'user_domain_name': DOMAIN,
+            'project_domain_name': DOMAIN,
+            'region_name': REGION,
+        }
+
+    def session(self, username='admin', password=None, project_name=None):
+        creds = self.credentials(username)
+        auth = v3.Password(
+            auth_url=self.url,
+            username=username,
+            password=password or creds['password'],
+            project_name=project_name or creds['project_name'],
+            user_domain_name=DOMAIN,
+            project_domain_name=DOMAIN,
+        )
+        return ks_session.Session(auth=auth)
+
+    # Keystone's REST API, as the admin.
+
+    def _call(self, method, path, body=None):
+        if self._admin is None:
+            self._admin = self.session('admin')
+        response = self._admin.request(
+            self.url + path, method, json=body, raise_exc=True
+        )
+        return response.json() if response.content else None
+
+    def _find(self, collection, name):
+        found = self._call('GET', f'/{collection}?name={name}')[collection]
+        return found[0]['id'] if found else None
+
+    def _create_accounts(self):
+        roles = {
+            name: self._find('roles', name) for name in ('admin', 'member')
+        }
+        for project in ('admin', 'service', 'demo'):
+            pid = (
+                self._find('projects', project)
+                or self._call(
+                    'POST',
+                    '/projects',
+                    {'project': {'name': project, 'domain_id': 'default'}},
+                )['project']['id']
+            )
+            self.project_ids[project] = pid
+        for user, (project, role) in USERS.items():
+            uid = (
+                self._find('users', user)
+                or self._call(
+                    'POST',
+                    '/users',
+                    {
+                        'user': {
+                            'name': user,
+                            'password': PASSWORDS[user],
+                            'domain_id': 'default',
+                            'default_project_id': self.project_ids[project],
+                        }
+                    },
+                )['user']['id']
+            )
+            self.user_ids[user] = uid
+            self._call(
+                'PUT',
+                f'/projects/{self.project_ids[project]}/users/{uid}/roles/{roles[role]}',
+            )
+
+    def register_service(self, service_type, name, url):
+        """A service with public, internal and admin endpoints at ``url``."""
+        sid = self._call(
+            'POST',
+            '/services',
+            {'service': {'type': service_type, 'name': name}},
+        )['service']['id']
+        for interface in ('public', 'internal', 'admin'):
+            self._call(
+                'POST',
+                '/endpoints',
+                {
+                    'endpoint': {
+                        'service_id': sid,
+                        'interface': interface,
+                        'url': url,
+                        'region_id': REGION,
+                    }
+                },
+            )
+        return sid
+
+    def stop(self):
+        # uwsgi's master and worker are one process group.
+        servers.stop(self.process, timeout=5)
+        self.process = None

@@ -1,0 +1,17 @@
+#!/bin/bash
+# A real OpenStack on loopback for a person or the functional tests:
+# PostgreSQL, RabbitMQ, Keystone 30.0.0 (uwsgi) and Cinder 29.0.0 (api,
+# scheduler, volume, backup with the metering wrapper), every server a
+# process of its own on a free 127.0.0.1 port.
+#   tools/stack.sh up [--dir DIR]      start; prints credentials, an openrc
+#   tools/stack.sh status [--dir DIR]
+#   tools/stack.sh down [--dir DIR]    stop by the recorded process groups
+# DIR defaults to /tmp/ceilometer-backup-stack. Run as root on Debian 12:
+# up installs what it needs first, as tools/test.sh does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = up ]; then
+    bash tools/provision.sh test-requirements.txt
+fi
+exec .venv/bin/python -m tests.support.stack "$@"
