@@ -1,0 +1,421 @@
+"""CloudKitty 25.0.0's rating processor as a process the tests own.
+
+CloudKitty lives in a virtualenv of its own (tools/provision.sh
+makes it at .venv-cloudkitty, or CLOUDKITTY_VENV names one): its pins need
+not agree with Ceilometer's. Nothing here needs Keystone, RabbitMQ,
+InfluxDB or Elasticsearch:
+
+- storage is v1 ``sqlalchemy`` (rated frames in CloudKitty's own database,
+  SQLite here), the one backend with no server of its own;
+- the ``source`` fetcher lists the projects to rate;
+- the Gnocchi collector reads Gnocchi in ``basic`` auth mode;
+- RPC, which cloudkitty-processor serves for the API, uses oslo.messaging's
+  in-process ``fake://`` transport; coordination is tooz's file driver.
+
+Prices and the module state are written with CloudKitty's own Python DB API
+(the hashmap module's and the rating modules' ones), the rated frames are
+read back with its storage API, each by a helper script (HELPER) run with
+the virtualenv's Python, which prints JSON.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import time
+
+import yaml
+
+from tests.support import ROOT, servers
+
+VENV = os.environ.get(
+    'CLOUDKITTY_VENV', os.path.join(ROOT, '.venv-cloudkitty')
+)
+METRICS = os.path.join(ROOT, 'etc', 'cloudkitty', 'metrics.yml')
+PRICES = os.path.join(ROOT, 'etc', 'cloudkitty', 'hashmap.yml')
+
+# cloudkitty-dbsync, as CloudKitty's virtualenv runs it: python dbsync.py
+# --config-file CONF upgrade. With one change: the data steps of the
+# migrations 8a591f85865f (hashmap) and c6e4cda29654 (pyscripts) run on
+# the migration's own connection. Upstream runs them in a session on
+# another connection, which on SQLite does not see the table the migration
+# has just rebuilt (its DDL is not committed yet): "no such column:
+# hashmap_mappings.created_at". MySQL commits DDL at once, so there they
+# work as they are.
+DBSYNC = """
+import contextlib
+import sys
+
+from alembic import op
+from sqlalchemy import orm
+
+from cloudkitty import db
+
+session_for_write = db.session_for_write
+
+
+@contextlib.contextmanager
+def on_migration_connection():
+    try:
+        bind = op.get_bind()
+    except (NameError, AttributeError):  # not in a migration: no op proxy
+        with session_for_write() as session:
+            yield session
+        return
+    with orm.Session(bind=bind) as session:
+        yield session
+        session.flush()
+
+
+db.session_for_write = on_migration_connection
+
+from cloudkitty.cli import dbsync  # noqa: E402
+
+sys.argv[0] = 'cloudkitty-dbsync'
+dbsync.main()
+"""
+
+# Runs in CloudKitty's virtualenv: python helper.py CONF COMMAND JSON.
+HELPER = '''
+import datetime
+import decimal
+import json
+import sys
+
+from oslo_config import cfg
+
+cfg.CONF(['--config-file', sys.argv[1]], project='cloudkitty')
+
+from cloudkitty import storage  # noqa: E402
+from cloudkitty import storage_state  # noqa: E402
+from cloudkitty.db import api as ck_db  # noqa: E402
+from cloudkitty.rating.hash.db import api as hash_db  # noqa: E402
+
+UTC = datetime.timezone.utc
+# The API sets it to the user's id; the DB API requires it.
+CREATED_BY = 'ceilometer-backup-tests'
+
+
+def when(text):
+    return datetime.datetime.fromisoformat(text).astimezone(UTC)
+
+
+def naive(text):
+    return when(text).replace(tzinfo=None)
+
+
+def prices(args):
+    """Enable hashmap and create the prices, valid from args['start']."""
+    ck_db.get_instance().get_module_info().set_state('hashmap', True)
+    db = hash_db.get_instance()
+    start = naive(args['start'])
+    for name, service in args['services'].items():
+        service_id = db.create_service(name).service_id
+        for mapping in service.get('mappings', []):
+            db.create_mapping(
+                decimal.Decimal(mapping['cost']),
+                map_type=mapping['type'],
+                service_id=service_id,
+                start=start,
+                created_by=CREATED_BY,
+            )
+        for field, mappings in service.get('fields', {}).items():
+            field_id = db.create_field(service_id, field).field_id
+            for mapping in mappings:
+                db.create_mapping(
+                    decimal.Decimal(mapping['cost']),
+                    map_type=mapping['type'],
+                    value=mapping['value'],
+                    field_id=field_id,
+                    start=start,
+                    created_by=CREATED_BY,
+                )
+    return {'enabled': True}
+
+
+def seed(args):
+    """The scopes, with the period before the first to rate as processed."""
+    manager = storage_state.StateManager()
+    for project in args['projects']:
+        manager.set_last_processed_timestamp(
+            project,
+            when(args['last_processed']),
+            fetcher='source',
+            collector='gnocchi',
+            scope_key='project_id',
+        )
+    return state(args)
+
+
+def state(args):
+    manager = storage_state.StateManager()
+    out = {}
+    for project in args['projects']:
+        last = manager.get_last_processed_timestamp(project)
+        out[project] = last.astimezone(UTC).isoformat() if last else None
+    return out
+
+
+def report(args):
+    """Rated frames per project (storage.retrieve) and their totals per
+    service (storage.total), as the v1 API's report would give them."""
+    backend = storage.get_storage()
+    begin, end = when(args['begin']), when(args['end'])
+    frames, totals = [], {}
+    for project in args['projects']:
+        try:
+            got = backend.retrieve(
+                begin=begin,
+                end=end,
+                filters={'project_id': project},
+                paginate=False,
+            )['dataframes']
+        except storage.NoTimeFrame:
+            got = []
+        for frame in got:
+            for service, point in frame.iterpoints():
+                frames.append(
+                    {
+                        'project_id': project,
+                        'begin': frame.start.astimezone(UTC).isoformat(),
+                        'end': frame.end.astimezone(UTC).isoformat(),
+                        'service': service,
+                        'unit': point.unit,
+                        'qty': str(point.qty),
+                        'price': str(point.price),
+                        'desc': {**point.metadata, **point.groupby},
+                    }
+                )
+        total = backend.total(
+            begin=begin,
+            end=end,
+            filters={'project_id': project},
+            groupby=['type'],
+        )
+        totals[project] = {
+            row['res_type']: row['rate'] for row in total['results']
+        }
+    return {'frames': frames, 'totals': totals}
+
+
+COMMANDS = {'prices': prices, 'seed': seed, 'state': state, 'report': report}
+print(json.dumps(COMMANDS[sys.argv[2]](json.loads(sys.argv[3])), default=str))
+'''
+
+
+def shipped_metrics(period):
+    """etc/cloudkitty/metrics.yml, collecting at the archive policy
+    granularity a test uses: its rating period."""
+    with open(METRICS) as f:
+        metrics = yaml.safe_load(f)
+    for metric in metrics['metrics'].values():
+        metric['extra_args']['force_granularity'] = period
+    return metrics
+
+
+def shipped_prices():
+    with open(PRICES) as f:
+        return yaml.safe_load(f)
+
+
+class CloudKitty:
+    def __init__(
+        self,
+        workdir,
+        gnocchi,
+        database_url,
+        project_ids,
+        period,
+        metrics=None,
+        wait_periods=1,
+    ):
+        """``database_url``: an SQLAlchemy URL, or None for SQLite in
+        ``workdir``. Not PostgreSQL: CloudKitty 25's hashmap migration
+        f8c799db4aa0 hands a plain string to ``Connection.execute`` there,
+        which SQLAlchemy 2 (that its oslo.db requires) refuses.
+
+        ``metrics``: the metrics.yml content, by default the shipped one
+        at ``period`` granularity. ``wait_periods=1`` rates a period once
+        it is over: with 0, CloudKitty rates a period as soon as it has
+        begun, before its measures exist."""
+        if not os.path.exists(
+            os.path.join(VENV, 'bin', 'cloudkitty-processor')
+        ):
+            raise RuntimeError(
+                f'CloudKitty is not installed in {VENV}: run '
+                'tools/provision.sh'
+            )
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.project_ids = list(project_ids)
+        self.period = period
+        self.database_url = (
+            database_url or f'sqlite:///{workdir}/cloudkitty.sqlite'
+        )
+        self.conf = os.path.join(workdir, 'cloudkitty.conf')
+        self.metrics_file = os.path.join(workdir, 'metrics.yml')
+        self.helper = os.path.join(workdir, 'helper.py')
+        self.log = os.path.join(workdir, 'cloudkitty-processor.out')
+        self.process = None
+        with open(self.metrics_file, 'w') as f:
+            yaml.safe_dump(
+                metrics or shipped_metrics(period), f, sort_keys=False
+            )
+        with open(self.helper, 'w') as f:
+            f.write(HELPER)
+        self.dbsync = os.path.join(workdir, 'dbsync.py')
+        with open(self.dbsync, 'w') as f:
+            f.write(DBSYNC)
+        with open(self.conf, 'w') as f:
+            f.write(
+                f"""[DEFAULT]
+debug = true
+log_file = {workdir}/cloudkitty.log
+transport_url = fake://
+host = cloudkitty-test
+[database]
+connection = {self.database_url}
+[storage]
+version = 1
+backend = sqlalchemy
+[collect]
+collector = gnocchi
+period = {period}
+wait_periods = {wait_periods}
+metrics_conf = {self.metrics_file}
+scope_key = project_id
+[collector_gnocchi]
+gnocchi_auth_type = basic
+gnocchi_user = admin
+gnocchi_endpoint = {gnocchi.url}
+[fetcher]
+backend = source
+[fetcher_source]
+sources = {','.join(self.project_ids)}
+[orchestrator]
+coordination_url = file://{workdir}/locks
+max_workers = 1
+max_workers_reprocessing = 0
+max_threads = 4
+[oslo_concurrency]
+lock_path = {workdir}/locks
+"""
+            )
+        # CloudKitty compares naive local datetimes with UTC ones here and
+        # there: keep its processes in UTC whatever the machine's zone.
+        self.env = dict(
+            os.environ,
+            TZ='UTC',
+            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
+        )
+
+    def _command(self, argv, *args):
+        name = os.path.basename(argv[-1])
+        done = subprocess.run(
+            [*argv, '--config-file', self.conf, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode:
+            raise RuntimeError(f'{name} failed:\n{done.stderr[-3000:]}')
+        return done.stdout
+
+    def _helper(self, command, **args):
+        done = subprocess.run(
+            [
+                f'{VENV}/bin/python',
+                self.helper,
+                self.conf,
+                command,
+                json.dumps(args),
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode:
+            raise RuntimeError(
+                f'CloudKitty helper {command} failed:\n{done.stderr[-3000:]}'
+            )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def prepare(self, prices=None, prices_start=None):
+        """Schema (cloudkitty-dbsync, see DBSYNC, and
+        cloudkitty-storage-init), the hashmap
+        module enabled and the prices (by default etc/cloudkitty's) created,
+        valid from ``prices_start``: a rule applies to the periods that
+        begin after its start, and CloudKitty's API refuses a start in the
+        past, so a rule created now never rates a period already over."""
+        self._command([f'{VENV}/bin/python', self.dbsync], 'upgrade')
+        self._command([f'{VENV}/bin/cloudkitty-storage-init'])
+        start = prices_start or datetime.datetime(
+            2000, 1, 1, tzinfo=datetime.UTC
+        )
+        return self._helper(
+            'prices',
+            start=start.isoformat(),
+            **(prices or shipped_prices()),
+        )
+
+    def start(self, first_period):
+        """Rate from ``first_period`` on (not from the month's start, as a
+        scope CloudKitty has never seen would be), then run the processor:
+        one worker, no reprocessing worker."""
+        self._helper(
+            'seed',
+            projects=self.project_ids,
+            last_processed=(
+                first_period - datetime.timedelta(seconds=self.period)
+            ).isoformat(),
+        )
+        self.process = servers.start(
+            [f'{VENV}/bin/cloudkitty-processor', '--config-file', self.conf],
+            self.env,
+            self.log,
+        )
+
+    def processed(self):
+        """{project: start of the last period rated, or None}."""
+        return {
+            project: datetime.datetime.fromisoformat(last) if last else None
+            for project, last in self._helper(
+                'state', projects=self.project_ids
+            ).items()
+        }
+
+    def wait_rated(self, last_period, timeout):
+        """Until every project's period beginning ``last_period`` is rated."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f'cloudkitty-processor exited, see {self.log}'
+                )
+            done = self.processed()
+            if all(last and last >= last_period for last in done.values()):
+                return done
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f'CloudKitty rated up to {done}, not {last_period}'
+                )
+            time.sleep(1)
+
+    def report(self, begin, end):
+        """What CloudKitty stored for [begin, end): ``frames``, one per
+        rated point (project_id, begin, end, service, unit, qty, price and
+        desc, its groupby and metadata), and ``totals``, {project:
+        {service: price}}. Quantities and prices are decimal strings."""
+        return self._helper(
+            'report',
+            projects=self.project_ids,
+            begin=begin.isoformat(),
+            end=end.isoformat(),
+        )
+
+    def stop(self):
+        # Its worker says it exits on SIGTERM, and lingers: SIGKILL soon.
+        servers.stop(self.process, timeout=2)
+        self.process = None
