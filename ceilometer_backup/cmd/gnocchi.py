@@ -66,13 +66,26 @@ MAPPING = {
     'event_attributes': {'id': 'resource_id'},
 }
 
+# Events of the outcome of every operation, with the traits an alarm
+# filters on (Aodh matches event alarms on event type and traits, per
+# project); resource_id is what ends a resource in Gnocchi.
+OUTCOME_EVENTS = [
+    c.event_type(op, phase)
+    for op in c.OPERATIONS
+    for phase in (c.END, c.ERROR)
+]
 EVENT_DEFINITION = {
-    'event_type': [DELETE_EVENT],
+    'event_type': OUTCOME_EVENTS,
     'traits': {
         'resource_id': {'fields': 'payload.backup_id'},
+        'backup_id': {'fields': 'payload.backup_id'},
+        'volume_id': {'fields': 'payload.volume_id'},
         'project_id': {'fields': 'payload.tenant_id'},
         'user_id': {'fields': 'payload.user_id'},
         'display_name': {'fields': 'payload.display_name'},
+        'status': {'fields': 'payload.status'},
+        'fail_reason': {'fields': 'payload.fail_reason'},
+        'duration': {'type': 'float', 'fields': 'payload.duration'},
     },
 }
 
@@ -131,8 +144,13 @@ def gnocchi_resources(stock):
 
 
 def event_definitions(stock):
-    """Stock event definitions plus the one ending a backup resource."""
-    kept = [d for d in stock if DELETE_EVENT not in _as_list(d['event_type'])]
+    """Stock event definitions plus this project's, in place of any other
+    definition of the same events."""
+    kept = [
+        d
+        for d in stock
+        if not set(OUTCOME_EVENTS) & set(_as_list(d['event_type']))
+    ]
     return kept + [copy.deepcopy(EVENT_DEFINITION)]
 
 

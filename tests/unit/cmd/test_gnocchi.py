@@ -79,8 +79,19 @@ def test_the_mapping_loads_in_ceilometers_gnocchi_publisher(tmp_path):
 def test_event_definition_and_pipeline_are_added_once():
     definitions = gnocchi.event_definitions(_stock('event_definitions.yaml'))
     assert gnocchi.event_definitions(definitions) == definitions
-    mine = [d for d in definitions if d['event_type'] == ['backup.delete.end']]
-    assert mine[0]['traits']['resource_id'] == {'fields': 'payload.backup_id'}
+    (mine,) = [
+        d for d in definitions if 'backup.delete.end' in d['event_type']
+    ]
+    assert mine['traits']['resource_id'] == {'fields': 'payload.backup_id'}
+    # What an alarm filters on, for the outcome of every operation.
+    assert set(mine['event_type']) == {
+        f'backup.{op}.{phase}'
+        for op in ('create', 'restore', 'delete')
+        for phase in ('end', 'error')
+    }
+    for trait in ('backup_id', 'volume_id', 'fail_reason', 'status'):
+        assert mine['traits'][trait] == {'fields': f'payload.{trait}'}
+    assert mine['traits']['project_id'] == {'fields': 'payload.tenant_id'}
     publisher = 'gnocchi://?archive_policy=ceilometer-high'
     pipeline = gnocchi.event_pipeline(_stock('event_pipeline.yaml'), publisher)
     assert gnocchi.event_pipeline(pipeline, publisher) == pipeline

@@ -1,0 +1,299 @@
+"""A real Prometheus scraping ceilometer-polling's exporter, with the rules
+of etc/prometheus/backup.rules.yml, over a loopback Keystone and Cinder.
+
+The central agent polls this project's ``backup.size``, ``backup`` and
+``backup.status``, whose sample metadata carries the status as
+``alarm_state``: the one metadata key from which Ceilometer's exporter
+makes a label (``state``) for any meter. Among the backups the API lists,
+one has no name: every series must still have the same labels.
+Prometheus answers through its HTTP API.
+"""
+
+import json
+import os
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.support import ROOT, config, servers
+from tests.support.ceilometer_services import PollingAgent
+from tests.support.openstack_api import FakeOpenStack, make_backups
+
+PROMETHEUS = '/usr/bin/prometheus'
+PROMTOOL = '/usr/bin/promtool'
+RULES_DIR = os.path.join(ROOT, 'etc', 'prometheus')
+RULES = os.path.join(RULES_DIR, 'backup.rules.yml')
+RULE_TESTS = os.path.join(RULES_DIR, 'backup.rules.test.yml')
+SKIPPED = ('deleted', 'error_deleting')
+
+# What the exporter makes of a polled backup sample: every label it has.
+EXPORTER_LABELS = {
+    'backup',
+    'publisher',
+    'type',
+    'counter',
+    'project',
+    'user',
+    'unit',
+    'resource',
+    'resource_name',
+    'server_group',
+}
+# And what Prometheus adds.
+TARGET_LABELS = {'__name__', 'instance', 'job'}
+
+
+class Prometheus:
+    """A Prometheus of the test's own: data dir, port, 1 s scrapes."""
+
+    def __init__(self, workdir, target):
+        os.makedirs(workdir, exist_ok=True)
+        self.port = servers.free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.log = os.path.join(workdir, 'prometheus.log')
+        self.conf = os.path.join(workdir, 'prometheus.yml')
+        with open(self.conf, 'w') as f:
+            yaml.safe_dump(
+                {
+                    'global': {
+                        'scrape_interval': '1s',
+                        'scrape_timeout': '1s',
+                        'evaluation_interval': '1s',
+                    },
+                    'rule_files': [RULES],
+                    'scrape_configs': [
+                        {
+                            'job_name': 'ceilometer-central',
+                            'static_configs': [{'targets': [target]}],
+                        }
+                    ],
+                },
+                f,
+            )
+        self.argv = [
+            PROMETHEUS,
+            f'--config.file={self.conf}',
+            f'--storage.tsdb.path={os.path.join(workdir, "data")}',
+            f'--web.listen-address=127.0.0.1:{self.port}',
+            '--log.level=warn',
+        ]
+        self.process = None
+
+    def start(self):
+        self.process = servers.start(self.argv, dict(os.environ), self.log)
+        servers.wait_for_port(self.port, self.process, 30)
+        self.wait(lambda: self._get('/-/ready') is not None, 'ready')
+
+    def stop(self):
+        servers.stop(self.process)
+
+    def _get(self, path, **params):
+        url = f'{self.url}{path}'
+        if params:
+            url += '?' + urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                body = response.read()
+        except OSError:
+            return None
+        return json.loads(body) if path.startswith('/api/') else body
+
+    def query(self, promql):
+        """The instant vector of ``promql``: [(labels, value)]."""
+        answer = self._get('/api/v1/query', query=promql)
+        assert answer['status'] == 'success', answer
+        return [
+            (r['metric'], float(r['value'][1]))
+            for r in answer['data']['result']
+        ]
+
+    def alerts(self, name):
+        answer = self._get('/api/v1/alerts')
+        return [
+            a
+            for a in answer['data']['alerts']
+            if a['labels'].get('alertname') == name
+        ]
+
+    def wait(self, predicate, what, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f'prometheus exited, see {self.log}')
+            result = predicate()
+            if result:
+                return result
+            time.sleep(0.5)
+        raise TimeoutError(f'{what}: not in {timeout}s, see {self.log}')
+
+
+def _polled(backups):
+    return [b for b in backups if b['status'] not in SKIPPED]
+
+
+def _gib_per_project(backups):
+    sums = {}
+    for b in _polled(backups):
+        project = b['os-backup-project-attr:project_id']
+        sums[project] = sums.get(project, 0) + b['size']
+    return sums
+
+
+@pytest.fixture(scope='module')
+def api():
+    backups = make_backups(1010, deleted=4, projects=4)
+    backups[0]['name'] = None  # Cinder allows it
+    with FakeOpenStack(backups) as api:
+        yield api
+
+
+@pytest.fixture(scope='module')
+def exporter(rabbitmq, api, tmp_path_factory):
+    """ceilometer-polling --polling-namespaces central, exporter on."""
+    workdir = tmp_path_factory.mktemp('polling')
+    port = servers.free_port()
+    agent = PollingAgent(
+        str(workdir),
+        rabbitmq.url,
+        config.credentials(api),
+        host='central-prometheus',
+        extra='[polling]\nenable_prometheus_exporter = true\n'
+        f'prometheus_listen_addresses = 127.0.0.1:{port}\n',
+    )
+    agent.start()
+    try:
+        servers.wait_for_port(port, agent.process, 60)
+        yield agent, f'127.0.0.1:{port}'
+    finally:
+        agent.stop()
+    log = agent.log_text()
+    assert 'Traceback' not in log, f'see {agent.log}'
+
+
+@pytest.fixture(scope='module')
+def prometheus(exporter, tmp_path_factory):
+    server = Prometheus(
+        str(tmp_path_factory.mktemp('prometheus')), exporter[1]
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _series_count(prometheus, metric, count):
+    def check():
+        series = prometheus.query(metric)
+        return series if len(series) == count else None
+
+    return check
+
+
+def test_exporter_labels_of_polled_backups(api, prometheus):
+    polled = _polled(api.backups)
+    series = prometheus.wait(
+        _series_count(prometheus, 'ceilometer_backup_size', len(polled)),
+        'a backup.size series per backup',
+    )
+    by_id = {b['id']: b for b in polled}
+    for labels, value in series:
+        backup = by_id[labels['resource']]
+        assert set(labels) == EXPORTER_LABELS | TARGET_LABELS
+        assert value == backup['size']
+        assert labels['backup'] == backup['id']
+        assert labels['project'] == backup['os-backup-project-attr:project_id']
+        assert labels['resource_name'] == (backup['name'] or backup['id'])
+        assert labels['unit'] == 'GiB'
+        assert labels['type'] == 'size'
+        assert labels['counter'] == 'backup.size'
+        assert labels['server_group'] == 'none'
+    # Of the metadata, only the name: no status, volume_id, incremental.
+    series = prometheus.wait(
+        _series_count(prometheus, 'ceilometer_backup', len(polled)),
+        'a backup series per backup',
+    )
+    assert {v for _, v in series} == {1}
+    assert all(set(s) == EXPORTER_LABELS | TARGET_LABELS for s, _ in series)
+    # backup.status has a state label besides.
+    series = prometheus.wait(
+        _series_count(prometheus, 'ceilometer_backup_status', len(polled)),
+        'a backup.status series per backup',
+    )
+    wanted = EXPORTER_LABELS | {'state'}
+    for labels, value in series:
+        assert set(labels) == wanted | TARGET_LABELS
+        assert labels['state'] == 'available' and value == 0
+
+
+def test_recording_rule_gib_per_project(api, prometheus):
+    wanted = _gib_per_project(api.backups)
+    assert len(wanted) == 4
+
+    def matches():
+        got = {
+            labels['project']: value
+            for labels, value in prometheus.query(
+                'project:ceilometer_backup_size_gib:sum'
+            )
+        }
+        return got if got == wanted else None
+
+    prometheus.wait(matches, f'GiB per project {wanted}')
+    counts = {
+        labels['project']: value
+        for labels, value in prometheus.query(
+            'project:ceilometer_backups:count'
+        )
+    }
+    assert sum(counts.values()) == len(_polled(api.backups))
+
+
+def test_backup_in_error_alerts(api, prometheus):
+    assert prometheus.alerts('CinderBackupError') == []
+    backup = api.backups[7]
+    project = backup['os-backup-project-attr:project_id']
+    backup.update(status='error', fail_reason='Backup driver failed')
+    try:
+        alerts = prometheus.wait(
+            lambda: prometheus.alerts('CinderBackupError'),
+            'a CinderBackupError alert',
+        )
+        # Pending: the rule's `for` is 5 minutes.
+        assert len(alerts) == 1
+        (alert,) = alerts
+        assert alert['state'] in ('pending', 'firing')
+        assert alert['labels']['resource'] == backup['id']
+        assert alert['labels']['project'] == project
+        assert alert['labels']['state'] == 'error'
+        assert float(alert['value']) == 4
+        (active,) = prometheus.wait(
+            lambda: prometheus.query('ALERTS{alertname="CinderBackupError"}'),
+            'an ALERTS series',
+        )
+        assert active[0]['resource'] == backup['id']
+        selected = prometheus.query('ceilometer_backup_status{state="error"}')
+        assert [labels['resource'] for labels, _ in selected] == [backup['id']]
+        # Still counted in the project's GiB, as Cinder counts it.
+        gib = prometheus.query(
+            f'project:ceilometer_backup_size_gib:sum{{project="{project}"}}'
+        )
+        assert gib[0][1] == _gib_per_project(api.backups)[project]
+    finally:
+        backup.update(status='available', fail_reason=None)
+
+
+def test_promtool_checks_and_unit_tests_the_rules():
+    for argv in (
+        [PROMTOOL, 'check', 'rules', RULES],
+        [PROMTOOL, 'test', 'rules', RULE_TESTS],
+    ):
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert 'SUCCESS' in done.stdout

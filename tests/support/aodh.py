@@ -1,0 +1,201 @@
+"""Aodh 23 (from .venv-aodh) as processes the tests own, without Keystone.
+
+- ``aodh-api`` with ``[api] auth_mode = noauth``: the caller is who the
+  ``X-User-Id``, ``X-Project-Id`` and ``X-Roles`` headers say. Only an
+  admin may give ``log://`` actions, and an admin may create an alarm in
+  another project (``project_id`` in the body);
+- ``aodh-listener``, evaluating event alarms on what arrives on the
+  ``alarm.all`` topic (Ceilometer's ``notifier://?topic=alarm.all``);
+- ``aodh-notifier``, running the actions of alarms whose state changed;
+- storage in SQLite, schema by ``aodh-dbsync``.
+
+``Webhook`` records what the notifier POSTs to an ``http://`` action.
+
+The listener evaluates each message in a thread of its own: events that
+arrive together could all find the alarm not yet fired and fire it once
+each. ``[listener] batch_size`` above 1 evaluates a batch in order.
+
+tests/functional/test_aodh.py runs the whole chain. tools/provision.sh
+installs Aodh in .venv-aodh.
+"""
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler
+
+from tests.support import ROOT, servers
+
+BINDIR = os.path.join(ROOT, '.venv-aodh', 'bin')
+ADMIN = {
+    'X-User-Id': 'aodh-test-admin',
+    'X-Project-Id': 'aodh-test-admin-project',
+    'X-Roles': 'admin',
+}
+
+
+def installed():
+    return os.path.exists(os.path.join(BINDIR, 'aodh-listener'))
+
+
+class Webhook(servers.LoopbackHTTP):
+    """A loopback HTTP server recording the JSON bodies POSTed to it."""
+
+    def __init__(self):
+        self.received = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(Handler)
+        self.url = f'{self.url}/alarm'
+
+    def wait(self, count, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.received) >= count:
+                return list(self.received)
+            time.sleep(0.2)
+        raise TimeoutError(f'{len(self.received)} of {count} notifications')
+
+
+class Aodh:
+    """aodh-api, aodh-listener and aodh-notifier on ``transport_url``."""
+
+    services = ('aodh-listener', 'aodh-notifier')
+
+    def __init__(self, workdir, transport_url, batch_size=10, extra=''):
+        if not installed():
+            raise RuntimeError(
+                f'Aodh is not installed in {BINDIR}: run tools/provision.sh'
+            )
+        os.makedirs(workdir, exist_ok=True)
+        self.workdir = workdir
+        self.port = servers.free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.conf = os.path.join(workdir, 'aodh.conf')
+        with open(self.conf, 'w') as f:
+            f.write(
+                f"""[DEFAULT]
+transport_url = {transport_url}
+use_stderr = true
+[api]
+auth_mode = noauth
+[database]
+connection = sqlite:///{os.path.join(workdir, 'aodh.sqlite')}
+[listener]
+batch_size = {batch_size}
+batch_timeout = 1
+[notifier]
+batch_timeout = 1
+{extra}"""
+            )
+        self.processes = {}
+
+    def _log(self, name):
+        return os.path.join(self.workdir, f'{name}.log')
+
+    def start(self):
+        servers.run(
+            [os.path.join(BINDIR, 'aodh-dbsync'), '--config-file', self.conf]
+        )
+        env = dict(os.environ)
+        self.processes['aodh-api'] = servers.start(
+            [
+                os.path.join(BINDIR, 'aodh-api'),
+                '--host',
+                '127.0.0.1',
+                '--port',
+                str(self.port),
+                '--',
+                '--config-file',
+                self.conf,
+            ],
+            env,
+            self._log('aodh-api'),
+        )
+        for name in self.services:
+            self.processes[name] = servers.start(
+                [os.path.join(BINDIR, name), '--config-file', self.conf],
+                env,
+                self._log(name),
+            )
+        # Nothing to wait for but the API: whoever sends to alarm.all (or
+        # alarming) declares the queue the listener (or notifier) reads.
+        servers.wait_for_port(self.port, self.processes['aodh-api'], 60)
+
+    def stop(self):
+        for process in self.processes.values():
+            servers.stop(process)
+        self.processes = {}
+
+    def check_alive(self):
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f'{name} exited, see {self._log(name)}')
+
+    def log_text(self, name):
+        with open(self._log(name), errors='replace') as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=ADMIN):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f'{self.url}{path}',
+            data=data,
+            method=method,
+            headers={'Content-Type': 'application/json', **headers},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read()
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(
+                f'{method} {path}: {e.code} {e.read()[:500]!r}'
+            ) from e
+        return json.loads(text) if text else None
+
+    def create_event_alarm(
+        self, project_id, event_type, actions, query=(), repeat=False
+    ):
+        """An event alarm of ``project_id``, created by an admin."""
+        return self.request(
+            'POST',
+            '/v2/alarms',
+            {
+                'name': f'{event_type} in {project_id}',
+                'type': 'event',
+                'severity': 'critical',
+                'project_id': project_id,
+                'user_id': uuid.uuid4().hex,
+                'event_rule': {'event_type': event_type, 'query': list(query)},
+                'alarm_actions': list(actions),
+                'repeat_actions': repeat,
+            },
+        )
+
+    def alarm(self, alarm_id):
+        return self.request('GET', f'/v2/alarms/{alarm_id}')
+
+
+EVENT_PIPELINE = """---
+sources:
+  - name: backup_events
+    events: ['backup.*']
+    sinks: [to_aodh]
+sinks:
+  - name: to_aodh
+    publishers: ['notifier://?topic=alarm.all']
+"""
