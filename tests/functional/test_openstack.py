@@ -388,3 +388,32 @@ def test_the_pollster_pages_through_the_real_cinder_api(cloud):
             if '/backups/detail' in line and f'limit={PAGE}' in line
         ]
     assert len({line for line in pages if 'marker=' in line}) >= 2
+
+
+def test_rabbitmq_restarted_during_a_backup(cloud):
+    """What an operator sees: the wrapper never holds the backup up, but
+    Cinder's own RPC does not survive the restart (a reply lost with the
+    broker's queues: MessagingTimeout) and Cinder fails the backup. Then
+    metering says error too: the pollster's backup.status in Gnocchi."""
+    volume = cloud.volume()
+    with open(cloud.cinder.volume_path(volume.id), 'r+b') as f:
+        for n in range(16):
+            os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
+    backup = cloud.demo.backups.create(volume.id, name='through-an-outage')
+    _wait(lambda: cloud.samples(backup.id, 'backup.progress'), timeout=180)
+    cloud.rabbitmq.stop()
+    try:
+        time.sleep(5)
+    finally:
+        cloud.rabbitmq.start()
+    done = cloud.wait(
+        lambda: cloud.demo.backups.get(backup.id), 'available', 'error'
+    )
+    if done.status == 'available':
+        # Cinder's RPC came through: the .end, sent after, is metered.
+        _wait(lambda: cloud.measures(backup.id, 'backup.create.duration'))
+        return
+    reason = cloud.admin.backups.get(backup.id).fail_reason
+    assert 'MessagingTimeout' in reason or 'Timed out' in reason, reason
+    # backup.status: error is 4.
+    _wait(lambda: 4.0 in cloud.measures(backup.id, 'backup.status'))

@@ -92,6 +92,8 @@ enabled_backends = {BACKEND}
 default_volume_type = {VOLUME_TYPE}
 # Services report every 2 s: wait_until_up() waits for a report.
 report_interval = 2
+# An RPC reply lost with a broker restart fails an operation sooner.
+rpc_response_timeout = 20
 backup_posix_path = {self.backup_posix_path}
 # The POSIX driver reads a whole file's worth into memory (~1.9 GB by
 # default).

@@ -92,7 +92,8 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
         return self
 
     def stop(self):
-        for agent in (self.notification, self.poller):
+        # The poller first: the notification agent takes what it sent.
+        for agent in (self.poller, self.notification):
             agent.stop()
         self.gnocchi.stop()
 
