@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs the four benchmarks of the README table on a fresh Debian 12
+# Runs the four benchmarks of doc/source/benchmarks.md on a fresh Debian 12
 # machine, as root: installs what tools/test.sh does, plus a stock
 # Ceilometer 27.0.0 without this plugin in .venv-stock (benchmark 4's
 # baseline: Ceilometer loads every sample endpoint installed). Not tests:

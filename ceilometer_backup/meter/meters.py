@@ -36,3 +36,32 @@ METERS = (
     STORED,
     CHANGED,
 )
+
+# What each meter measures, for the meters reference that the docs build
+# from this module (doc/source/_ext/meters.py): kept next to the meters so
+# that a meter cannot be added without one (tests/unit/test_docs.py).
+DESCRIPTIONS = {
+    SIZE.name: "The backup's size as Cinder records it (the whole volume's, "
+    'even for an incremental backup). From backup.exists and '
+    'backup.{create,delete,restore}.{start,end}, and polled.',
+    EXISTENCE.name: '1 while the backup exists. From the same events as '
+    'backup.size, and polled.',
+    PROGRESS.name: 'Percentage done of a running create or restore, '
+    'clamped to 0..100. From backup.createprogress and '
+    'backup.restoreprogress.',
+    ERROR.name: 'One per failed create, restore or delete. From '
+    'backup.{create,delete,restore}.error.',
+    STATUS.name: "Polled only: the backup's status as a number (available "
+    '0, creating 1, restoring 2, deleting 3, error 4, other -1).',
+    **{
+        meter.name: f'Seconds the driver took to {op} the backup. From '
+        f'backup.{op}.end carrying a duration.'
+        for op, meter in DURATION.items()
+    },
+    STORED.name: 'Bytes the backup wrote to the backup store (after '
+    'compression; for an incremental backup only its own objects). From '
+    'backup.create.end carrying stored_bytes.',
+    CHANGED.name: 'Volume bytes the backup carries, before compression: '
+    'the whole volume for a full backup, the changed extents for an '
+    'incremental one. From backup.create.end carrying changed_bytes.',
+}

@@ -213,7 +213,7 @@ backup_use_temp_snapshot = false
                 f'{VENV}/bin/{service}',
                 '--config-file',
                 self.conf,
-                # What the README tells operators to add, as shipped.
+                # What doc/source/install/cinder.md tells operators to add.
                 '--config-file',
                 SNIPPET,
             ],

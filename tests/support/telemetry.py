@@ -1,4 +1,4 @@
-"""Gnocchi and Ceilometer's two agents, deployed as the README says.
+"""Gnocchi and Ceilometer's two agents, deployed as the docs say.
 
 Gnocchi 4.7.1 keeps its index in the PostgreSQL given; ``ceilometer-upgrade``
 then ``ceilometer-backup upgrade --output-dir`` prepare it and write the

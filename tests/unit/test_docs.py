@@ -1,0 +1,73 @@
+"""The generated references cover the code: a meter or an option added
+without documentation fails here, not in an operator's hands."""
+
+import importlib.util
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from ceilometer_backup import opts
+from ceilometer_backup.meter import meters
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SOURCE = ROOT / 'doc' / 'source'
+
+
+def _extension():
+    spec = importlib.util.spec_from_file_location(
+        'docs_meters', SOURCE / '_ext' / 'meters.py'
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_meter_has_a_description_and_no_stale_one():
+    names = [m.name for m in meters.METERS]
+    assert sorted(meters.DESCRIPTIONS) == sorted(names)
+    for name in names:
+        assert meters.DESCRIPTIONS[name].strip(), name
+
+
+def test_the_directive_lists_every_meter():
+    rows = _extension().rows()
+    assert [r[:3] for r in rows] == [tuple(m) for m in meters.METERS]
+
+
+def test_the_pages_use_the_generated_references():
+    assert '```{backup-meters}' in (SOURCE / 'meters.md').read_text()
+    assert '.. show-options:: ceilometer_backup' in (
+        (SOURCE / 'configuration.md').read_text()
+    )
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory):
+    """The HTML of a -W build: warnings (a broken local link) fail it."""
+    out = tmp_path_factory.mktemp('html')
+    subprocess.run(
+        [sys.executable, '-m', 'sphinx', '-W', '-q', '-E', '-b', 'html']
+        + [str(SOURCE), str(out)],
+        check=True,
+        cwd=ROOT,
+    )
+    return out
+
+
+def test_the_built_meters_page_has_every_meter(built):
+    page = (built / 'meters.html').read_text()
+    table = page[page.index('backup-meters') :]
+    table = table[: table.index('</table>')]
+    cells = [re.sub(r'<[^>]+>|\s', '', c) for c in table.split('<td>')]
+    for meter in meters.METERS:
+        assert meter.name in cells, meter
+
+
+def test_the_built_configuration_page_has_every_option(built):
+    page = (built / 'configuration.html').read_text()
+    for group, options in opts.list_opts():
+        for opt in options:
+            assert f'id="{group}.{opt.dest}"' in page, (group, opt.dest)
