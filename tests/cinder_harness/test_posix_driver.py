@@ -70,12 +70,14 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
         self.volume_file = self.tmp / 'volume'
         self.volume_file.write_bytes(os.urandom(VOLUME_MIB * MIB))
 
-    def _backup(self):
+    def _backup(self, **fields):
+        """A backup as Cinder's manager records it before the driver runs."""
         return cinder_utils.create_backup(
             self.ctxt,
             volume_id=self.volume.id,
             size=1,
             service='ceilometer_backup.emitter.driver.MeteredBackupDriver',
+            **fields,
         )
 
     def test_backup_then_restore_through_the_real_posix_driver(self):
@@ -152,13 +154,7 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
     def _metered_backup(self, **fields):
         """A backup as Cinder's manager makes it; what the wrapper left
         for the manager's .end."""
-        backup = cinder_utils.create_backup(
-            self.ctxt,
-            volume_id=self.volume.id,
-            size=1,
-            service='ceilometer_backup.emitter.driver.MeteredBackupDriver',
-            **fields,
-        )
+        backup = self._backup(**fields)
         wrapper = driver_module.MeteredBackupDriver(self.ctxt)
         with open(self.volume_file, 'rb') as f:
             updates = wrapper.backup(backup, f)

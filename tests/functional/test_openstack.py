@@ -100,6 +100,17 @@ class Cloud:
             lambda: self.demo.backups.get(created.id), 'available', 'error'
         )
 
+    def backup_under_way(self, name):
+        """A volume with 256 MiB of random data, and its backup once the
+        wrapper has reported progress on it: (volume, backup)."""
+        volume = self.volume()
+        with open(self.cinder.volume_path(volume.id), 'r+b') as f:
+            for n in range(16):
+                os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
+        backup = self.demo.backups.create(volume.id, name=name)
+        _wait(lambda: self.samples(backup.id, 'backup.progress'), timeout=180)
+        return volume, backup
+
     def delete(self, backup_id):
         self.demo.backups.delete(backup_id)
         self.wait_gone(lambda: self.demo.backups.get(backup_id))
@@ -311,12 +322,7 @@ def test_backups_made_through_cinders_api_are_metered_in_gnocchi(cloud):
 
 
 def test_cinder_backup_killed_mid_backup_ends_in_error_everywhere(cloud):
-    volume = cloud.volume()
-    with open(cloud.cinder.volume_path(volume.id), 'r+b') as f:
-        for n in range(16):
-            os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
-    victim = cloud.demo.backups.create(volume.id, name='victim')
-    _wait(lambda: cloud.samples(victim.id, 'backup.progress'), timeout=180)
+    volume, victim = cloud.backup_under_way('victim')
     cloud.cinder.restart_backup(kill=True)
     # Cinder resets it on start-up (and a redelivered request of the
     # killed process may then find the volume no longer backing up)...
@@ -395,12 +401,7 @@ def test_rabbitmq_restarted_during_a_backup(cloud):
     Cinder's own RPC does not survive the restart (a reply lost with the
     broker's queues: MessagingTimeout) and Cinder fails the backup. Then
     metering says error too: the pollster's backup.status in Gnocchi."""
-    volume = cloud.volume()
-    with open(cloud.cinder.volume_path(volume.id), 'r+b') as f:
-        for n in range(16):
-            os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
-    backup = cloud.demo.backups.create(volume.id, name='through-an-outage')
-    _wait(lambda: cloud.samples(backup.id, 'backup.progress'), timeout=180)
+    _, backup = cloud.backup_under_way('through-an-outage')
     cloud.rabbitmq.stop()
     try:
         time.sleep(5)
