@@ -19,12 +19,13 @@ PUBLISHER = (
     'backup-gnocchi://?enable_filter_project=false&archive_policy=backup-count'
     '&resources_definition_file={etc}/gnocchi_resources.yaml'
 )
-# The mean of each second, as ceilometer-high, and how many measures made
-# it. Its back window keeps measures that come back late after an outage.
+# The mean and the max of each second, as ceilometer-high, and how many
+# measures made it. Its back window keeps measures that come back late
+# after an outage.
 ARCHIVE_POLICY = {
     'name': 'backup-count',
     'back_window': 3600,
-    'aggregation_methods': ['mean', 'count'],
+    'aggregation_methods': ['mean', 'max', 'count'],
     'definition': [{'granularity': '1s', 'timespan': '1 day'}],
 }
 
