@@ -4,7 +4,7 @@ Both paths feed the same Gnocchi resource, whose attributes come from
 this metadata, so they must agree on its keys and on how values are cut.
 """
 
-from ceilometer_backup import contract as c
+from ceilometer_backup.contract import STRING_MAX
 
 # Descriptive fields copied into sample metadata. What is not listed
 # (chunk lists, volume metadata, driver internals) never is.
@@ -29,9 +29,9 @@ METADATA_KEYS = (
 
 
 def metadata_value(value):
-    """A scalar, strings cut to c.STRING_MAX; anything else is dropped."""
+    """A scalar, strings cut to STRING_MAX; anything else is dropped."""
     if isinstance(value, str):
-        return value[: c.STRING_MAX]
+        return value[:STRING_MAX]
     if value is None or isinstance(value, bool | int | float):
         return value
     return None
@@ -52,7 +52,7 @@ def backup_metadata(fields):
             value = fields[key]
             kind = value.__class__
             if kind is str:
-                value = value[: c.STRING_MAX]
+                value = value[:STRING_MAX]
             elif kind not in _SCALAR_TYPES:
                 value = metadata_value(value)  # subclasses, junk
             metadata[key] = value

@@ -40,6 +40,7 @@ from ceilometer.sample import Sample
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
+from ceilometer_backup.contract import STRING_MAX
 from ceilometer_backup.meter import meters, publisher
 from ceilometer_backup.meter.metadata import backup_metadata
 
@@ -92,9 +93,9 @@ def _identifier(payload, key):
         raise Rejected(
             key, f'missing or not a string ({type(value).__name__})'
         )
-    if len(value) > c.STRING_MAX or not value.isprintable():
+    if len(value) > STRING_MAX or not value.isprintable():
         raise Rejected(
-            key, f'not a printable identifier of at most {c.STRING_MAX} chars'
+            key, f'not a printable identifier of at most {STRING_MAX} chars'
         )
     return value
 
