@@ -81,19 +81,16 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
         )
 
     def test_backup_then_restore_through_the_real_posix_driver(self):
-        backup = self._backup()
         with listening(
             self.rabbitmq.url, exchange=cfg.CONF.control_exchange
         ) as received:
-            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
-            with open(self.volume_file, 'rb') as f:
-                updates = wrapper.backup(backup, f)
+            backup, _ = self._metered_backup()
             # As Cinder's backup manager does around the driver calls.
-            backup.update(updates)
             backup.status = 'restoring'
             backup.save()
             restored = self.tmp / 'restored'
             restored.write_bytes(b'\0' * VOLUME_MIB * MIB)
+            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
             with open(restored, 'r+b') as f:
                 wrapper.restore(backup, self.volume.id, f, True)
             received.wait_for('backup.restoreprogress')

@@ -37,10 +37,6 @@ ADMIN = {
 }
 
 
-def installed():
-    return os.path.exists(os.path.join(BINDIR, 'aodh-listener'))
-
-
 class Webhook(servers.LoopbackHTTP):
     """A loopback HTTP server recording the JSON bodies POSTed to it."""
 
@@ -77,10 +73,7 @@ class Aodh:
     services = ('aodh-listener', 'aodh-notifier')
 
     def __init__(self, workdir, transport_url, batch_size=10, extra=''):
-        if not installed():
-            raise RuntimeError(
-                f'Aodh is not installed in {BINDIR}: run tools/provision.sh'
-            )
+        servers.require('Aodh', os.path.join(BINDIR, 'aodh-listener'))
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.port = servers.free_port()

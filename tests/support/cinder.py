@@ -49,8 +49,7 @@ class Cinder:
     def __init__(
         self, workdir, database_url, transport_url, keystone, host='stack'
     ):
-        if not os.path.exists(os.path.join(VENV, 'bin', 'cinder-backup')):
-            raise RuntimeError(f'Cinder is not installed in {VENV}')
+        servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
         self.workdir = workdir
         self.keystone = keystone
         self.host = host

@@ -238,13 +238,9 @@ class CloudKitty:
         at ``period`` granularity. ``wait_periods=1`` rates a period once
         it is over: with 0, CloudKitty rates a period as soon as it has
         begun, before its measures exist."""
-        if not os.path.exists(
-            os.path.join(VENV, 'bin', 'cloudkitty-processor')
-        ):
-            raise RuntimeError(
-                f'CloudKitty is not installed in {VENV}: run '
-                'tools/provision.sh'
-            )
+        servers.require(
+            'CloudKitty', os.path.join(VENV, 'bin', 'cloudkitty-processor')
+        )
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.project_ids = list(project_ids)

@@ -22,10 +22,7 @@ VENV = os.environ.get('GNOCCHI_VENV', os.path.join(ROOT, '.venv-gnocchi'))
 
 class Gnocchi:
     def __init__(self, workdir, indexer_url):
-        if not os.path.exists(os.path.join(VENV, 'bin', 'gnocchi-api')):
-            raise RuntimeError(
-                f'Gnocchi is not installed in {VENV}: run tools/test.sh'
-            )
+        servers.require('Gnocchi', os.path.join(VENV, 'bin', 'gnocchi-api'))
         self.workdir = workdir
         self.port = servers.free_port()
         self.url = f'http://127.0.0.1:{self.port}'

@@ -52,10 +52,9 @@ def psycopg2_url(url):
 
 class Keystone:
     def __init__(self, workdir, database_url):
-        if not os.path.exists(os.path.join(VENV, 'bin', 'keystone-manage')):
-            raise RuntimeError(
-                f'Keystone is not installed in {VENV}: run tools/stack.sh'
-            )
+        servers.require(
+            'Keystone', os.path.join(VENV, 'bin', 'keystone-manage')
+        )
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = servers.free_port()

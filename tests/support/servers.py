@@ -15,6 +15,16 @@ import time
 from http.server import ThreadingHTTPServer
 
 
+def require(name, path):
+    """RuntimeError naming what to run when ``name`` is not installed
+    (``path``, one of its programs, is missing)."""
+    if not os.path.exists(path):
+        raise RuntimeError(
+            f'{name} is not installed ({path} is missing): run '
+            'tools/provision.sh'
+        )
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
