@@ -159,29 +159,6 @@ class Stack:
         }
 
 
-def _cpu_seconds(root):
-    """CPU time of ``root`` and every process under it, reaped ones
-    included (they are in their parents' cutime)."""
-    children = collections.defaultdict(list)
-    times = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f'/proc/{entry}/stat') as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        children[int(fields[1])].append(int(entry))
-        times[int(entry)] = sum(int(v) for v in fields[11:15])
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += times.get(pid, 0)
-        todo.extend(children[pid])
-    return total / os.sysconf('SC_CLK_TCK')
-
-
 def fill_queue(url, events):
     """Queue ``events`` as a Cinder backup service sends them."""
     transport = oslo_messaging.get_notification_transport(
@@ -354,10 +331,11 @@ def measure(stack, run, notifications, workdir, stock_bindir):
                 while ready() > left * len(events):
                     agent.check_alive()
                     time.sleep(TICK)
+                cpu = servers.tree_cpu_seconds
                 marks.append(
                     (
                         time.monotonic(),
-                        {name: _cpu_seconds(p) for name, p in trees.items()},
+                        {name: cpu(pid) for name, pid in trees.items()},
                     )
                 )
             # Untimed: every message processed before the agent stops, and

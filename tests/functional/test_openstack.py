@@ -13,16 +13,15 @@ measures, Cinder's own statuses.
 
 import hashlib
 import os
-import subprocess
 import time
-import uuid
 
 import pytest
 from cinderclient import exceptions as cinder_exceptions
 from gnocchiclient import exceptions as gnocchi_exc
 
-from tests.support import MIB, ROOT
-from tests.support.cinder import VENV as CINDER_VENV
+from tests.support import MIB, config
+from tests.support.cinder import wait_status
+from tests.support.cinder_database import size_of
 from tests.support.recorders import listening
 from tests.support.stack import Stack
 from tests.support.telemetry import Telemetry
@@ -33,17 +32,6 @@ PAGE = 100  # [backup_polling] page_size: several pages of real API
 LISTED = 250  # backups put straight into Cinder's database
 
 
-def _service_credentials(credentials):
-    lines = {
-        'auth_type': 'password',
-        'interface': 'internal',
-        **credentials,
-    }
-    return '[service_credentials]\n' + ''.join(
-        f'{key} = {value}\n' for key, value in lines.items()
-    )
-
-
 @pytest.fixture(scope='module')
 def cloud(rabbitmq, tmp_path_factory):
     root = tmp_path_factory.mktemp('openstack')
@@ -52,7 +40,7 @@ def cloud(rabbitmq, tmp_path_factory):
             root,
             rabbitmq,
             stack.postgresql,
-            _service_credentials(stack.credentials('ceilometer')),
+            config.service_credentials(**stack.credentials('ceilometer')),
             polling=f'[backup_polling]\npage_size = {PAGE}\n',
         ) as telemetry:
             yield Cloud(stack, telemetry)
@@ -69,14 +57,7 @@ class Cloud:
         self.rabbitmq = telemetry.rabbitmq
 
     def wait(self, get, *statuses, timeout=180):
-        deadline = time.monotonic() + timeout
-        while True:
-            found = get()
-            if found.status in statuses:
-                return found
-            if time.monotonic() > deadline:
-                raise TimeoutError(f'{found} is {found.status}')
-            time.sleep(0.3)
+        return wait_status(get, *statuses, timeout=timeout)
 
     def wait_gone(self, get, timeout=180):
         deadline = time.monotonic() + timeout
@@ -345,39 +326,11 @@ def test_cinder_backup_killed_mid_backup_ends_in_error_everywhere(cloud):
     cloud.wait(lambda: cloud.demo.volumes.get(volume.id), 'available')
 
 
-def _put_backups_in_cinders_database(cloud, count):
-    """``count`` backups of the demo project, straight into Cinder's
-    database with Cinder's own db API: faster than making them."""
-    ids = [str(uuid.uuid4()) for _ in range(count)]
-    project = cloud.stack.keystone.project_ids['demo']
-    script = f"""
-from cinder import context, objects
-from cinder.db import api
-objects.register_all()
-from oslo_config import cfg
-cfg.CONF(['--config-file', {cloud.cinder.conf!r}], project='cinder')
-ctxt = context.get_admin_context()
-for n, backup_id in enumerate({ids!r}):
-    api.backup_create(ctxt, {{
-        'id': backup_id, 'project_id': {project!r}, 'user_id': 'listed',
-        'volume_id': backup_id, 'host': 'stack', 'status': 'available',
-        'size': 1 + n % 5, 'display_name': f'listed-{{n}}',
-        'availability_zone': 'nova', 'container': 'listed',
-    }})
-"""
-    subprocess.run(
-        [os.path.join(CINDER_VENV, 'bin', 'python'), '-c', script],
-        check=True,
-        capture_output=True,
-        timeout=120,
-        env=dict(os.environ, PYTHONPATH=ROOT),
-    )
-    return ids
-
-
 def test_the_pollster_pages_through_the_real_cinder_api(cloud):
-    listed = _put_backups_in_cinders_database(cloud, LISTED)
-    sizes = {backup_id: 1 + n % 5 for n, backup_id in enumerate(listed)}
+    listed = cloud.cinder.put_backups(
+        cloud.stack.keystone.project_ids['demo'], LISTED
+    )
+    sizes = {backup_id: size_of(n) for n, backup_id in enumerate(listed)}
 
     def all_polled():
         polled = {

@@ -28,6 +28,7 @@ Pitfalls met on the way, and their answers here:
 import datetime
 import os
 import signal
+import subprocess
 import time
 
 from cinderclient import client as cinder_client
@@ -43,6 +44,13 @@ SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume', 'cinder-backup')
 BACKUP_FILE_SIZE = 32 * 1024 * 1024
 ETC_NVME = '/etc/nvme'
 SNIPPET = os.path.join(ROOT, 'etc', 'cinder', 'cinder.conf.snippet')
+# What an operator without this project runs: the same driver, Cinder's
+# own notifications on, no wrapper (restart_backup(metered=False)).
+UNMETERED = """[DEFAULT]
+backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
+[oslo_messaging_notifications]
+driver = messagingv2
+"""
 
 
 class Cinder:
@@ -150,6 +158,27 @@ backup_use_temp_snapshot = false
     def log(self, service):
         return os.path.join(self.workdir, f'{service}.log')
 
+    def put_backups(self, project_id, count, first=0):
+        """Ids of ``count`` backups of ``project_id`` put straight into
+        the database (``tests.support.cinder_database``)."""
+        listed = subprocess.run(
+            [
+                os.path.join(VENV, 'bin', 'python'),
+                '-m',
+                'tests.support.cinder_database',
+                self.conf,
+                project_id,
+                str(count),
+                str(first),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
+        )
+        return listed.stdout.split()
+
     def volume_path(self, volume_id):
         """The sparse file holding a volume."""
         return os.path.join(self.volumes_path, f'volume-{volume_id}')
@@ -206,16 +235,18 @@ backup_use_temp_snapshot = false
         self._create_volume_type()
         lap('volume type')
 
-    def start_service(self, service):
+    def start_service(self, service, metered=True):
+        """``metered``: with what doc/source/install/cinder.md tells
+        operators to add; else with ``UNMETERED``."""
+        if metered:
+            extra = SNIPPET
+        else:
+            extra = os.path.join(self.workdir, 'unmetered.conf')
+            with open(extra, 'w') as f:
+                f.write(UNMETERED)
         self.processes[service] = servers.start(
-            [
-                f'{VENV}/bin/{service}',
-                '--config-file',
-                self.conf,
-                # What doc/source/install/cinder.md tells operators to add.
-                '--config-file',
-                SNIPPET,
-            ],
+            [f'{VENV}/bin/{service}', '--config-file', self.conf]
+            + ['--config-file', extra],
             self.env,
             self.log(service),
         )
@@ -235,8 +266,9 @@ backup_use_temp_snapshot = false
         # daemon of a service that died by itself).
         _killpg(process.pid, signal.SIGKILL)
 
-    def restart_backup(self, kill=True, wait=True):
-        """SIGKILL cinder-backup (mid-backup, say) and start it again.
+    def restart_backup(self, kill=True, wait=True, metered=True):
+        """SIGKILL cinder-backup (mid-backup, say) and start it again,
+        ``metered`` or not (see ``start_service``).
 
         With ``wait``, returns once the new process has reported to the
         database: by then its init_host has set the backups the old one
@@ -244,7 +276,7 @@ backup_use_temp_snapshot = false
         """
         self.stop_service('cinder-backup', kill=kill)
         stopped = time.time()
-        self.start_service('cinder-backup')
+        self.start_service('cinder-backup', metered)
         if wait:
             self.wait_until_up(['cinder-backup'], timeout=120, since=stopped)
 
@@ -327,6 +359,19 @@ backup_use_temp_snapshot = false
             remove_empty_etc_nvme()
         if leftovers:
             raise RuntimeError(f'privsep-helper was left running: {leftovers}')
+
+
+def wait_status(get, *statuses, timeout=180):
+    """``get()`` (a volume, a backup) once its status is one of
+    ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = get()
+        if found.status in statuses:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f'{found} is {found.status}')
+        time.sleep(0.3)
 
 
 def remove_empty_etc_nvme():

@@ -66,23 +66,28 @@ def ceilometer_conf(meter_dirs=None, config_files=()):
     return conf
 
 
+def service_credentials(**values):
+    """A [service_credentials] section: password auth on the internal
+    interface, and ``values`` (a Keystone's ``credentials(user)``)."""
+    values = {'auth_type': 'password', 'interface': 'internal', **values}
+    return '[service_credentials]\n' + ''.join(
+        f'{key} = {value}\n' for key, value in values.items()
+    )
+
+
 def credentials(api, **extra):
     """[service_credentials] lines for the loopback OpenStack ``api``."""
     values = {
-        'auth_type': 'password',
         'auth_url': f'{api.url}/identity/v3',
         'username': 'ceilometer',
         'password': PASSWORD,
         'project_name': 'service',
         'user_domain_name': 'Default',
         'project_domain_name': 'Default',
-        'interface': 'internal',
         'region_name': 'RegionOne',
+        **extra,
     }
-    values.update(extra)
-    return '[service_credentials]\n' + ''.join(
-        f'{key} = {value}\n' for key, value in values.items()
-    )
+    return service_credentials(**values)
 
 
 def polling_conf(api, workdir, **extra):

@@ -4,6 +4,7 @@ Every server runs in its own session (process group) so that stopping it
 takes its children too, with SIGKILL when SIGTERM is not enough.
 """
 
+import collections
 import os
 import shutil
 import signal
@@ -73,6 +74,30 @@ def stop(process, timeout=15):
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def tree_cpu_seconds(root):
+    """CPU time of process ``root`` and every process under it, reaped
+    ones included (they are in their parents' cutime), from /proc."""
+    children = collections.defaultdict(list)
+    times = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        # After the command: state, ppid, ..., utime, stime, cutime, cstime.
+        children[int(fields[1])].append(int(entry))
+        times[int(entry)] = sum(int(v) for v in fields[11:15])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0)
+        todo.extend(children[pid])
+    return total / os.sysconf('SC_CLK_TCK')
 
 
 def console_script(name, bindir=None):

@@ -1,0 +1,179 @@
+"""Benchmark 5: what the wrapper costs the backups it meters.
+
+In the real services, where eventlet, tpool and the background sender
+run: Keystone, cinder-api, -scheduler, -volume and cinder-backup over
+RabbitMQ (tests.support.stack), cinder-backup restarted before each
+operation either as doc/source/install/cinder.md configures it (metered)
+or with the same POSIX driver and Cinder's own notifications alone
+(plain), alternately. Each round backs up a volume of random regions
+between zero ones (Cinder's default zlib compression) and restores it
+onto a second volume.
+
+Wall: cinder-backup's own span of the operation, from its "started" log
+line to its "finished" one (a poll of the API could not resolve 1 %).
+CPU: user + system seconds of cinder-backup and its children from before
+the request until the operation's notifications have been sent. The best
+and the median of the rounds, each configuration.
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+from benchmarks.common import describe_machine
+from tests.support import MIB, servers
+from tests.support.cinder import wait_status
+from tests.support.stack import Stack
+
+GIB = 1024 * MIB
+REGION = 64 * MIB
+# Cinder's log lines at the start and end of each operation.
+SPANS = {
+    'backup': (
+        'Create backup started, backup: {}',
+        'Create backup finished. backup: {}.',
+    ),
+    'restore': (
+        'Restore backup started, backup: {}',
+        'Finished restoring backup {} to volume',
+    ),
+}
+
+
+def _fill(path, size, random_share):
+    """Random regions of REGION bytes, evenly spread, the rest zeros
+    (holes of the sparse file): ``random_share`` of ``size``."""
+    every = int(REGION / random_share)
+    with open(path, 'r+b') as f:
+        for offset in range(0, size, every):
+            os.pwrite(f.fileno(), os.urandom(REGION), offset)
+
+
+def _span(log, operation, backup_id):
+    """Seconds between cinder-backup's log lines at the start and the
+    end of ``operation`` on ``backup_id``."""
+    start, end = (line.format(backup_id) for line in SPANS[operation])
+    stamps = {}
+    with open(log) as f:
+        for line in f:
+            for name, text in (('start', start), ('end', end)):
+                if text in line:
+                    stamps[name] = datetime.datetime.strptime(
+                        line[:23], '%Y-%m-%d %H:%M:%S.%f'
+                    )
+    return (stamps['end'] - stamps['start']).total_seconds()
+
+
+class Round:
+    def __init__(self, stack, source, target):
+        self.stack = stack
+        self.cinder = stack.cinder
+        self.client = stack.cinder_client('demo')
+        self.source = source
+        self.target = target
+
+    def cpu(self):
+        return servers.tree_cpu_seconds(
+            self.cinder.processes['cinder-backup'].pid
+        )
+
+    def done(self, operation, backup_id, cpu, *waits):
+        """(wall s, CPU s) of an operation requested when cinder-backup
+        had used ``cpu`` seconds, once each of ``waits`` (volume or
+        backup getters) is available."""
+        for get in waits:
+            wait_status(get, 'available', timeout=900)
+        time.sleep(2)  # the background sender's notifications
+        cpu = self.cpu() - cpu
+        wall = _span(self.cinder.log('cinder-backup'), operation, backup_id)
+        return wall, cpu
+
+    def run(self, metered):
+        """((wall, CPU) of the backup, (wall, CPU) of the restore)."""
+        self.cinder.restart_backup(kill=False, metered=metered)
+        backups, volumes = self.client.backups, self.client.volumes
+        cpu = self.cpu()
+        backup = backups.create(self.source.id)
+        backed_up = self.done(
+            'backup', backup.id, cpu, lambda: backups.get(backup.id)
+        )
+        cpu = self.cpu()
+        self.client.restores.restore(backup.id, self.target.id)
+        restored = self.done(
+            'restore',
+            backup.id,
+            cpu,
+            lambda: volumes.get(self.target.id),
+            lambda: backups.get(backup.id),
+        )
+        backups.delete(backup.id)
+        return backed_up, restored
+
+
+def _added(figures, index):
+    """What metering added to plain's figure, in %."""
+    return f'{100 * (figures[True][index] / figures[False][index] - 1):+.1f} %'
+
+
+def main(size_gib, random_share, rounds):
+    print(f'# Cost to a backup, real cinder-backup ({describe_machine()})')
+    print(
+        f'{size_gib} GiB volume, {random_share:.0%} random in {REGION // MIB} '
+        f'MiB regions, zlib; {rounds} rounds, interleaved'
+    )
+    workdir = tempfile.mkdtemp(prefix='bench-backup-')
+    with Stack(os.path.join(workdir, 'stack')) as stack:
+        client = stack.cinder_client('demo')
+        volumes = [client.volumes.create(size_gib) for _ in range(2)]
+        source, target = [
+            wait_status(lambda v=v: client.volumes.get(v.id), 'available')
+            for v in volumes
+        ]
+        _fill(
+            stack.cinder.volume_path(source.id), size_gib * GIB, random_share
+        )
+        measured = Round(stack, source, target)
+        results = {True: [], False: []}
+        for n in range(rounds):
+            # Plain first in even rounds, metered first in odd ones: what
+            # the first of a pair pays (a cold cache) falls on both.
+            for metered in (False, True) if n % 2 == 0 else (True, False):
+                results[metered].append(measured.run(metered))
+        print(
+            'operation | plain: wall s, CPU s | metered: wall s, CPU s | '
+            'added wall, added CPU (best; median)'
+        )
+        for n, operation in enumerate(('backup', 'restore')):
+            best, median = (
+                {
+                    metered: [
+                        pick(r[n][i] for r in results[metered]) for i in (0, 1)
+                    ]
+                    for metered in (False, True)
+                }
+                for pick in (min, statistics.median)
+            )
+            plain, metered = best[False], best[True]
+            print(
+                f'{operation:9} | {plain[0]:6.2f} s {plain[1]:6.2f} s | '
+                f'{metered[0]:6.2f} s {metered[1]:6.2f} s | '
+                + ', '.join(
+                    f'{_added(best, i)}; {_added(median, i)}' for i in (0, 1)
+                )
+            )
+    return 0
+
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--size-gib', type=int, default=3)
+    parser.add_argument('--random-share', type=float, default=0.25)
+    parser.add_argument('--rounds', type=int, default=4)
+    arguments = parser.parse_args()
+    sys.exit(
+        main(arguments.size_gib, arguments.random_share, arguments.rounds)
+    )

@@ -1,0 +1,61 @@
+"""Backups put straight into Cinder's database, many at a time.
+
+Making 100 000 backups through cinder-backup would take hours; the API
+lists rows, so rows are what the listing tests and benchmark 3 need. Run
+in the Cinder virtualenv (``Cinder.put_backups``), with Cinder's own
+configuration, models and database engine::
+
+    python -m tests.support.cinder_database CINDER_CONF PROJECT COUNT FIRST
+
+inserts COUNT available backups of PROJECT named ``listed-FIRST`` on, of
+1 to 5 GiB (``size_of``), and prints their ids, one a line.
+"""
+
+import sys
+import uuid
+
+BATCH = 5000
+
+
+def size_of(n):
+    """The size in GiB of the ``n``-th listed backup."""
+    return 1 + n % 5
+
+
+def main(conf_file, project_id, count, first):
+    from cinder import objects
+    from oslo_config import cfg
+
+    objects.register_all()
+    cfg.CONF(['--config-file', conf_file], project='cinder')
+    from cinder.db import api, models
+
+    api.configure(cfg.CONF)
+    rows = []
+    for n in range(first, first + count):
+        backup_id = str(uuid.uuid4())
+        rows.append(
+            {
+                'id': backup_id,
+                'project_id': project_id,
+                'user_id': 'listed',
+                'volume_id': backup_id,
+                'host': 'stack',
+                'status': 'available',
+                'size': size_of(n),
+                'display_name': f'listed-{n}',
+                'availability_zone': 'nova',
+                'container': 'listed',
+            }
+        )
+    insert = models.Backup.__table__.insert()
+    with api.get_engine().begin() as connection:
+        for start in range(0, len(rows), BATCH):
+            connection.execute(insert, rows[start : start + BATCH])
+    for row in rows:
+        print(row['id'])
+
+
+if __name__ == '__main__':
+    conf_file, project_id, count, first = sys.argv[1:]
+    main(conf_file, project_id, int(count), int(first))
