@@ -82,8 +82,18 @@ EXTRA_USAGE_KEYS = (
 USAGE_KEYS = CINDER_USAGE_KEYS + EXTRA_USAGE_KEYS
 
 # Progress payloads add these (Cinder's key for the percentage is kept);
-# "operation" says which operation reports, "create" or "restore".
-PROGRESS_KEYS = ('backup_percent', 'bytes_done', 'bytes_total', 'operation')
+# "operation" says which operation reports, "create" or "restore";
+# "idle_seconds", only in the reports of an operation that has stopped
+# moving data, how long it has not moved (then 0 in the first report after
+# it moves again), so that a stalled backup can be alarmed on without the
+# Ceilometer side keeping state, and a moving one costs no measure.
+PROGRESS_KEYS = (
+    'backup_percent',
+    'bytes_done',
+    'bytes_total',
+    'operation',
+    'idle_seconds',
+)
 # ".end" payloads (Cinder's, completed by MeteredBackupManager, or the
 # wrapper's) and the wrapper's ".error" add "duration", how long the driver
 # took, measured on the Cinder side so that the Ceilometer side can stay

@@ -50,9 +50,24 @@ DELETE_EVENT = c.event_type(c.DELETE, c.END)
 # The ceilometer.sample.publisher of ceilometer_backup.meter.publisher.
 PUBLISHER = 'backup-gnocchi'
 
+# backup.idle is alarmed on across backups, by its largest value: its
+# archive policy keeps the max of each period besides ceilometer-low's
+# mean. The Gnocchi publisher creates it from gnocchi_resources.yaml.
+IDLE_ARCHIVE_POLICY = {
+    'name': 'ceilometer-backup-low-max',
+    'aggregation_methods': ['mean', 'max'],
+    'back_window': 0,
+    'definition': [{'granularity': '5 minutes', 'timespan': '30 days'}],
+}
+
 MAPPING = {
     'resource_type': RESOURCE_TYPE,
-    'metrics': {name: None for name in METERS},
+    'metrics': {name: None for name in METERS if name != meters.IDLE.name}
+    | {
+        meters.IDLE.name: {
+            'archive_policy_name': IDLE_ARCHIVE_POLICY['name'],
+        },
+    },
     'attributes': {
         # Stock's volume.backup.size pollster calls it "name".
         'display_name': 'resource_metadata.(display_name|name)',
@@ -124,8 +139,12 @@ def shipped_file(*parts):
 
 
 def gnocchi_resources(stock):
-    """Stock mapping, with backups moved onto their own resource type."""
+    """Stock mapping, with backups moved onto their own resource type, and
+    the archive policy of backup.idle."""
     merged = copy.deepcopy(stock)
+    policies = merged.setdefault('archive_policies', [])
+    if IDLE_ARCHIVE_POLICY['name'] not in {p['name'] for p in policies}:
+        policies.append(copy.deepcopy(IDLE_ARCHIVE_POLICY))
     resources = [
         r for r in merged['resources'] if r['resource_type'] != RESOURCE_TYPE
     ]

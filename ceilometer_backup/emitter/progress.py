@@ -8,10 +8,15 @@ bytes done over bytes total, never decreases and stays within 0..100, and
 a progress payload has a fixed size whatever the volume's.
 
 ``advance`` runs once per chunk on the backup's own thread: when no report
-is due it only adds and compares integers.
+is due it only adds and compares integers. So how long nothing has moved
+(``idle_seconds``) is told from the bytes done at each report and at the
+previous one: the timer keeps reporting a stalled operation, whose
+figure grows by about the interval each time. It is left out while data
+moves, but for the first report after a stall, which says 0.
 """
 
 import threading
+import time
 
 
 class ProgressReporter:
@@ -31,6 +36,10 @@ class ProgressReporter:
         self._interval = interval
         self._last_percent = 0.0
         self._last_bytes = -1
+        # When a report last found bytes done moved; whether the previous
+        # report found them still.
+        self._moved_at = None
+        self._idle = False
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._timer = None
@@ -82,15 +91,21 @@ class ProgressReporter:
         # The timer thread and the backup thread both report: the lock keeps
         # their percentages in order on the queue.
         with self._lock:
+            now = time.monotonic()
             percent = (
                 100.0 if final else max(self._last_percent, self.percent())
             )
+            if self.bytes_done != self._last_bytes or final:
+                self._moved_at = now
             self._last_percent = percent
             self._last_bytes = self.bytes_done
-            self._report(
-                {
-                    'backup_percent': percent,
-                    'bytes_done': self.bytes_done,
-                    'bytes_total': self.total_bytes,
-                }
-            )
+            extra = {
+                'backup_percent': percent,
+                'bytes_done': self.bytes_done,
+                'bytes_total': self.total_bytes,
+            }
+            idle = round(now - self._moved_at, 1)
+            if idle or self._idle:
+                extra['idle_seconds'] = idle
+            self._idle = bool(idle)
+            self._report(extra)

@@ -15,6 +15,7 @@ Meter = collections.namedtuple('Meter', ('name', 'type', 'unit'))
 SIZE = Meter('backup.size', sample.TYPE_GAUGE, 'GiB')
 EXISTENCE = Meter('backup', sample.TYPE_GAUGE, 'backup')
 PROGRESS = Meter('backup.progress', sample.TYPE_GAUGE, '%')
+IDLE = Meter('backup.idle', sample.TYPE_GAUGE, 's')
 ERROR = Meter('backup.error', sample.TYPE_DELTA, 'backup')
 # Polled only: the status as a number (see meter/pollster.py).
 STATUS = Meter('backup.status', sample.TYPE_GAUGE, 'status')
@@ -30,6 +31,7 @@ METERS = (
     SIZE,
     EXISTENCE,
     PROGRESS,
+    IDLE,
     ERROR,
     STATUS,
     *DURATION.values(),
@@ -49,6 +51,11 @@ DESCRIPTIONS = {
     PROGRESS.name: 'Percentage done of a running create or restore, '
     'clamped to 0..100. From backup.createprogress and '
     'backup.restoreprogress.',
+    IDLE.name: 'Seconds a running create or restore has moved no data, '
+    'at each progress report while it is stalled, then 0 at the first '
+    'report after it moves again: what a stalled-backup alarm watches. '
+    'From the progress notifications carrying idle_seconds (the '
+    "wrapper's).",
     ERROR.name: 'One per failed create, restore or delete. From '
     'backup.{create,delete,restore}.error.',
     STATUS.name: "Polled only: the backup's status as a number (available "

@@ -61,6 +61,7 @@ _END_FIGURES[c.event_type(c.CREATE, c.END)] += [
 ]
 _ERROR_EVENTS = {c.event_type(op, c.ERROR): op for op in c.OPERATIONS}
 _PROGRESS_EVENTS = {event: op for op, event in c.PROGRESS_EVENTS.items()}
+_PROGRESS_FIGURES = [('idle_seconds', meters.IDLE)]
 
 # While Gnocchi cannot take a batch, wait this long before handing it back
 # to the broker, doubling up to the maximum: no spinning on redeliveries.
@@ -154,6 +155,19 @@ def _metadata(payload, event_type):
     return metadata
 
 
+def _figures(payload, figures, problems):
+    """(meter, volume) of each (key, meter) of ``figures`` the payload
+    carries; a bad one costs its own sample and lands in ``problems``."""
+    volumes = []
+    for key, meter in figures:
+        if key in payload:
+            try:
+                volumes.append((meter, _number(payload, key)))
+            except Rejected as exc:
+                problems.append(exc)
+    return volumes
+
+
 def _volumes(event_type, payload, metadata, problems):
     """(meter, volume) of each sample the event gives. A bad volume costs
     its own sample and lands in ``problems``; a bad event raises."""
@@ -163,13 +177,9 @@ def _volumes(event_type, payload, metadata, problems):
             volumes.append((meters.SIZE, _number(payload, 'size')))
         except Rejected as exc:
             problems.append(exc)
-        for key, meter in _END_FIGURES.get(event_type, ()):
-            if key in payload:
-                try:
-                    volumes.append((meter, _number(payload, key)))
-                except Rejected as exc:
-                    problems.append(exc)
-        return volumes
+        return volumes + _figures(
+            payload, _END_FIGURES.get(event_type, ()), problems
+        )
     if event_type in _PROGRESS_EVENTS:
         metadata['operation'] = _PROGRESS_EVENTS[event_type]
         percent = payload.get('backup_percent')
@@ -181,7 +191,10 @@ def _volumes(event_type, payload, metadata, problems):
             raise Rejected(
                 'backup_percent', f'not a number ({_quote(percent)})'
             )
-        return [(meters.PROGRESS, min(100.0, max(0.0, float(percent))))]
+        return [
+            (meters.PROGRESS, min(100.0, max(0.0, float(percent)))),
+            *_figures(payload, _PROGRESS_FIGURES, problems),
+        ]
     if event_type in _ERROR_EVENTS:
         return [(meters.ERROR, 1)]
     raise Rejected('event_type', 'not a backup event')

@@ -7,6 +7,9 @@
 - ``aodh-listener``, evaluating event alarms on what arrives on the
   ``alarm.all`` topic (Ceilometer's ``notifier://?topic=alarm.all``);
 - ``aodh-notifier``, running the actions of alarms whose state changed;
+- with ``gnocchi`` credentials, ``aodh-evaluator`` too, evaluating
+  threshold alarms on Gnocchi's measures every ``EVALUATION_INTERVAL``
+  seconds (the API checks such an alarm's rule against Gnocchi as well);
 - storage in SQLite, schema by ``aodh-dbsync``.
 
 ``Webhook`` records what the notifier POSTs to an ``http://`` action.
@@ -67,13 +70,23 @@ class Webhook(servers.LoopbackHTTP):
         raise TimeoutError(f'{len(self.received)} of {count} notifications')
 
 
+EVALUATION_INTERVAL = 2  # seconds; Aodh's default is 60
+# How far back, beyond the rule's periods, an evaluation looks for the
+# last point: measures reach Gnocchi's aggregates seconds late (batches,
+# metricd), and a rule of one-second periods would find none.
+INGESTION_LAG = 10
+
+
 class Aodh:
-    """aodh-api, aodh-listener and aodh-notifier on ``transport_url``."""
+    """aodh-api, aodh-listener and aodh-notifier on ``transport_url``;
+    aodh-evaluator too given ``gnocchi``, a [service_credentials] section
+    for a Gnocchi (``Gnocchi.credentials()``)."""
 
-    services = ('aodh-listener', 'aodh-notifier')
-
-    def __init__(self, workdir, transport_url, batch_size=10, extra=''):
+    def __init__(self, workdir, transport_url, batch_size=10, gnocchi=''):
         servers.require('Aodh', os.path.join(BINDIR, 'aodh-listener'))
+        self.services = ('aodh-listener', 'aodh-notifier')
+        if gnocchi:
+            self.services += ('aodh-evaluator',)
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.port = servers.free_port()
@@ -84,6 +97,7 @@ class Aodh:
                 f"""[DEFAULT]
 transport_url = {transport_url}
 use_stderr = true
+additional_ingestion_lag = {INGESTION_LAG}
 [api]
 auth_mode = noauth
 [database]
@@ -93,7 +107,9 @@ batch_size = {batch_size}
 batch_timeout = 1
 [notifier]
 batch_timeout = 1
-{extra}"""
+[evaluator]
+evaluation_interval = {EVALUATION_INTERVAL}
+{gnocchi}"""
             )
         self.processes = {}
 
@@ -164,9 +180,7 @@ batch_timeout = 1
         self, project_id, event_type, actions, query=(), repeat=False
     ):
         """An event alarm of ``project_id``, created by an admin."""
-        return self.request(
-            'POST',
-            '/v2/alarms',
+        return self.create_alarm(
             {
                 'name': f'{event_type} in {project_id}',
                 'type': 'event',
@@ -179,8 +193,14 @@ batch_timeout = 1
             },
         )
 
+    def create_alarm(self, body):
+        return self.request('POST', '/v2/alarms', body)
+
     def alarm(self, alarm_id):
         return self.request('GET', f'/v2/alarms/{alarm_id}')
+
+    def history(self, alarm_id):
+        return self.request('GET', f'/v2/alarms/{alarm_id}/history')
 
 
 EVENT_PIPELINE = """---

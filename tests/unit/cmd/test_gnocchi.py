@@ -42,12 +42,22 @@ def test_the_mapping_loads_in_ceilometers_gnocchi_publisher(tmp_path):
         )
     )
     conf = config.ceilometer_conf()
-    definitions, _ = gnocchi_publisher.GnocchiPublisher._load_definitions(
-        conf, None, str(path)
-    )
+    load = gnocchi_publisher.GnocchiPublisher._load_definitions
+    definitions, policies = load(conf, None, str(path))
     (backup,) = [
         d for d in definitions if d.cfg['resource_type'] == 'volume_backup'
     ]
+    # backup.idle keeps the max an alarm across backups needs; the
+    # publisher creates its archive policy, the rest keep the default.
+    idle = gnocchi.IDLE_ARCHIVE_POLICY
+    assert idle in policies
+    assert 'max' in idle['aggregation_methods']
+    policy_of = {
+        name: extra['archive_policy_name']
+        for name, extra in backup.metrics.items()
+    }
+    assert policy_of['backup.idle'] == idle['name']
+    assert policy_of['backup.progress'] == 'ceilometer-low'
     assert (
         backup.event_match('backup.delete.end')
         == gnocchi_publisher.EVENT_DELETE

@@ -133,3 +133,37 @@ def test_a_completed_restore_that_skipped_trailing_zeros_is_all_done():
         'bytes_done': 8 * MIB,
         'bytes_total': 8 * MIB,
     }
+
+
+def test_a_stalled_operation_reports_how_long_nothing_moved():
+    """The timer keeps reporting a stalled operation; idle_seconds grows
+    with the time since data last moved, as the test's clock measures it,
+    within one interval. Reports of moving data leave it out, but for the
+    first after the stall, which says 0."""
+    interval = 0.1
+    reports = []
+    reporter = ProgressReporter(
+        lambda extra: reports.append((time.monotonic(), extra)),
+        8 * MIB,
+        0,
+        interval,
+    )
+    reporter.start()
+    reporter.advance(MIB)
+    moved = time.monotonic()
+    time.sleep(12 * interval)
+    for _ in range(50):  # moving again
+        reporter.advance(1)
+        time.sleep(interval / 10)
+    reporter.stop(completed=False)
+    first, *stalled = [(at, r) for at, r in reports if r['bytes_done'] == MIB]
+    assert 'idle_seconds' not in first[1], 'it had just moved'
+    assert len(stalled) >= 6
+    for at, r in stalled:
+        idle = r['idle_seconds']
+        assert at - moved - interval - 0.1 <= idle <= at - moved + 0.1
+    assert stalled[-1][1]['idle_seconds'] >= 6 * interval
+    moving = [r for _, r in reports if r['bytes_done'] > MIB]
+    assert moving[0]['idle_seconds'] == 0.0
+    assert all('idle_seconds' not in r for r in moving[1:])
+    assert len(moving) >= 2

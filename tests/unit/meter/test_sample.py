@@ -146,6 +146,27 @@ def test_progress_gives_progress_only(agent, event_type, operation):
     assert sample.resource_metadata['operation'] == operation
 
 
+def test_progress_with_idle_seconds_gives_idle_too(agent):
+    payload = _payload(backup_percent=40.0, idle_seconds=360.5)
+    samples = _by_name(
+        agent.receive(notification('backup.createprogress', payload))
+    )
+    assert set(samples) == {'backup.progress', 'backup.idle'}
+    idle = samples['backup.idle']
+    assert (idle.type, idle.unit, idle.volume) == ('gauge', 's', 360.5)
+    assert idle.resource_id == payload['backup_id']
+
+
+@pytest.mark.parametrize('idle', [-1, 'long', None, float('nan')])
+def test_bad_idle_seconds_drops_only_the_idle_sample(agent, caplog, idle):
+    payload = _payload(backup_percent=40.0, idle_seconds=idle)
+    with caplog.at_level(logging.WARNING):
+        samples = agent.receive(notification('backup.createprogress', payload))
+    assert [(s.name, s.volume) for s in samples] == [('backup.progress', 40.0)]
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert 'idle_seconds' in warning
+
+
 def test_stock_cinder_progress_is_understood_and_trimmed(agent):
     backup = cinder_objects.backup(size=1)
     payload = cinder_objects.stock_progress_payload(backup, chunks_done=20)
