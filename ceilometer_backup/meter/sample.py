@@ -61,7 +61,8 @@ _END_FIGURES[c.event_type(c.CREATE, c.END)] += [
 ]
 _ERROR_EVENTS = {c.event_type(op, c.ERROR): op for op in c.OPERATIONS}
 _PROGRESS_EVENTS = {event: op for op, event in c.PROGRESS_EVENTS.items()}
-_PROGRESS_FIGURES = [('idle_seconds', meters.IDLE)]
+_IDLE = 'idle_seconds'
+_PROGRESS_FIGURES = [(_IDLE, meters.IDLE)]
 
 # While Gnocchi cannot take a batch, wait this long before handing it back
 # to the broker, doubling up to the maximum: no spinning on redeliveries.
@@ -191,10 +192,11 @@ def _volumes(event_type, payload, metadata, problems):
             raise Rejected(
                 'backup_percent', f'not a number ({_quote(percent)})'
             )
-        return [
-            (meters.PROGRESS, min(100.0, max(0.0, float(percent)))),
-            *_figures(payload, _PROGRESS_FIGURES, problems),
-        ]
+        volumes = [(meters.PROGRESS, min(100.0, max(0.0, float(percent))))]
+        # Only the reports of a stalled operation carry it.
+        if _IDLE in payload:
+            volumes += _figures(payload, _PROGRESS_FIGURES, problems)
+        return volumes
     if event_type in _ERROR_EVENTS:
         return [(meters.ERROR, 1)]
     raise Rejected('event_type', 'not a backup event')
