@@ -209,6 +209,8 @@ def stock_ceilometer():
     probe = servers.run(
         [
             os.path.join(bindir, 'python'),
+            # Isolated: not the checkout's egg-info, if any, from the cwd.
+            '-I',
             '-c',
             'import importlib.metadata as m;'
             'g = "ceilometer.sample.endpoint";'
