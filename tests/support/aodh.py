@@ -199,9 +199,6 @@ evaluation_interval = {EVALUATION_INTERVAL}
     def alarm(self, alarm_id):
         return self.request('GET', f'/v2/alarms/{alarm_id}')
 
-    def history(self, alarm_id):
-        return self.request('GET', f'/v2/alarms/{alarm_id}/history')
-
 
 EVENT_PIPELINE = """---
 sources:
