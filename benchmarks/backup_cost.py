@@ -70,7 +70,6 @@ def _span(log, operation, backup_id):
 
 class Round:
     def __init__(self, stack, source, target):
-        self.stack = stack
         self.cinder = stack.cinder
         self.client = stack.cinder_client('demo')
         self.source = source

@@ -62,12 +62,8 @@ IDLE_ARCHIVE_POLICY = {
 
 MAPPING = {
     'resource_type': RESOURCE_TYPE,
-    'metrics': {name: None for name in METERS if name != meters.IDLE.name}
-    | {
-        meters.IDLE.name: {
-            'archive_policy_name': IDLE_ARCHIVE_POLICY['name'],
-        },
-    },
+    'metrics': {name: None for name in METERS}
+    | {meters.IDLE.name: {'archive_policy_name': IDLE_ARCHIVE_POLICY['name']}},
     'attributes': {
         # Stock's volume.backup.size pollster calls it "name".
         'display_name': 'resource_metadata.(display_name|name)',

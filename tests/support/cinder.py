@@ -245,8 +245,13 @@ backup_use_temp_snapshot = false
             with open(extra, 'w') as f:
                 f.write(UNMETERED)
         self.processes[service] = servers.start(
-            [f'{VENV}/bin/{service}', '--config-file', self.conf]
-            + ['--config-file', extra],
+            [
+                f'{VENV}/bin/{service}',
+                '--config-file',
+                self.conf,
+                '--config-file',
+                extra,
+            ],
             self.env,
             self.log(service),
         )
