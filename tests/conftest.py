@@ -34,3 +34,12 @@ def pytest_collection_finish(session):
         )
     if not harness and eventlet.patcher.is_monkey_patched('thread'):
         raise pytest.UsageError('the test process is eventlet-patched')
+
+
+@pytest.fixture(scope='session')
+def ceph(tmp_path_factory):
+    """A single-node Ceph of the test session's own (tests.support.ceph)."""
+    from tests.support.ceph import Ceph
+
+    with Ceph(str(tmp_path_factory.mktemp('ceph'))) as cluster:
+        yield cluster

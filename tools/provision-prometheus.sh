@@ -7,19 +7,8 @@
 set -euo pipefail
 
 if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
-    # invoke-rc.d and deb-systemd-invoke, which the postinst uses to start
-    # the service, ask policy-rc.d: 101 is "not allowed". Keep a policy
-    # that is already there (container images have one).
-    policy=/usr/sbin/policy-rc.d
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"
-        chmod 755 "$policy"
-        trap 'rm -f "$policy"' EXIT
-    fi
-    apt-get update -qq
     # Without recommends: no prometheus-node-exporter.
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends prometheus >/dev/null
+    bash "$(dirname "$0")/apt-install.sh" prometheus
 fi
 
 # Whatever started or got enabled (by this install or an earlier one):

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs what the tests and benchmarks need: Debian's rabbitmq-server,
-# postgresql and prometheus (not started: the fixtures start their own),
-# .venv with this package and the requirement files given as arguments
+# postgresql, prometheus and Ceph 16.2 (tools/provision-ceph.sh; none of
+# them started: the fixtures start their own), .venv with this package and the requirement files given as arguments
 # (Cinder 29 and Ceilometer 27 among them), and a virtualenv of its own for
 # each service whose pins need not agree with theirs: Gnocchi 4.7.1,
 # Keystone 30.0.0, CloudKitty 25.0.0, Aodh 23.0.0. Each is installed once: a second run
@@ -18,6 +18,7 @@ fi
 bash tools/provision-prometheus.sh
 
 bash tools/install.sh "$@"
+bash tools/provision-ceph.sh .venv
 
 # service_venv DIR COMMAND PACKAGE...: DIR holds COMMAND once installed.
 service_venv() {

@@ -27,7 +27,7 @@ from ceilometer import service as ceilometer_service
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd.agent import InProcessAgent, pipeline_yaml
-from ceilometer_backup.emitter import chunked
+from ceilometer_backup.emitter import store
 from ceilometer_backup.emitter.notification import (
     BackupNotifier,
     standalone_conf,
@@ -156,7 +156,7 @@ class SimulatedStore:
 def _create(notifier, simulated, backup, volume, parent, bar, args):
     """One create: progress, and what the store counted with its .end."""
     with notifier.operation(None, backup, c.CREATE) as op:
-        with chunked.metered(simulated) as counts:
+        with store.metered(simulated, op) as counts:
 
             def tick():
                 time.sleep(args.seconds_per_object)

@@ -10,7 +10,8 @@ Enabled in cinder.conf alone, in an unpatched Cinder::
 
 The wrapper is constructed as Cinder's backup manager constructs drivers,
 passes every call through unchanged, and adds correct progress (counted on
-the volume file, so it works for any driver) and ``.error`` notifications.
+the volume file, or where a driver moves data without it, see ``store``)
+and ``.error`` notifications.
 Backups keep the wrapped driver's name as their service, so they stay
 restorable if the wrapper is removed again.
 """
@@ -24,7 +25,7 @@ from oslo_utils import importutils
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
-from ceilometer_backup.emitter import chunked, measured
+from ceilometer_backup.emitter import measured, store
 from ceilometer_backup.emitter.notification import BackupNotifier
 from ceilometer_backup.emitter.payload import read_field
 from ceilometer_backup.emitter.volume_file import (
@@ -126,7 +127,7 @@ class MeteredBackupDriver:
     def backup(self, backup, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.CREATE, volume_file)
         with op:
-            with chunked.metered(self._driver) as counts:
+            with store.metered(self._driver, op) as counts:
                 updates = self._driver.backup(
                     backup, volume_file, *args, **kwargs
                 )
@@ -137,7 +138,7 @@ class MeteredBackupDriver:
 
     def restore(self, backup, volume_id, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.RESTORE, volume_file)
-        with op:
+        with op, store.metered(self._driver, op):
             restored = self._driver.restore(
                 backup, volume_id, volume_file, *args, **kwargs
             )

@@ -125,6 +125,21 @@ class BackupOperation:
         if self.lifecycle:
             self._send_lifecycle(c.START)
 
+    @property
+    def enabled(self):
+        """Whether notifications are sent at all."""
+        return self._notifier.enabled
+
+    def watch(self, transfer):
+        """Progress from a transfer that passes no volume file (see
+        ``ProgressReporter.watch``); ``unwatch`` when it is over."""
+        if self._progress is not None:
+            self._progress.watch(transfer)
+
+    def unwatch(self):
+        if self._progress is not None:
+            self._progress.unwatch()
+
     def end(self, **extra):
         """The operation succeeded: final progress, then ``.end``."""
         self._finish(c.END, True, extra)

@@ -13,6 +13,10 @@ is due it only adds and compares integers. So how long nothing has moved
 previous one: the timer keeps reporting a stalled operation, whose
 figure grows by about the interval each time. It is left out while data
 moves, but for the first report after a stall, which says 0.
+
+A transfer that passes no volume file through cinder-backup (Ceph's
+``rbd export-diff | rbd import-diff``) is ``watch``ed instead: each report
+asks it how far it got, so its figures are as fresh as the report.
 """
 
 import threading
@@ -43,6 +47,8 @@ class ProgressReporter:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._timer = None
+        self._transfer = None
+        self._transfer_base = 0
 
     def start(self):
         if self._interval > 0:
@@ -59,6 +65,28 @@ class ProgressReporter:
             if self._countdown <= 0:
                 self._countdown = self._every
                 self.report()
+
+    def watch(self, transfer):
+        """Take bytes done from ``transfer.sample()`` -> ``(moved,
+        total)`` (total None while unknown), added to those done before,
+        at every report until ``unwatch``."""
+        with self._lock:
+            self._transfer = transfer
+            self._transfer_base = self.bytes_done
+
+    def unwatch(self):
+        """Take the transfer's last figures and stop asking it."""
+        with self._lock:
+            self._sample_transfer()
+            self._transfer = None
+
+    def _sample_transfer(self):
+        if self._transfer is None:
+            return
+        moved, total = self._transfer.sample()
+        self.bytes_done = self._transfer_base + moved
+        if total is not None:
+            self.total_bytes = self._transfer_base + total
 
     def _tick(self):
         while not self._stopped.wait(self._interval):
@@ -91,6 +119,7 @@ class ProgressReporter:
         # The timer thread and the backup thread both report: the lock keeps
         # their percentages in order on the queue.
         with self._lock:
+            self._sample_transfer()
             now = time.monotonic()
             percent = (
                 100.0 if final else max(self._last_percent, self.percent())

@@ -8,82 +8,37 @@ RabbitMQ to a real oslo.messaging listener.
 
 import os
 
-import oslo_messaging
 import pytest
+from cinder.backup.drivers import posix  # noqa: F401 (its options)
+from cinder.tests.unit import utils as cinder_utils
 
-# Cinder's TestCase swaps oslo_messaging.Notifier for a fake one; the
-# emitter must use the real class to reach RabbitMQ.
-REAL_NOTIFIER = oslo_messaging.Notifier
-
-from cinder.backup.drivers import posix  # noqa: E402, F401 (its options)
-from cinder.tests.unit import test as cinder_test  # noqa: E402
-from cinder.tests.unit import utils as cinder_utils  # noqa: E402
-from oslo_config import cfg  # noqa: E402
-
-from ceilometer_backup import contract as c  # noqa: E402
-from ceilometer_backup.emitter import driver as driver_module  # noqa: E402
-from ceilometer_backup.emitter import measured  # noqa: E402
-from tests.support import MIB  # noqa: E402
-from tests.support.recorders import listening  # noqa: E402
+from ceilometer_backup import contract as c
+from ceilometer_backup.emitter import driver as driver_module
+from tests.support import MIB
+from tests.support.cinder_harness import (
+    MeteredDriverTestCase,
+)
 
 POSIX = 'cinder.backup.drivers.posix.PosixBackupDriver'
 VOLUME_MIB = 64
 OBJECT_MIB = 4  # 16 objects
-EVERY = 4  # progress every 4 objects
 
 
-class MeteredPosixBackupTest(cinder_test.TestCase):
-    @pytest.fixture(autouse=True)
-    def _servers(self, rabbitmq, tmp_path):
-        self.rabbitmq = rabbitmq
-        self.tmp = tmp_path
-
-    def _common_cleanup(self):
-        # Cinder drops every public instance attribute after a test, among
-        # them the bound test method pytest sets there and then deletes.
-        method = self.__dict__.get(self._testMethodName)
-        super()._common_cleanup()
-        if method is not None:
-            self.__dict__[self._testMethodName] = method
+class MeteredPosixBackupTest(MeteredDriverTestCase):
+    WRAPPED = POSIX
+    EVERY = 4  # progress every 4 objects
 
     def setUp(self):
         super().setUp()
-        self.mock_object(oslo_messaging, 'Notifier', REAL_NOTIFIER)
-        self.override_config('transport_url', self.rabbitmq.url)
-        self.override_config(
-            'driver', ['messagingv2'], group='oslo_messaging_notifications'
-        )
         self.override_config('backup_posix_path', str(self.tmp / 'backups'))
         self.override_config('backup_file_size', OBJECT_MIB * MIB)
         self.override_config('backup_sha_block_size_bytes', 32768)
-        self.override_config('wrapped_driver', POSIX, 'backup_notifications')
-        self.override_config(
-            'progress_every_objects',
-            EVERY,
-            'backup_notifications',
-        )
-        self.override_config('backup_manager', driver_module.MANAGER)
-        driver_module.process_notifier.cache_clear()
-        self.addCleanup(driver_module.process_notifier.cache_clear)
-        self.ctxt = cinder_utils.context.get_admin_context()
         self.volume = cinder_utils.create_volume(self.ctxt, size=1)
         self.volume_file = self.tmp / 'volume'
         self.volume_file.write_bytes(os.urandom(VOLUME_MIB * MIB))
 
-    def _backup(self, **fields):
-        """A backup as Cinder's manager records it before the driver runs."""
-        return cinder_utils.create_backup(
-            self.ctxt,
-            volume_id=self.volume.id,
-            size=1,
-            service='ceilometer_backup.emitter.driver.MeteredBackupDriver',
-            **fields,
-        )
-
     def test_backup_then_restore_through_the_real_posix_driver(self):
-        with listening(
-            self.rabbitmq.url, exchange=cfg.CONF.control_exchange
-        ) as received:
+        with self.listening() as received:
             backup, _ = self._metered_backup()
             # As Cinder's backup manager does around the driver calls.
             backup.status = 'restoring'
@@ -120,12 +75,10 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
         assert stock == []
 
     def test_forced_failure_yields_error_and_the_same_exception(self):
-        backup = self._backup()
+        backup = self.backup_record(self.volume)
         closed = open(self.volume_file, 'rb')
         closed.close()
-        with listening(
-            self.rabbitmq.url, exchange=cfg.CONF.control_exchange
-        ) as received:
+        with self.listening() as received:
             wrapper = driver_module.MeteredBackupDriver(self.ctxt)
             with pytest.raises(ValueError, match='closed file'):
                 wrapper.backup(backup, closed)
@@ -149,16 +102,8 @@ class MeteredPosixBackupTest(cinder_test.TestCase):
         return total
 
     def _metered_backup(self, **fields):
-        """A backup as Cinder's manager makes it; what the wrapper left
-        for the manager's .end."""
-        backup = self._backup(**fields)
-        wrapper = driver_module.MeteredBackupDriver(self.ctxt)
         with open(self.volume_file, 'rb') as f:
-            updates = wrapper.backup(backup, f)
-        backup.update(updates)
-        backup.status = 'available'
-        backup.save()
-        return backup, measured.take(backup.id, c.CREATE)
+            return self.metered_backup(self.volume, f, **fields)
 
     def test_stored_and_changed_bytes_of_full_and_incremental_backups(self):
         sha_block = 32768

@@ -16,12 +16,11 @@ import os
 import time
 
 import pytest
-from cinderclient import exceptions as cinder_exceptions
 from gnocchiclient import exceptions as gnocchi_exc
 
 from tests.support import MIB, config
-from tests.support.cinder import wait_status
 from tests.support.cinder_database import size_of
+from tests.support.cloud import Cloud, wait_for
 from tests.support.recorders import listening
 from tests.support.stack import Stack
 from tests.support.telemetry import Telemetry
@@ -46,100 +45,6 @@ def cloud(rabbitmq, tmp_path_factory):
             yield Cloud(stack, telemetry)
 
 
-class Cloud:
-    def __init__(self, stack, telemetry):
-        self.stack = stack
-        self.cinder = stack.cinder
-        self.demo = stack.cinder_client('demo')
-        self.admin = stack.cinder_client('admin')
-        self.gnocchi = telemetry.client
-        self.agent = telemetry.notification
-        self.rabbitmq = telemetry.rabbitmq
-
-    def wait(self, get, *statuses, timeout=180):
-        return wait_status(get, *statuses, timeout=timeout)
-
-    def wait_gone(self, get, timeout=180):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                get()
-            except cinder_exceptions.NotFound:
-                return
-            time.sleep(0.3)
-        raise TimeoutError(f'{get()} is still there')
-
-    def volume(self, size=1):
-        created = self.demo.volumes.create(size)
-        return self.wait(
-            lambda: self.demo.volumes.get(created.id), 'available'
-        )
-
-    def backup(self, volume_id, **kwargs):
-        created = self.demo.backups.create(volume_id, **kwargs)
-        return self.wait(
-            lambda: self.demo.backups.get(created.id), 'available', 'error'
-        )
-
-    def backup_under_way(self, name):
-        """A volume with 256 MiB of random data, and its backup once the
-        wrapper has reported progress on it: (volume, backup)."""
-        volume = self.volume()
-        with open(self.cinder.volume_path(volume.id), 'r+b') as f:
-            for n in range(16):
-                os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
-        backup = self.demo.backups.create(volume.id, name=name)
-        _wait(lambda: self.samples(backup.id, 'backup.progress'), timeout=180)
-        return volume, backup
-
-    def delete(self, backup_id):
-        self.demo.backups.delete(backup_id)
-        self.wait_gone(lambda: self.demo.backups.get(backup_id))
-
-    def on_disk(self, backup_id):
-        """Bytes of every file this backup wrote, by os.stat."""
-        total = 0
-        for folder, _, names in os.walk(self.cinder.backup_posix_path):
-            for name in names:
-                if f'backup_{backup_id}' in name:
-                    total += os.stat(os.path.join(folder, name)).st_size
-        return total
-
-    def samples(self, resource_id, name):
-        return [
-            s
-            for s in self.agent.samples()
-            if s['resource_id'] == resource_id and s['name'] == name
-        ]
-
-    def measures(self, resource_id, metric, aggregation='mean'):
-        return [
-            value
-            for _, _, value in self.gnocchi.metric.get_measures(
-                metric,
-                resource_id=resource_id,
-                aggregation=aggregation,
-                granularity=1,
-                refresh=True,
-            )
-        ]
-
-
-def _wait(check, timeout=120):
-    """``check()`` once it neither fails an assertion nor finds nothing:
-    a check that returns something (a list of samples) must find some."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = check()
-            assert found is None or found, 'nothing yet'
-            return found
-        except (AssertionError, gnocchi_exc.NotFound):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-
-
 def _sha256(path):
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -162,7 +67,7 @@ def test_backups_made_through_cinders_api_are_metered_in_gnocchi(cloud):
         assert full.status == 'available'
         full_on_disk = cloud.on_disk(full.id)
         # The pollster lists it from the real API before it goes on.
-        _wait(
+        wait_for(
             lambda: [
                 s
                 for s in cloud.samples(full.id, 'backup.size')
@@ -236,7 +141,7 @@ def test_backups_made_through_cinders_api_are_metered_in_gnocchi(cloud):
             assert resource['ended_at'] is not None
         assert cloud.measures(failed.id, 'backup.error') == [1.0]
 
-    _wait(metered)
+    wait_for(metered)
     full_resource = client.resource.get('volume_backup', full.id)
     incremental_resource = client.resource.get('volume_backup', incremental.id)
     for resource in (full_resource, incremental_resource):
@@ -321,7 +226,7 @@ def test_cinder_backup_killed_mid_backup_ends_in_error_everywhere(cloud):
         ]
         assert 'error' in polled
 
-    _wait(failed)
+    wait_for(failed)
     assert max(cloud.measures(victim.id, 'backup.progress', 'max')) < 100
     cloud.wait(lambda: cloud.demo.volumes.get(volume.id), 'available')
 
@@ -340,7 +245,7 @@ def test_the_pollster_pages_through_the_real_cinder_api(cloud):
         }
         assert polled == sizes
 
-    _wait(all_polled, timeout=180)
+    wait_for(all_polled, timeout=180)
     with open(cloud.cinder.log('cinder-api')) as f:
         pages = [
             line
@@ -366,9 +271,9 @@ def test_rabbitmq_restarted_during_a_backup(cloud):
     )
     if done.status == 'available':
         # Cinder's RPC came through: the .end, sent after, is metered.
-        _wait(lambda: cloud.measures(backup.id, 'backup.create.duration'))
+        wait_for(lambda: cloud.measures(backup.id, 'backup.create.duration'))
         return
     reason = cloud.admin.backups.get(backup.id).fail_reason
     assert 'MessagingTimeout' in reason or 'Timed out' in reason, reason
     # backup.status: error is 4.
-    _wait(lambda: 4.0 in cloud.measures(backup.id, 'backup.status'))
+    wait_for(lambda: 4.0 in cloud.measures(backup.id, 'backup.status'))

@@ -5,6 +5,13 @@ cinder-backup runs the metering wrapper configured exactly as operators are
 told (etc/cinder/cinder.conf.snippet) around Cinder's POSIX driver. Volumes
 are sparse files (tests.support.sparse_volume_driver): no LVM, no iSCSI.
 
+Given a Ceph (tests.support.ceph), volumes are RBD images in its
+``volumes`` pool (Cinder's RBDDriver, as client.cinder) and cinder-backup
+wraps Cinder's CephBackupDriver (into ``backups``, as
+client.cinder-backup): the shipped snippet with its wrapped driver, and
+nothing else, changed. Those two users have the capabilities the Ceph
+documentation gives them for OpenStack.
+
 Pitfalls met on the way, and their answers here:
 
 - the POSIX driver reads a whole ``backup_file_size`` chunk into memory,
@@ -38,8 +45,16 @@ from tests.support.keystone import psycopg2_url
 
 VENV = os.environ.get('CINDER_VENV', os.path.join(ROOT, '.venv'))
 API_VERSION = '3.71'
-BACKEND = 'sparse'
-VOLUME_TYPE = 'sparse'
+POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
+CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'
+# client.cinder and client.cinder-backup, as docs.ceph.com's "Block
+# Devices and OpenStack" creates them.
+CEPH_USERS = {
+    'cinder': ['mon', 'profile rbd', 'osd', 'profile rbd pool=volumes',
+               'mgr', 'profile rbd pool=volumes'],
+    'cinder-backup': ['mon', 'profile rbd', 'osd', 'profile rbd pool=backups',
+                      'mgr', 'profile rbd pool=backups'],
+}  # fmt: skip
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume', 'cinder-backup')
 BACKUP_FILE_SIZE = 32 * 1024 * 1024
 ETC_NVME = '/etc/nvme'
@@ -47,7 +62,7 @@ SNIPPET = os.path.join(ROOT, 'etc', 'cinder', 'cinder.conf.snippet')
 # What an operator without this project runs: the same driver, Cinder's
 # own notifications on, no wrapper (restart_backup(metered=False)).
 UNMETERED = """[DEFAULT]
-backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
+backup_driver = {driver}
 [oslo_messaging_notifications]
 driver = messagingv2
 """
@@ -55,10 +70,20 @@ driver = messagingv2
 
 class Cinder:
     def __init__(
-        self, workdir, database_url, transport_url, keystone, host='stack'
+        self,
+        workdir,
+        database_url,
+        transport_url,
+        keystone,
+        host='stack',
+        ceph=None,
     ):
         servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
         self.workdir = workdir
+        self.ceph = ceph
+        self.backend = self.volume_type = 'ceph' if ceph else 'sparse'
+        self.snippet = SNIPPET
+        self.backup_driver = CEPH_BACKUP if ceph else POSIX_BACKUP
         self.keystone = keystone
         self.host = host
         self.port = servers.free_port()
@@ -95,8 +120,8 @@ resource_query_filters_file = {VENV}/etc/cinder/resource_filters.json
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = {self.port}
 osapi_volume_workers = 1
-enabled_backends = {BACKEND}
-default_volume_type = {VOLUME_TYPE}
+enabled_backends = {self.backend}
+default_volume_type = {self.volume_type}
 # Services report every 2 s: wait_until_up() waits for a report.
 report_interval = 2
 # An RPC reply lost with a broker restart fails an operation sooner.
@@ -133,12 +158,7 @@ helper_command = {privsep}
 [cinder_sys_admin]
 helper_command = {privsep}
 
-[{BACKEND}]
-volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
-volume_backend_name = {BACKEND}
-sparse_volume_directory = {self.volumes_path}
-backup_use_temp_snapshot = false
-"""
+{self._backend()}"""
             )
         pythonpath = os.environ.get('PYTHONPATH')
         self.env = dict(
@@ -147,6 +167,50 @@ backup_use_temp_snapshot = false
             # The test-only volume driver is found in the checkout.
             PYTHONPATH=f'{ROOT}:{pythonpath}' if pythonpath else ROOT,
         )
+
+    def _backend(self):
+        """The volume backend's section, and cinder-backup's Ceph
+        options."""
+        if self.ceph is None:
+            return f"""[{self.backend}]
+volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
+volume_backend_name = {self.backend}
+sparse_volume_directory = {self.volumes_path}
+backup_use_temp_snapshot = false
+"""
+        for user, caps in CEPH_USERS.items():
+            self.ceph.create_client(user, caps)
+        # cinder-backup opens RBD volumes with os-brick's connector, which
+        # reads the volume user's keyring from /etc/ceph only.
+        self.ceph.install_keyring('cinder')
+        self.snippet = os.path.join(self.workdir, 'cinder.conf.snippet')
+        with open(SNIPPET) as f:
+            shipped = f.read()
+        wrapped = f'wrapped_driver = {POSIX_BACKUP}'
+        assert shipped.count(wrapped) == 1, 'the snippet names another driver'
+        with open(self.snippet, 'w') as f:
+            f.write(
+                shipped.replace(wrapped, f'wrapped_driver = {CEPH_BACKUP}')
+            )
+        return f"""[DEFAULT]
+backup_ceph_conf = {self.ceph.conf}
+backup_ceph_user = cinder-backup
+backup_ceph_pool = backups
+
+[{self.backend}]
+volume_driver = cinder.volume.drivers.rbd.RBDDriver
+volume_backend_name = {self.backend}
+rbd_pool = volumes
+rbd_ceph_conf = {self.ceph.conf}
+rbd_user = cinder
+rbd_cluster_name = {self.ceph.cluster}
+backup_use_temp_snapshot = false
+
+[backup_notifications]
+# The tests' time scale (120 s as shipped): an RBD transfer, which no
+# object crosses, reports on this timer only.
+progress_every_seconds = 1
+"""
 
     def pids(self):
         return {
@@ -239,11 +303,11 @@ backup_use_temp_snapshot = false
         """``metered``: with what doc/source/install/cinder.md tells
         operators to add; else with ``UNMETERED``."""
         if metered:
-            extra = SNIPPET
+            extra = self.snippet
         else:
             extra = os.path.join(self.workdir, 'unmetered.conf')
             with open(extra, 'w') as f:
-                f.write(UNMETERED)
+                f.write(UNMETERED.format(driver=self.backup_driver))
         self.processes[service] = servers.start(
             [
                 f'{VENV}/bin/{service}',
@@ -306,11 +370,7 @@ backup_use_temp_snapshot = false
         first = {}
         deadline = time.monotonic() + timeout
         while True:
-            for service, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f'{service} exited, see {self.log(service)}'
-                    )
+            servers.check_alive(self.processes, self.log)
             try:
                 serving = set()
                 for s in admin.services.list():
@@ -334,10 +394,12 @@ backup_use_temp_snapshot = false
 
     def _create_volume_type(self):
         admin = self.client('admin')
-        if any(t.name == VOLUME_TYPE for t in admin.volume_types.list()):
+        if any(t.name == self.volume_type for t in admin.volume_types.list()):
             return
-        volume_type = admin.volume_types.create(VOLUME_TYPE, is_public=True)
-        volume_type.set_keys({'volume_backend_name': BACKEND})
+        volume_type = admin.volume_types.create(
+            self.volume_type, is_public=True
+        )
+        volume_type.set_keys({'volume_backend_name': self.backend})
 
     def wait_for_pool(self, timeout):
         """Whether the scheduler has the backend's capacity in time."""

@@ -47,6 +47,14 @@ def wait_for_port(port, process, timeout):
     raise TimeoutError(f'nothing listens on port {port} after {timeout}s')
 
 
+def check_alive(processes, log_of):
+    """RuntimeError for the first of ``processes`` (name -> Popen) that
+    has exited, naming ``log_of(name)``."""
+    for name, process in processes.items():
+        if process.poll() is not None:
+            raise RuntimeError(f'{name} exited, see {log_of(name)}')
+
+
 def start(argv, env, log_path):
     """Start ``argv`` in a session of its own, output to ``log_path``."""
     with open(log_path, 'ab') as log:

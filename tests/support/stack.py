@@ -37,6 +37,9 @@ STATE = 'stack.json'
 class Stack:
     """PostgreSQL, RabbitMQ, Keystone and Cinder, started in that order.
 
+    Cinder's volumes and backups are on ``ceph`` if given (see
+    tests.support.cinder).
+
     ``rabbitmq`` and ``postgresql``: already running servers to use (the
     test session's); the stack neither starts nor stops them. It creates
     its two databases on the PostgreSQL, named as given.
@@ -49,12 +52,15 @@ class Stack:
         postgresql=None,
         keystone_database='keystone',
         cinder_database='cinder',
+        ceph=None,
     ):
         self.workdir = os.path.abspath(workdir)
         self.rabbitmq = rabbitmq
         self.postgresql = postgresql
         self.owns_rabbitmq = rabbitmq is None
         self.owns_postgresql = postgresql is None
+        # A running Ceph (tests.support.ceph) for volumes and backups.
+        self.ceph = ceph
         self.databases = {
             'keystone': keystone_database,
             'cinder': cinder_database,
@@ -94,6 +100,7 @@ class Stack:
                 self.postgresql.url(self.databases['cinder']),
                 self.rabbitmq.url,
                 self.keystone,
+                ceph=self.ceph,
             )
             self._timed('cinder', self.cinder.start)
         except BaseException:

@@ -2,7 +2,14 @@ import io
 
 import pytest
 
-from ceilometer_backup.emitter import chunked
+from ceilometer_backup import contract as c
+from ceilometer_backup.emitter import store
+from tests.support import cinder_objects
+
+
+@pytest.fixture
+def op(notifier):
+    return notifier.operation(None, cinder_objects.backup(size=1), c.CREATE)
 
 
 class ChunkedDriver:
@@ -27,9 +34,9 @@ class ChunkedDriver:
             writer.write(b'{"objects": []}')
 
 
-def test_stored_and_changed_bytes_of_a_chunked_driver():
+def test_stored_and_changed_bytes_of_a_chunked_driver(op):
     driver = ChunkedDriver()
-    with chunked.metered(driver) as counts:
+    with store.metered(driver, op) as counts:
         driver.backup([(0, b'a' * 100), (4096, b'b' * 60)])
     stored = sum(len(w.getvalue()) for w in driver.objects.values())
     assert stored == 50 + 30 + len(b'{"objects": []}')
@@ -41,28 +48,28 @@ def test_stored_and_changed_bytes_of_a_chunked_driver():
     assert counts.figures()['changed_bytes'] == 160
 
 
-def test_a_driver_that_cannot_tell_reports_nothing():
-    class Ceph:
+def test_a_driver_that_cannot_tell_reports_nothing(op):
+    class Other:
         def backup(self):
             pass
 
-    with chunked.metered(Ceph()) as counts:
+    with store.metered(Other(), op) as counts:
         pass
     assert counts.figures() == {}
 
 
-def test_counting_stops_when_the_backup_raises():
+def test_counting_stops_when_the_backup_raises(op):
     driver = ChunkedDriver()
     own = driver.get_object_writer
     driver.get_object_writer = own  # an instance attribute of its own
     with pytest.raises(OSError):
-        with chunked.metered(driver):
+        with store.metered(driver, op):
             raise OSError('store full')
     assert vars(driver)['get_object_writer'] is own
     assert '_backup_chunk' not in vars(driver)
 
 
-def test_the_drivers_own_progress_is_silenced_while_metered():
+def test_the_drivers_own_progress_is_silenced_while_metered(op):
     sent = []
 
     class Chunked(ChunkedDriver):
@@ -73,9 +80,23 @@ def test_the_drivers_own_progress_is_silenced_while_metered():
             sent.append('end')
 
     driver = Chunked()
-    with chunked.metered(driver):
+    with store.metered(driver, op):
         driver._send_progress_notification(None, None, {}, 1, 2)
         driver._send_progress_end(None, None, {})
     assert sent == []
     driver._send_progress_end(None, None, {})
     assert sent == ['end'], 'the driver is itself again afterwards'
+
+
+def test_nothing_replaced_with_notifications_off(conf, recorded):
+    from ceilometer_backup.emitter.notification import BackupNotifier
+
+    conf.set_override('driver', [], 'oslo_messaging_notifications')
+    off = BackupNotifier.from_config(conf, host='h').operation(
+        None, cinder_objects.backup(size=1), c.CREATE
+    )
+    driver = ChunkedDriver()
+    with store.metered(driver, off) as counts:
+        assert 'get_object_writer' not in vars(driver)
+        driver.backup([(0, b'a' * 10)])
+    assert counts.figures() == {}

@@ -1,0 +1,260 @@
+"""Cinder's Ceph backup driver (``cinder.backup.drivers.ceph``).
+
+It moves data two ways, and the volume file sees neither whole:
+
+- from an RBD volume, and back onto one, ``rbd export-diff | rbd
+  import-diff``: two processes piped into each other, nothing passing
+  through cinder-backup. How far one has got is what the export has
+  written into the pipe, its ``wchar`` in ``/proc/<pid>/io``, read at
+  each progress report; how far it will go is what ``rbd diff`` lists for
+  the same snapshots, asked alongside so that the backup waits for
+  nothing. Those data extents are the backup's changed bytes, and exactly
+  what import-diff writes into the backup image: its stored bytes.
+- from any other volume, a full copy by chunks (``_transfer_data``) into
+  an image of its own: every byte read is written, zeros included, and
+  counted on that image's writer. The volume file gives the progress.
+
+Anything that fails here costs the figures, never the backup.
+"""
+
+import os
+import subprocess
+import tempfile
+
+from oslo_log import log as logging
+
+from ceilometer_backup import contract as c
+
+LOG = logging.getLogger(__name__)
+
+# How long a finished transfer waits for ``rbd diff`` to tell its size.
+DIFF_WAIT = 10
+
+
+def hooks(driver, counts, op):
+    methods = {}
+    piped_execute = getattr(driver, '_piped_execute', None)
+    if callable(piped_execute) and op.operation in c.PROGRESS_EVENTS:
+
+        def _piped_execute(cmd1, cmd2):
+            transfer = RbdTransfer.start(cmd1, op)
+            succeeded = False
+            try:
+                result = piped_execute(cmd1, cmd2)
+                succeeded = not result[0]
+                return result
+            finally:
+                if transfer is not None:
+                    transfer.finish(
+                        counts
+                        if succeeded and op.operation == c.CREATE
+                        else None
+                    )
+
+        methods['_piped_execute'] = _piped_execute
+    transfer_data = getattr(driver, '_transfer_data', None)
+    if callable(transfer_data) and op.operation == c.CREATE:
+
+        def _transfer_data(src, src_name, dest, *args, **kwargs):
+            counts.add(0, 0)
+            before = counts.stored_bytes
+            try:
+                return transfer_data(
+                    src, src_name, counts.writer(dest), *args, **kwargs
+                )
+            finally:
+                counts.changed_bytes += counts.stored_bytes - before
+
+        methods['_transfer_data'] = _transfer_data
+    return methods
+
+
+def diff_command(export_diff):
+    """``rbd diff`` of what ``export_diff`` (``rbd export-diff [ARGS]
+    IMAGE@SNAP -``, as Cinder builds it) exports."""
+    if export_diff[:2] != ['rbd', 'export-diff'] or export_diff[-1] != '-':
+        raise ValueError(
+            "Cinder's rbd export-diff command is not of the form "
+            "'rbd export-diff ... IMAGE -'"
+        )
+    return ['rbd', 'diff', *export_diff[2:-1]]
+
+
+def data_bytes(listing):
+    """The bytes of the data extents in ``rbd diff``'s plain listing
+    (``Offset Length Type`` lines); extents zeroed since carry none."""
+    total = 0
+    for line in listing:
+        fields = line.split()
+        if len(fields) == 3 and fields[2] == b'data':
+            total += int(fields[1])
+    return total
+
+
+class RbdTransfer:
+    """One ``rbd export-diff | rbd import-diff``, watched from outside.
+
+    ``sample`` is the ``(moved, total)`` a ProgressReporter asks for;
+    ``size`` the data bytes of the diff once ``rbd diff`` told them.
+    """
+
+    def __init__(self, export_diff):
+        # Its arguments end its command line (behind an interpreter's, were
+        # rbd a script).
+        self._arguments = b''.join(
+            os.fsencode(a) + b'\0' for a in export_diff[1:]
+        )
+        self._parent = os.getpid()
+        self._process = None
+        self._gone = False
+        self._moved = 0
+        self.size = None
+        self._listed = False
+        self._op = None
+        # rbd diff's output goes to files, not pipes: a pipe nobody reads
+        # while it runs would stop a long listing.
+        self._listing = tempfile.TemporaryFile()
+        self._errors = tempfile.TemporaryFile()
+        try:
+            # Cinder's own arguments to rbd, as a list: no shell.
+            self._diff = subprocess.Popen(  # noqa: S603
+                diff_command(export_diff),
+                stdin=subprocess.DEVNULL,
+                stdout=self._listing,
+                stderr=self._errors,
+                close_fds=True,
+            )
+        except BaseException:
+            self._close()
+            raise
+
+    @classmethod
+    def start(cls, export_diff, op):
+        """The transfer, watched by ``op``'s progress; None if it cannot
+        be watched."""
+        try:
+            transfer = cls(export_diff)
+        except Exception as error:
+            LOG.warning(
+                'Backup %(backup)s %(operation)s: no progress and no stored '
+                'or changed bytes for its RBD transfer: %(error)s',
+                {
+                    'backup': op.backup_id,
+                    'operation': op.operation,
+                    'error': error,
+                },
+            )
+            return None
+        transfer._op = op
+        op.watch(transfer)
+        return transfer
+
+    def sample(self):
+        if not self._listed and self._diff.poll() is not None:
+            self._read_listing()
+        self._moved = max(self._moved, self._written())
+        if self.size is None:
+            return self._moved, None
+        # The stream's own headers are not volume bytes.
+        return min(self._moved, self.size), self.size
+
+    def _read_listing(self):
+        self._listed = True
+        if self._diff.returncode:
+            self._errors.seek(0)
+            LOG.warning(
+                'Backup %(backup)s %(operation)s: rbd diff failed (exit '
+                '%(code)s), no stored or changed bytes for its RBD '
+                'transfer: %(stderr)s',
+                {
+                    'backup': self._op.backup_id,
+                    'operation': self._op.operation,
+                    'code': self._diff.returncode,
+                    'stderr': self._errors.read(2000).decode(
+                        'utf-8', 'replace'
+                    ),
+                },
+            )
+            return
+        self._listing.seek(0)
+        self.size = data_bytes(self._listing)
+
+    def _written(self):
+        """Bytes the export has written so far (0 before it is found)."""
+        if self._gone:
+            return self._moved
+        if self._process is None:
+            self._process = _child(self._parent, self._arguments)
+            if self._process is None:
+                return 0
+        pid, started = self._process
+        try:
+            # Exited, it is still there (a zombie, its figures whole) until
+            # Cinder reaps it; then its PID may be another's.
+            if _stat(pid)[_STARTTIME] != started:
+                raise ProcessLookupError
+            with open(f'/proc/{pid}/io', 'rb') as f:
+                for line in f:
+                    if line.startswith(b'wchar:'):
+                        return int(line.split()[1])
+        except (OSError, IndexError):
+            pass
+        self._gone = True  # the export is over
+        return self._moved
+
+    def finish(self, counts):
+        """The transfer is over: last figures; into ``counts`` (if given)
+        the diff's size as stored and changed bytes."""
+        try:
+            try:
+                self._diff.wait(DIFF_WAIT)
+            except subprocess.TimeoutExpired:
+                self._diff.kill()
+                self._diff.wait()
+            self._op.unwatch()
+            if counts is not None and self.size is not None:
+                counts.add(self.size, self.size)
+        except Exception:
+            LOG.warning(
+                'Backup %(backup)s %(operation)s: could not measure its RBD '
+                'transfer',
+                {
+                    'backup': self._op.backup_id,
+                    'operation': self._op.operation,
+                },
+                exc_info=True,
+            )
+        finally:
+            self._close()
+
+    def _close(self):
+        self._listing.close()
+        self._errors.close()
+
+
+# In /proc/PID/stat, after the command (which may hold ')').
+_PPID = 1
+_STARTTIME = 19
+
+
+def _stat(pid):
+    with open(f'/proc/{pid}/stat', 'rb') as f:
+        return f.read().rsplit(b')', 1)[1].split()
+
+
+def _child(parent, arguments):
+    """``(pid, start time)`` of ``parent``'s child whose command line ends
+    with ``arguments``, or None."""
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = _stat(entry)
+            if int(stat[_PPID]) != parent:
+                continue
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                if f.read().endswith(arguments):
+                    return int(entry), stat[_STARTTIME]
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return None

@@ -1,0 +1,215 @@
+"""A real OpenStack on a real Ceph: RBD volumes backed up to Ceph, metered.
+
+Keystone, cinder-api, -scheduler, cinder-volume on Cinder's RBDDriver
+(client.cinder, pool ``volumes``) and cinder-backup with the shipped
+snippet around Cinder's CephBackupDriver (client.cinder-backup, pool
+``backups``), on the test session's single-node Ceph; Ceilometer's agents
+into Gnocchi; Aodh's evaluator on the shipped stalled-backup alarm. A
+tenant makes a volume and backups through cinderclient. Truth is Ceph's
+own: ``rbd diff`` and ``rbd du`` of the backup snapshots, the images'
+bytes; and Gnocchi's measures.
+"""
+
+import json
+import os
+import time
+
+import pytest
+
+from tests.support import MIB, ROOT, config
+from tests.support.aodh import Aodh, Webhook
+from tests.support.ceph import sha256, write_random
+from tests.support.cloud import Cloud, wait_for
+from tests.support.stack import Stack
+from tests.support.telemetry import Telemetry
+
+CEPH = 'cinder.backup.drivers.ceph.CephBackupDriver'
+STALLED_ALARM = os.path.join(ROOT, 'etc', 'aodh', 'backup-stalled-alarm.json')
+DATA_MIB = 400
+# librbd's QoS on the volume: a 400 MiB export lasts about 8 s, longer
+# than the alarm's threshold.
+READ_BYTES_PER_SECOND = 50 * MIB
+IDLE_THRESHOLD = 4  # seconds, for the test; 900 as shipped
+
+
+@pytest.fixture(scope='module')
+def cloud(rabbitmq, ceph, tmp_path_factory):
+    root = tmp_path_factory.mktemp('openstack-ceph')
+    with (
+        Stack(str(root / 'stack'), rabbitmq=rabbitmq, ceph=ceph) as stack,
+        Telemetry(
+            root,
+            rabbitmq,
+            stack.postgresql,
+            config.service_credentials(**stack.credentials('ceilometer')),
+        ) as telemetry,
+    ):
+        yield Cloud(stack, telemetry)
+
+
+@pytest.fixture(scope='module')
+def stalled_alarm(cloud, tmp_path_factory):
+    """The shipped alarm on the test's time scale, evaluated by a real
+    aodh-evaluator on the cloud's Gnocchi, notifying a webhook."""
+    with Webhook() as hook:
+        aodh = Aodh(
+            str(tmp_path_factory.mktemp('aodh')),
+            cloud.rabbitmq.url,
+            gnocchi=cloud.telemetry.gnocchi.credentials(),
+        )
+        try:
+            aodh.start()
+            with open(STALLED_ALARM) as f:
+                body = json.load(f)
+            rule = body['gnocchi_aggregation_by_resources_threshold_rule']
+            rule.update(granularity=1, threshold=IDLE_THRESHOLD)
+            body.update(alarm_actions=[hook.url], ok_actions=[])
+            yield aodh, aodh.create_alarm(body)['alarm_id'], hook
+        finally:
+            aodh.stop()
+
+
+def _rbd_volume(cloud, data_extents):
+    """A tenant's volume, its RBD image holding ``data_extents`` of 4 MiB
+    random data, its reads throttled."""
+    volume = cloud.volume()
+    name = f'volume-{volume.id}'
+    with cloud.stack.ceph.image('volumes', name) as image:
+        write_random(image, data_extents)
+    cloud.stack.ceph.throttle_reads(f'volumes/{name}', READ_BYTES_PER_SECOND)
+    return volume
+
+
+def _base(cloud, backup_id):
+    """The backup's image in ``backups``, as Cinder recorded it."""
+    record = cloud.admin.backups.get(backup_id)
+    metadata = getattr(record, 'service_metadata', None)
+    if metadata:
+        return 'backups/' + json.loads(metadata)['base']
+    (name,) = [
+        line
+        for line in cloud.stack.ceph.rbd('ls', 'backups').split()
+        if backup_id in line
+    ]
+    return f'backups/{name}'
+
+
+def _progress(cloud, backup_id, operation):
+    return [
+        (s['volume'], s['resource_metadata'].get('idle_seconds'))
+        for s in sorted(
+            cloud.samples(backup_id, 'backup.progress'),
+            key=lambda s: s['timestamp'],
+        )
+        if s['resource_metadata']['operation'] == operation
+    ]
+
+
+def test_rbd_backups_metered_on_a_real_ceph(cloud):
+    ceph = cloud.stack.ceph
+    volume = _rbd_volume(cloud, DATA_MIB // 4)
+    full = cloud.backup(volume.id, name='full')
+    assert full.status == 'available', full
+    with ceph.image('volumes', f'volume-{volume.id}') as image:
+        image.write(os.urandom(3 * MIB), 700 * MIB)
+        image.write(os.urandom(MIB), 900 * MIB)
+    incremental = cloud.backup(volume.id, name='inc', incremental=True)
+    assert incremental.status == 'available', incremental
+    base = _base(cloud, full.id)
+    full_snap, incremental_snap = ceph.snapshots(base)
+    restore = cloud.demo.restores.restore(incremental.id)
+    restored = cloud.wait(
+        lambda: cloud.demo.volumes.get(restore.volume_id), 'available'
+    )
+    cloud.wait(lambda: cloud.demo.backups.get(incremental.id), 'available')
+    with (
+        ceph.image('volumes', f'volume-{volume.id}') as source,
+        ceph.image('volumes', f'volume-{restored.id}') as target,
+    ):
+        assert sha256(target) == sha256(source)
+    truth = {
+        full.id: (ceph.diff_bytes(f'{base}@{full_snap}'),
+                  ceph.du_used(f'{base}@{full_snap}')),
+        incremental.id: (
+            ceph.diff_bytes(f'{base}@{incremental_snap}', full_snap),
+            ceph.du_used(f'{base}@{incremental_snap}'),
+        ),
+    }  # fmt: skip
+    assert truth[full.id][0] == DATA_MIB * MIB
+    assert truth[incremental.id][0] == 4 * MIB
+    cloud.delete(incremental.id)
+    cloud.delete(full.id)
+
+    client = cloud.gnocchi
+
+    def metered():
+        for backup_id in truth:
+            resource = client.resource.get('volume_backup', backup_id)
+            assert {
+                'backup.size', 'backup.progress', 'backup.stored.size',
+                'backup.changed.size', 'backup.create.duration',
+                'backup.delete.duration',
+            } <= set(resource['metrics']), backup_id  # fmt: skip
+            assert resource['ended_at'] is not None
+            assert resource['service'] == CEPH
+
+    wait_for(metered)
+    for backup_id, (listed, used) in truth.items():
+        (changed,) = cloud.measures(backup_id, 'backup.changed.size')
+        (stored,) = cloud.measures(backup_id, 'backup.stored.size')
+        assert changed == listed, backup_id
+        assert listed <= stored <= used, backup_id
+    (restored_duration,) = cloud.measures(
+        incremental.id, 'backup.restore.duration'
+    )
+    assert restored_duration > 0
+    # Progress rises through values between 0 and 100, never idle while
+    # the data moves (one report a second).
+    for backup_id, operation in (
+        (full.id, 'create'),
+        (incremental.id, 'restore'),
+    ):
+        progress = _progress(cloud, backup_id, operation)
+        percents = [percent for percent, _ in progress]
+        assert percents == sorted(percents), (backup_id, operation)
+        assert percents[-1] == 100.0, (backup_id, operation)
+        assert [p for p in percents if 0 < p < 100], (backup_id, operation)
+        moving = [idle for percent, idle in progress if 0 < percent < 100]
+        assert all((idle or 0) <= 1 for idle in moving), progress
+    assert 'Traceback' not in cloud.agent.log_text()
+
+
+def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(
+    cloud, stalled_alarm
+):
+    aodh, alarm_id, hook = stalled_alarm
+    ceph = cloud.stack.ceph
+    volume = _rbd_volume(cloud, DATA_MIB // 4)
+    started = time.monotonic()
+    healthy = cloud.backup(volume.id, name='healthy')
+    lasted = time.monotonic() - started
+    assert healthy.status == 'available'
+    assert lasted > 2 * IDLE_THRESHOLD, 'outlasts the threshold'
+    # Aodh has evaluated the whole backup, and more, without firing.
+    time.sleep(3 * IDLE_THRESHOLD)
+    assert hook.received == []
+    assert aodh.alarm(alarm_id)['state'] != 'alarm'
+
+    hung = cloud.demo.backups.create(volume.id, name='hung')
+    # Data moving, then the OSD stops answering: the export hangs.
+    wait_for(
+        lambda: [p for p, _ in _progress(cloud, hung.id, 'create') if p > 0],
+        timeout=120,
+    )
+    ceph.pause_osd()
+    try:
+        (fired,) = hook.wait(1, timeout=120)
+    finally:
+        ceph.resume_osd()
+    assert fired['alarm_id'] == alarm_id
+    assert fired['current'] == 'alarm'
+    assert fired['reason_data']['most_recent'] >= IDLE_THRESHOLD
+    done = cloud.wait(
+        lambda: cloud.demo.backups.get(hung.id), 'available', 'error'
+    )
+    assert done.status == 'available', 'it resumes with the OSD'

@@ -1,0 +1,110 @@
+"""A real cloud as a tenant and an operator see it: the Stack's Cinder
+through python-cinderclient (``demo``, ``admin``), Telemetry's Gnocchi and
+notification agent, and waits on both.
+"""
+
+import os
+import time
+
+from cinderclient import exceptions as cinder_exceptions
+from gnocchiclient import exceptions as gnocchi_exc
+
+from tests.support import MIB
+from tests.support.cinder import wait_status
+
+
+class Cloud:
+    def __init__(self, stack, telemetry):
+        self.stack = stack
+        self.cinder = stack.cinder
+        self.demo = stack.cinder_client('demo')
+        self.admin = stack.cinder_client('admin')
+        self.telemetry = telemetry
+        self.gnocchi = telemetry.client
+        self.agent = telemetry.notification
+        self.rabbitmq = telemetry.rabbitmq
+
+    def wait(self, get, *statuses, timeout=180):
+        return wait_status(get, *statuses, timeout=timeout)
+
+    def wait_gone(self, get, timeout=180):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                get()
+            except cinder_exceptions.NotFound:
+                return
+            time.sleep(0.3)
+        raise TimeoutError(f'{get()} is still there')
+
+    def volume(self, size=1):
+        created = self.demo.volumes.create(size)
+        return self.wait(
+            lambda: self.demo.volumes.get(created.id), 'available'
+        )
+
+    def backup(self, volume_id, **kwargs):
+        created = self.demo.backups.create(volume_id, **kwargs)
+        return self.wait(
+            lambda: self.demo.backups.get(created.id), 'available', 'error'
+        )
+
+    def backup_under_way(self, name):
+        """A volume with 256 MiB of random data, and its backup once the
+        wrapper has reported progress on it: (volume, backup)."""
+        volume = self.volume()
+        with open(self.cinder.volume_path(volume.id), 'r+b') as f:
+            for n in range(16):
+                os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
+        backup = self.demo.backups.create(volume.id, name=name)
+        wait_for(
+            lambda: self.samples(backup.id, 'backup.progress'), timeout=180
+        )
+        return volume, backup
+
+    def delete(self, backup_id):
+        self.demo.backups.delete(backup_id)
+        self.wait_gone(lambda: self.demo.backups.get(backup_id))
+
+    def on_disk(self, backup_id):
+        """Bytes of every file this backup wrote, by os.stat."""
+        total = 0
+        for folder, _, names in os.walk(self.cinder.backup_posix_path):
+            for name in names:
+                if f'backup_{backup_id}' in name:
+                    total += os.stat(os.path.join(folder, name)).st_size
+        return total
+
+    def samples(self, resource_id, name):
+        return [
+            s
+            for s in self.agent.samples()
+            if s['resource_id'] == resource_id and s['name'] == name
+        ]
+
+    def measures(self, resource_id, metric, aggregation='mean'):
+        return [
+            value
+            for _, _, value in self.gnocchi.metric.get_measures(
+                metric,
+                resource_id=resource_id,
+                aggregation=aggregation,
+                granularity=1,
+                refresh=True,
+            )
+        ]
+
+
+def wait_for(check, timeout=120):
+    """``check()`` once it neither fails an assertion nor finds nothing:
+    a check that returns something (a list of samples) must find some."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = check()
+            assert found is None or found, 'nothing yet'
+            return found
+        except (AssertionError, gnocchi_exc.NotFound):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
