@@ -211,6 +211,17 @@ class RbdTransfer:
             except subprocess.TimeoutExpired:
                 self._diff.kill()
                 self._diff.wait()
+                self._listed = True
+                LOG.warning(
+                    'Backup %(backup)s %(operation)s: rbd diff was not done '
+                    '%(wait)s s after its RBD transfer; no stored or changed '
+                    'bytes for it',
+                    {
+                        'backup': self._op.backup_id,
+                        'operation': self._op.operation,
+                        'wait': DIFF_WAIT,
+                    },
+                )
             self._op.unwatch()
             if counts is not None and self.size is not None:
                 counts.add(self.size, self.size)
