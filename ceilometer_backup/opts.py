@@ -15,13 +15,14 @@ POLLING_GROUP = 'backup_polling'
 notification_opts = [
     cfg.StrOpt(
         'wrapped_driver',
-        default='cinder.backup.drivers.swift.SwiftBackupDriver',
         deprecated_name='backup_driver',
         help="The backup driver that does the work when Cinder's "
         '[DEFAULT] backup_driver is ceilometer_backup.emitter.driver.'
         'MeteredBackupDriver, e.g. cinder.backup.drivers.posix.'
         'PosixBackupDriver or cinder.backup.drivers.ceph.CephBackupDriver. '
-        "Backups keep this driver's name as their service.",
+        "Backups keep this driver's name as their service. Required: "
+        'cinder-backup does not start without it, nor with a class it '
+        'cannot load (one ERROR line says which).',
     ),
     cfg.BoolOpt(
         'send_lifecycle_notifications',

@@ -16,6 +16,7 @@ Backups keep the wrapped driver's name as their service, so they stay
 restorable if the wrapper is removed again.
 """
 
+import contextlib
 import functools
 import threading
 
@@ -39,6 +40,34 @@ opts.register_opts(CONF)
 
 MANAGER = 'ceilometer_backup.emitter.manager.MeteredBackupManager'
 WRAPPER = f'{__name__}.MeteredBackupDriver'
+
+
+class WrappedDriverError(Exception):
+    """``[backup_notifications] wrapped_driver`` names no driver to run."""
+
+
+def wrapped_driver_class():
+    """The class ``wrapped_driver`` names. No default: a driver guessed
+    for a missing or misspelt option would back up somewhere else."""
+    name = CONF.backup_notifications.wrapped_driver
+    if not name:
+        raise WrappedDriverError(
+            '[backup_notifications] wrapped_driver is not set: it must name '
+            'the backup driver that does the work, e.g. '
+            'cinder.backup.drivers.ceph.CephBackupDriver'
+        )
+    if name == WRAPPER:
+        raise WrappedDriverError(
+            '[backup_notifications] wrapped_driver names the wrapper itself: '
+            'it must name the backup driver that does the work'
+        )
+    try:
+        return importutils.import_class(name)
+    except Exception as error:
+        raise WrappedDriverError(
+            f'[backup_notifications] wrapped_driver = {name} cannot be '
+            f'loaded: {type(error).__name__}: {error}'
+        ) from None
 
 
 def service_of(backup):
@@ -85,8 +114,7 @@ class MeteredBackupDriver:
     def __init__(self, context, *args, **kwargs):
         self._context = context
         self.driver_name = CONF.backup_notifications.wrapped_driver
-        driver_class = importutils.import_class(self.driver_name)
-        self._driver = driver_class(context, *args, **kwargs)
+        self._driver = wrapped_driver_class()(context, *args, **kwargs)
         self._notifier = process_notifier()
         _warn_about_manager()
 
@@ -113,6 +141,17 @@ class MeteredBackupDriver:
             return op, volume_file
         return op, CountingVolumeFile(volume_file, op.advance)
 
+    @contextlib.contextmanager
+    def _running(self, op):
+        """``op`` around the driver's call; a failure's ``.error`` is sent
+        here, and noted so that the manager does not send it again."""
+        try:
+            with op:
+                yield
+        except Exception:
+            measured.error_sent(op.backup_id, op.operation)
+            raise
+
     def _succeeded(self, op):
         """Leave what was measured for the ``.end`` Cinder's manager sends
         (the wrapper sends its own only with lifecycle notifications on)."""
@@ -126,7 +165,7 @@ class MeteredBackupDriver:
 
     def backup(self, backup, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.CREATE, volume_file)
-        with op:
+        with self._running(op):
             with store.metered(self._driver, op) as counts:
                 updates = self._driver.backup(
                     backup, volume_file, *args, **kwargs
@@ -138,7 +177,7 @@ class MeteredBackupDriver:
 
     def restore(self, backup, volume_id, volume_file, *args, **kwargs):
         op, volume_file = self._operation(backup, c.RESTORE, volume_file)
-        with op, store.metered(self._driver, op):
+        with self._running(op), store.metered(self._driver, op):
             restored = self._driver.restore(
                 backup, volume_id, volume_file, *args, **kwargs
             )
@@ -147,7 +186,7 @@ class MeteredBackupDriver:
 
     def delete_backup(self, backup, *args, **kwargs):
         op, _ = self._operation(backup, c.DELETE)
-        with op:
+        with self._running(op):
             deleted = self._driver.delete_backup(backup, *args, **kwargs)
         self._succeeded(op)
         return deleted

@@ -12,11 +12,25 @@ every operation. Its ``.end`` carries what the wrapper measured of the
 operation (``duration``), and every one names the wrapped driver as the
 backup's service, as the wrapper's own notifications do.
 
+Cinder sends no ``.error`` at all, and most failures happen outside the
+driver's call: the volume cannot be attached, a status check fails, the
+restore target cannot be attached. Each operation the manager runs
+(``create_backup``, ``continue_backup``, ``restore_backup``,
+``delete_backup``) that ends in an exception sends one
+``backup.<operation>.error`` with Cinder's ``fail_reason`` (the
+exception's text where Cinder records none, as for a restore), unless
+the wrapper already sent it for a failure of the driver.
+
 A cinder-backup killed mid-operation sends neither ``.end`` nor ``.error``;
 on restart Cinder resets the backup (``creating`` to ``error``,
 ``restoring`` to ``available``) and tells nobody. Here that reset sends
 the ``.error`` the operation never sent, so metering shows it failed.
+
+With the wrapper configured, cinder-backup does not start unless
+``[backup_notifications] wrapped_driver`` names a driver it can load.
 """
+
+import contextlib
 
 from cinder import objects
 from oslo_config import cfg
@@ -39,6 +53,18 @@ _INTERRUPTED = {'creating': c.CREATE, 'restoring': c.RESTORE}
 
 
 class MeteredBackupManager(manager.BackupManager):
+    def __init__(self, *args, **kwargs):
+        # Before Cinder's own start (database, RPC): otherwise it would
+        # retry constructing the driver forever and take requests
+        # meanwhile. No start at all, and one line why.
+        if CONF.backup_driver == driver.WRAPPER:
+            try:
+                driver.wrapped_driver_class()
+            except driver.WrappedDriverError as error:
+                LOG.error('cinder-backup cannot start: %s', error)
+                raise SystemExit(1) from None
+        super().__init__(*args, **kwargs)
+
     def _wrapped(self):
         """Whether the configured driver is the metering wrapper."""
         return issubclass(self.service, driver.MeteredBackupDriver)
@@ -66,6 +92,39 @@ class MeteredBackupManager(manager.BackupManager):
             context, backup, event_suffix, extra_usage_info=extra or None
         )
 
+    @contextlib.contextmanager
+    def _failure_told(self, ctxt, backup, operation):
+        recorded = backup.fail_reason
+        try:
+            yield
+        except Exception as error:
+            if self._wrapped() and not measured.take_error_sent(
+                backup.id, operation
+            ):
+                # What Cinder recorded of this failure, if it did.
+                changed = backup.fail_reason != recorded
+                reason = backup.fail_reason if changed else error
+                self._send_error(ctxt, backup, operation, reason)
+            raise
+
+    def create_backup(self, context, backup):
+        with self._failure_told(context, backup, c.CREATE):
+            return super().create_backup(context, backup)
+
+    def continue_backup(self, context, backup, backup_device):
+        with self._failure_told(context, backup, c.CREATE):
+            return super().continue_backup(context, backup, backup_device)
+
+    def restore_backup(self, context, backup, volume_id, volume_is_new):
+        with self._failure_told(context, backup, c.RESTORE):
+            return super().restore_backup(
+                context, backup, volume_id, volume_is_new
+            )
+
+    def delete_backup(self, context, backup):
+        with self._failure_told(context, backup, c.DELETE):
+            return super().delete_backup(context, backup)
+
     def _cleanup_one_backup(self, ctxt, backup):
         operation = _INTERRUPTED.get(backup['status'])
         super()._cleanup_one_backup(ctxt, backup)
@@ -76,6 +135,9 @@ class MeteredBackupManager(manager.BackupManager):
             if operation == c.CREATE and backup.fail_reason
             else f'{operation} interrupted: cinder-backup stopped during it'
         )
+        self._send_error(ctxt, backup, operation, reason)
+
+    def _send_error(self, ctxt, backup, operation, reason):
         try:
             driver.process_notifier().operation(
                 ctxt,
@@ -85,10 +147,10 @@ class MeteredBackupManager(manager.BackupManager):
                 overrides={'service': driver.service_of(backup)},
             ).fail(reason)
         except Exception:
-            # Never into Cinder's start-up.
+            # Never into Cinder's flow.
             LOG.warning(
                 'Could not send backup.%(operation)s.error for backup '
-                '%(backup)s reset on restart',
+                '%(backup)s',
                 {'operation': operation, 'backup': backup.id},
                 exc_info=True,
             )

@@ -8,6 +8,10 @@ for the same backup a moment later. Both happen in one manager method
 (``continue_backup``, ``restore_backup``, ``delete_backup``), so in one
 process.
 
+It also keeps which failed operations the wrapper has already sent
+``.error`` for, so that the manager, which sees every failure, including
+those before and around the driver, sends one for the others only.
+
 Bounded: the figures of an operation whose ``.end`` never comes (the
 manager failed after the driver succeeded) are forgotten, oldest first.
 """
@@ -17,18 +21,44 @@ import threading
 
 KEPT = 1000
 
-_figures = collections.OrderedDict()
 _lock = threading.Lock()
 
 
+class _Kept:
+    """(backup id, operation) -> value, at most KEPT, oldest forgotten."""
+
+    def __init__(self):
+        self._values = collections.OrderedDict()
+
+    def put(self, backup_id, operation, value):
+        with _lock:
+            self._values[backup_id, operation] = value
+            while len(self._values) > KEPT:
+                self._values.popitem(last=False)
+
+    def take(self, backup_id, operation, default):
+        with _lock:
+            return self._values.pop((backup_id, operation), default)
+
+
+_figures = _Kept()
+_errors_sent = _Kept()
+
+
 def remember(backup_id, operation, **figures):
-    with _lock:
-        _figures[backup_id, operation] = figures
-        while len(_figures) > KEPT:
-            _figures.popitem(last=False)
+    _figures.put(backup_id, operation, figures)
 
 
 def take(backup_id, operation):
     """The figures of that operation, once; {} when none were kept."""
-    with _lock:
-        return _figures.pop((backup_id, operation), {})
+    return _figures.take(backup_id, operation, {})
+
+
+def error_sent(backup_id, operation):
+    """The wrapper sent that operation's ``.error``."""
+    _errors_sent.put(backup_id, operation, True)
+
+
+def take_error_sent(backup_id, operation):
+    """Whether the wrapper sent that operation's ``.error``, once."""
+    return _errors_sent.take(backup_id, operation, False)

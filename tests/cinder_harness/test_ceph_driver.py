@@ -23,7 +23,6 @@ from tests.support import MIB
 from tests.support.ceph import sha256, write_random
 from tests.support.cinder_harness import (
     MeteredDriverTestCase,
-    payloads,
 )
 
 CEPH = 'cinder.backup.drivers.ceph.CephBackupDriver'
@@ -111,7 +110,7 @@ class MeteredCephBackupTest(MeteredDriverTestCase):
             received.wait_for_count('backup.createprogress', 2)
             full_progress = [
                 p
-                for p in payloads(received, 'backup.createprogress')
+                for p in received.payloads('backup.createprogress')
                 if p['backup_id'] == full.id
             ]
             base = self._base(full)
@@ -136,7 +135,7 @@ class MeteredCephBackupTest(MeteredDriverTestCase):
         assert incremental_figures['changed_bytes'] == 4 * MIB
         self._assert_moving_progress(full_progress)
         assert full_progress[-1]['bytes_total'] == DATA_MIB * MIB
-        restore_progress = payloads(received, 'backup.restoreprogress')
+        restore_progress = received.payloads('backup.restoreprogress')
         self._assert_moving_progress(restore_progress)
         with (
             rbd.Image(self.ioctx, volume.name) as source,
@@ -170,10 +169,10 @@ class MeteredCephBackupTest(MeteredDriverTestCase):
         assert figures['changed_bytes'] == self.ceph.diff_bytes(image)
         # A full copy writes every byte, zeros included.
         assert figures['stored_bytes'] == figures['changed_bytes'] == GIB
-        create = payloads(received, 'backup.createprogress')
+        create = received.payloads('backup.createprogress')
         assert [p['backup_percent'] for p in create] == [25, 50, 75, 100]
         # Two objects written, the zeros after them skipped.
-        restore = payloads(received, 'backup.restoreprogress')
+        restore = received.payloads('backup.restoreprogress')
         assert [p['backup_percent'] for p in restore] == [25, 100]
         with open(restored, 'rb') as f, open(path, 'rb') as source:
             assert f.read(256 * MIB) == source.read(256 * MIB)
@@ -190,7 +189,7 @@ class MeteredCephBackupTest(MeteredDriverTestCase):
             with pytest.raises(rados.ObjectNotFound):
                 wrapper.backup(backup, self._volume_file(volume))
             received.wait_for('backup.create.error')
-        (error,) = payloads(received, 'backup.create.error')
+        (error,) = received.payloads('backup.create.error')
         assert error['backup_id'] == backup.id
         assert 'no-such-pool' in error['fail_reason']
         assert error['service'] == CEPH

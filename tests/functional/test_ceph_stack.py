@@ -20,6 +20,7 @@ from tests.support import MIB, ROOT, config
 from tests.support.aodh import Aodh, Webhook
 from tests.support.ceph import sha256, write_random
 from tests.support.cloud import Cloud, wait_for
+from tests.support.recorders import listening
 from tests.support.stack import Stack
 from tests.support.telemetry import Telemetry
 
@@ -177,6 +178,43 @@ def test_rbd_backups_metered_on_a_real_ceph(cloud):
         moving = [idle for percent, idle in progress if 0 < percent < 100]
         assert all((idle or 0) <= 1 for idle in moving), progress
     assert 'Traceback' not in cloud.agent.log_text()
+
+
+def test_each_failure_around_the_driver_is_one_error(cloud):
+    """A volume cinder-backup cannot attach (os-brick finds no keyring for
+    client.cinder), and a restore whose target it cannot attach: Cinder
+    fails them outside the driver's call; each gives one .error with
+    Cinder's reason, metered."""
+    ceph = cloud.stack.ceph
+    volume = _rbd_volume(cloud, 1)
+    with listening(
+        cloud.rabbitmq.url, exchange='openstack', pool='test-ceph-errors'
+    ) as bus:
+        with ceph.keyring_withheld('cinder'):
+            unattached = cloud.backup(volume.id, name='unattached')
+        backup = cloud.backup(volume.id, name='fine')
+        target = cloud.volume()
+        with ceph.keyring_withheld('cinder'):
+            cloud.demo.restores.restore(backup.id, target.id)
+            cloud.wait(
+                lambda: cloud.demo.volumes.get(target.id), 'error_restoring'
+            )
+        cloud.wait(lambda: cloud.demo.backups.get(backup.id), 'available')
+        wait_for(lambda: bus.payloads('backup.restore.error'))
+        time.sleep(2)  # anything sent twice has arrived by now
+    assert unattached.status == 'error'
+    reason = cloud.admin.backups.get(unattached.id).fail_reason
+    (created,) = bus.payloads('backup.create.error')
+    assert created['backup_id'] == unattached.id
+    assert created['fail_reason'] == reason
+    # Sent by the manager, the driver never ran: no duration of it.
+    assert 'duration' not in created
+    (restored,) = bus.payloads('backup.restore.error')
+    assert restored['backup_id'] == backup.id
+    assert restored['fail_reason'], restored
+    assert 'duration' not in restored
+    wait_for(lambda: cloud.measures(unattached.id, 'backup.error') == [1.0])
+    wait_for(lambda: cloud.measures(backup.id, 'backup.error') == [1.0])
 
 
 def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(

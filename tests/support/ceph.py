@@ -332,6 +332,17 @@ osd memory target = 939524096
         self.installed_keyrings.append(target)
         return target
 
+    @contextlib.contextmanager
+    def keyring_withheld(self, user):
+        """Without client.USER's keyring where os-brick looks: cinder-backup
+        cannot attach a volume meanwhile."""
+        target = f'/etc/ceph/{self.cluster}.client.{user}.keyring'
+        os.rename(target, f'{target}.withheld')
+        try:
+            yield
+        finally:
+            os.rename(f'{target}.withheld', target)
+
     def pause_osd(self):
         """The OSD stops answering (SIGSTOP): I/O to it hangs."""
         os.kill(self.processes['ceph-osd'].pid, 19)

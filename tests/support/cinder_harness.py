@@ -92,11 +92,3 @@ class MeteredDriverTestCase(cinder_test.TestCase):
         wrapper.restore(backup, volume.id, volume_file, True)
         backup.status = 'available'
         backup.save()
-
-
-def payloads(received, event_type):
-    return [
-        m['payload']
-        for m in received.messages
-        if m['event_type'] == event_type
-    ]

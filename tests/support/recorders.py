@@ -64,6 +64,13 @@ class Collector:
     def event_types(self):
         return [m['event_type'] for m in self.messages]
 
+    def payloads(self, event_type):
+        return [
+            m['payload']
+            for m in self.messages
+            if m['event_type'] == event_type
+        ]
+
     def wait_for(self, event_type, timeout=30):
         self.wait_for_count(event_type, 1, timeout)
 

@@ -367,3 +367,80 @@ def test_a_backup_cinder_leaves_alone_on_restart_sends_nothing(
     )
     driver_module.process_notifier().flush()
     assert recorded.messages == []
+
+
+@pytest.mark.parametrize(
+    'method, args, operation',
+    [
+        ('create_backup', (), 'create'),
+        ('continue_backup', (None,), 'create'),
+        ('restore_backup', ('vol-2', True), 'restore'),
+        ('delete_backup', (), 'delete'),
+    ],
+)
+def test_a_failure_around_the_driver_is_told_once(
+    cinder_conf, recorded, monkeypatch, method, args, operation
+):
+    """Cinder's own failure handling is simulated (an attach that fails,
+    fail_reason recorded as Cinder does but for restores); the real one
+    runs in tests/functional/test_ceph_stack.py."""
+    error = OSError('Unable to attach volume: no keyring')
+
+    def cinders(self, ctxt, backup, *args):
+        if operation != 'restore':
+            backup.fail_reason = str(error)
+        raise error
+
+    monkeypatch.setattr(MeteredBackupManager.__bases__[0], method, cinders)
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    backup = cinder_objects.backup(service=WRAPPER, fail_reason='an old one')
+    with pytest.raises(OSError) as raised:
+        getattr(manager, method)(None, backup, *args)
+    assert raised.value is error
+    driver_module.process_notifier().flush()
+    (message,) = recorded.messages
+    assert message['event_type'] == f'backup.{operation}.error'
+    assert message['payload']['fail_reason'] == str(error)
+    assert message['payload']['service'] == FAKE
+
+
+def test_a_driver_failure_is_told_by_the_wrapper_alone(
+    cinder_conf, recorded, monkeypatch
+):
+    wrapper = _driver()
+    wrapper._driver.fail_with = OSError('store full')
+
+    def cinders(self, ctxt, backup):
+        wrapper.delete_backup(backup)
+
+    monkeypatch.setattr(
+        MeteredBackupManager.__bases__[0], 'delete_backup', cinders
+    )
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    backup = cinder_objects.backup(service=WRAPPER)
+    with pytest.raises(OSError):
+        manager.delete_backup(None, backup)
+    driver_module.process_notifier().flush()
+    assert recorded.event_types() == ['backup.delete.error']
+    # Told once: a later failure of the same operation is told again.
+    with pytest.raises(OSError):
+        manager.delete_backup(None, backup)
+    driver_module.process_notifier().flush()
+    assert recorded.event_types() == ['backup.delete.error'] * 2
+
+
+def test_without_the_wrapper_the_manager_tells_no_failure(
+    cinder_conf, recorded, monkeypatch
+):
+    def cinders(self, ctxt, backup):
+        raise OSError('x')
+
+    monkeypatch.setattr(
+        MeteredBackupManager.__bases__[0], 'create_backup', cinders
+    )
+    with pytest.raises(OSError):
+        _manager(MeteredBackupManager, FAKE).create_backup(
+            None, cinder_objects.backup()
+        )
+    driver_module.process_notifier().flush()
+    assert recorded.messages == []
