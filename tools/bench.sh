@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs the five benchmarks of doc/source/benchmarks.md on a fresh Debian 12
+# Runs the six benchmarks of doc/source/benchmarks.md on a fresh Debian 12
 # machine, as root: installs what tools/test.sh does, plus a stock
 # Ceilometer 27.0.0 without this plugin in .venv-stock (benchmark 4's
 # baseline: Ceilometer loads every sample endpoint installed). Not tests:
@@ -18,6 +18,8 @@ fi
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.progress_traffic
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.pollster_scale
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.backup_cost
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.backup_cost --ceph
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.rbd_watch_cost
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.end_to_end
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.end_to_end \
     --notifications 30000 \

@@ -1,11 +1,13 @@
 """Cinder's backup manager, aware of the metering wrapper.
 
-Cinder records ``CONF.backup_driver`` as each backup's ``service`` and
-refuses to restore, delete or export a backup whose recorded service is not
-the configured driver. With ``MeteredBackupDriver`` configured, the driver
-doing the work is the one it wraps, so backups recorded under that name
-(all those made before the wrapper was enabled, and all those made with
-it) are this service's own.
+Cinder records its manager's ``driver_name`` (``CONF.backup_driver``) as
+each backup's ``service``, before the driver runs, and refuses to restore,
+delete or export a backup whose recorded service is not the configured
+driver. With ``MeteredBackupDriver`` configured, the driver doing the work
+is the one it wraps: that is the name recorded, on every backup, failed
+ones included, so that a stock cinder-backup with that driver owns them
+all again once the wrapper is removed. Backups recorded under either name
+are this service's own.
 
 Cinder's manager also sends the ``.start`` and ``.end`` notifications of
 every operation. Its ``.end`` carries what the wrapper measured of the
@@ -64,6 +66,8 @@ class MeteredBackupManager(manager.BackupManager):
                 LOG.error('cinder-backup cannot start: %s', error)
                 raise SystemExit(1) from None
         super().__init__(*args, **kwargs)
+        if self._wrapped():
+            self.driver_name = CONF.backup_notifications.wrapped_driver
 
     def _wrapped(self):
         """Whether the configured driver is the metering wrapper."""
@@ -74,10 +78,10 @@ class MeteredBackupManager(manager.BackupManager):
             return True
         if not self._wrapped():
             return False
+        # Recorded under the wrapper's own name: by a release of this
+        # package that did, or by a stock manager configured with it.
         recorded = backup if isinstance(backup, str) else backup.service
-        # The same test as Cinder's, against the wrapped driver's name.
-        wrapped = CONF.backup_notifications.wrapped_driver
-        return wrapped.startswith(recorded)
+        return driver.WRAPPER.startswith(recorded)
 
     def _notify_about_backup_usage(
         self, context, backup, event_suffix, extra_usage_info=None

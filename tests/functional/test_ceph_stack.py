@@ -118,11 +118,7 @@ def test_rbd_backups_metered_on_a_real_ceph(cloud):
     assert incremental.status == 'available', incremental
     base = _base(cloud, full.id)
     full_snap, incremental_snap = ceph.snapshots(base)
-    restore = cloud.demo.restores.restore(incremental.id)
-    restored = cloud.wait(
-        lambda: cloud.demo.volumes.get(restore.volume_id), 'available'
-    )
-    cloud.wait(lambda: cloud.demo.backups.get(incremental.id), 'available')
+    restored = cloud.restored(incremental.id)
     with (
         ceph.image('volumes', f'volume-{volume.id}') as source,
         ceph.image('volumes', f'volume-{restored.id}') as target,

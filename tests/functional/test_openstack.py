@@ -79,21 +79,12 @@ def test_backups_made_through_cinders_api_are_metered_in_gnocchi(cloud):
         incremental = cloud.backup(volume.id, name='inc', incremental=True)
         assert incremental.status == 'available'
         incremental_on_disk = cloud.on_disk(incremental.id)
-        restore = cloud.demo.restores.restore(incremental.id)
-        restored = cloud.wait(
-            lambda: cloud.demo.volumes.get(restore.volume_id), 'available'
-        )
-        cloud.wait(lambda: cloud.demo.backups.get(incremental.id), 'available')
+        restored = cloud.restored(incremental.id)
         assert _sha256(cloud.cinder.volume_path(restored.id)) == _sha256(path)
         cloud.delete(incremental.id)
         cloud.delete(full.id)
-        # Root ignores permissions: a container that is a file fails the
-        # backup inside the driver.
-        blocked = os.path.join(cloud.cinder.backup_posix_path, 'blocked')
-        with open(blocked, 'w') as f:
-            f.write('not a directory\n')
-        failed = cloud.backup(volume.id, container='blocked')
-        os.remove(blocked)
+        # A failure inside the driver.
+        failed = cloud.failed_backup(volume.id, 'blocked')
     assert failed.status == 'error'
     assert 'Not a directory' in cloud.admin.backups.get(failed.id).fail_reason
 
@@ -277,3 +268,27 @@ def test_rabbitmq_restarted_during_a_backup(cloud):
     assert 'MessagingTimeout' in reason or 'Timed out' in reason, reason
     # backup.status: error is 4.
     wait_for(lambda: 4.0 in cloud.measures(backup.id, 'backup.status'))
+
+
+def test_stock_cinder_backup_owns_every_backup_once_the_wrapper_is_gone(
+    cloud,
+):
+    """doc/source/uninstall.md's Cinder steps: cinder-backup back on its
+    own driver and manager, nothing of the wrapper in its configuration.
+    It restores and deletes what the wrapper left, failed backups too
+    (Cinder records the service before the driver runs)."""
+    volume = cloud.volume()
+    path = cloud.cinder.volume_path(volume.id)
+    with open(path, 'r+b') as f:
+        os.pwrite(f.fileno(), os.urandom(4 * MIB), 0)
+    kept = cloud.backup(volume.id, name='kept')
+    failed = cloud.failed_backup(volume.id, 'blocked-too')
+    assert (kept.status, failed.status) == ('available', 'error')
+    cloud.cinder.restart_backup(kill=False, metered=False)
+    try:
+        restored = cloud.restored(kept.id)
+        assert _sha256(cloud.cinder.volume_path(restored.id)) == _sha256(path)
+        cloud.delete(kept.id)
+        cloud.delete(failed.id)
+    finally:
+        cloud.cinder.restart_backup(kill=False, metered=True)

@@ -62,6 +62,26 @@ class Cloud:
         )
         return volume, backup
 
+    def restored(self, backup_id):
+        """The new volume a restore of ``backup_id`` makes, once done."""
+        restore = self.demo.restores.restore(backup_id)
+        volume = self.wait(
+            lambda: self.demo.volumes.get(restore.volume_id), 'available'
+        )
+        self.wait(lambda: self.demo.backups.get(backup_id), 'available')
+        return volume
+
+    def failed_backup(self, volume_id, container):
+        """A backup the POSIX driver fails: its container is a file (root
+        ignores permissions)."""
+        blocked = os.path.join(self.cinder.backup_posix_path, container)
+        with open(blocked, 'w') as f:
+            f.write('not a directory\n')
+        try:
+            return self.backup(volume_id, container=container)
+        finally:
+            os.remove(blocked)
+
     def delete(self, backup_id):
         self.demo.backups.delete(backup_id)
         self.wait_gone(lambda: self.demo.backups.get(backup_id))

@@ -173,9 +173,13 @@ def test_disabled_notifications_hand_the_driver_the_very_file(
 
 
 def _manager(manager_class, backup_driver):
-    manager = object.__new__(manager_class)  # only the driver is needed
+    """As constructed with ``backup_driver``: what its __init__ sets of
+    the driver, and no more."""
+    manager = object.__new__(manager_class)
     manager.driver_name = backup_driver
     manager.service = driver_module.importutils.import_class(backup_driver)
+    if manager_class is MeteredBackupManager and backup_driver == WRAPPER:
+        manager.driver_name = FAKE  # the wrapped driver, from cinder_conf
     return manager
 
 
