@@ -38,17 +38,14 @@ def hooks(driver, counts, op):
 
         def _piped_execute(cmd1, cmd2):
             transfer = RbdTransfer.start(cmd1, op)
-            succeeded = False
+            result = None
             try:
                 result = piped_execute(cmd1, cmd2)
-                succeeded = not result[0]
                 return result
             finally:
                 if transfer is not None:
                     transfer.finish(
-                        counts
-                        if succeeded and op.operation == c.CREATE
-                        else None
+                        result, counts if op.operation == c.CREATE else None
                     )
 
         methods['_piped_execute'] = _piped_execute
@@ -107,6 +104,7 @@ class RbdTransfer:
         self._parent = os.getpid()
         self._process = None
         self._gone = False
+        self._broken = False
         self._moved = 0
         self.size = None
         self._listed = False
@@ -134,6 +132,8 @@ class RbdTransfer:
         be watched."""
         try:
             transfer = cls(export_diff)
+            transfer._op = op
+            op.watch(transfer)
         except Exception as error:
             LOG.warning(
                 'Backup %(backup)s %(operation)s: no progress and no stored '
@@ -145,14 +145,26 @@ class RbdTransfer:
                 },
             )
             return None
-        transfer._op = op
-        op.watch(transfer)
         return transfer
 
     def sample(self):
-        if not self._listed and self._diff.poll() is not None:
-            self._read_listing()
-        self._moved = max(self._moved, self._written())
+        try:
+            if not self._listed and self._diff.poll() is not None:
+                self._read_listing()
+            self._moved = max(self._moved, self._written())
+        except Exception:
+            # Asked by the progress timer: the figures stay as they were.
+            if not self._broken:
+                self._broken = True
+                LOG.warning(
+                    'Backup %(backup)s %(operation)s: could not read how far '
+                    'its RBD transfer got',
+                    {
+                        'backup': self._op.backup_id,
+                        'operation': self._op.operation,
+                    },
+                    exc_info=True,
+                )
         if self.size is None:
             return self._moved, None
         # The stream's own headers are not volume bytes.
@@ -202,9 +214,11 @@ class RbdTransfer:
         self._gone = True  # the export is over
         return self._moved
 
-    def finish(self, counts):
-        """The transfer is over: last figures; into ``counts`` (if given)
-        the diff's size as stored and changed bytes."""
+    def finish(self, result, counts):
+        """The transfer is over with ``result`` (Cinder's ``(returncode,
+        stderr)``, None if it raised): last figures; into ``counts`` (if
+        given) the diff's size as stored and changed bytes, if it
+        succeeded."""
         try:
             try:
                 self._diff.wait(DIFF_WAIT)
@@ -223,7 +237,8 @@ class RbdTransfer:
                     },
                 )
             self._op.unwatch()
-            if counts is not None and self.size is not None:
+            succeeded = isinstance(result, tuple) and result[0] == 0
+            if succeeded and counts is not None and self.size is not None:
                 counts.add(self.size, self.size)
         except Exception:
             LOG.warning(

@@ -172,7 +172,8 @@ class MeteredBackupDriver:
                 )
             op.end_figures.update(counts.figures())
         self._succeeded(op)
-        # Cinder recorded the wrapper's name; keep the real driver's.
+        # Cinder's stock manager records the wrapper's name (ours, the
+        # wrapped driver's): keep the real driver's.
         return dict(updates or {}, service=self.driver_name)
 
     def restore(self, backup, volume_id, volume_file, *args, **kwargs):

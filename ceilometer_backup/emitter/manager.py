@@ -98,7 +98,7 @@ class MeteredBackupManager(manager.BackupManager):
 
     @contextlib.contextmanager
     def _failure_told(self, ctxt, backup, operation):
-        recorded = backup.fail_reason
+        recorded = getattr(backup, 'fail_reason', None)
         try:
             yield
         except Exception as error:
@@ -106,7 +106,7 @@ class MeteredBackupManager(manager.BackupManager):
                 backup.id, operation
             ):
                 # What Cinder recorded of this failure, if it did.
-                changed = backup.fail_reason != recorded
+                changed = getattr(backup, 'fail_reason', None) != recorded
                 reason = backup.fail_reason if changed else error
                 self._send_error(ctxt, backup, operation, reason)
             raise

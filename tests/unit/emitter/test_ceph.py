@@ -173,3 +173,26 @@ def test_a_full_copy_counts_what_it_writes(notifier, tmp_path):
     size = os.path.getsize(written)
     assert figures == {'stored_bytes': size, 'changed_bytes': size}
     assert size == 4 * MIB
+
+
+def test_a_watch_that_breaks_costs_progress_only(
+    rbd, conf, notifier, recorded, caplog, monkeypatch
+):
+    def broken(*args):
+        raise RuntimeError('no /proc here')
+
+    monkeypatch.setattr(ceph, '_child', broken)
+    rbd.setenv('FAKE_RBD_SECONDS', '2.5')
+    conf.set_override('progress_every_seconds', 1, 'backup_notifications')
+    with caplog.at_level(logging.WARNING):
+        result, figures = _run(notifier, CephDriver())
+    assert result == (0, b'')
+    assert figures == {'stored_bytes': DATA, 'changed_bytes': DATA}
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert 'could not read how far its RBD transfer got' in warning
+    percents = [
+        m['payload']['backup_percent']
+        for m in recorded.of('backup.createprogress')
+    ]
+    assert percents[-1] == 100.0
+    assert set(percents[:-1]) == {0.0}
