@@ -7,9 +7,11 @@ It moves data two ways, and the volume file sees neither whole:
   through cinder-backup. How far one has got is what the export has
   written into the pipe, its ``wchar`` in ``/proc/<pid>/io``, read at
   each progress report; how far it will go is what ``rbd diff`` lists for
-  the same snapshots, asked alongside so that the backup waits for
-  nothing. Those data extents are the backup's changed bytes, and exactly
-  what import-diff writes into the backup image: its stored bytes.
+  the same snapshots, asked alongside: a backup waits for it only once
+  its transfer succeeded, and at most DIFF_WAIT seconds. Those data
+  extents are the backup's changed bytes, and exactly what import-diff
+  writes into the backup image: its stored bytes (the small metadata
+  object Cinder writes beside it is not counted).
 - from any other volume, a full copy by chunks (``_transfer_data``) into
   an image of its own: every byte read is written, zeros included, and
   counted on that image's writer. The volume file gives the progress.
@@ -21,6 +23,7 @@ import os
 import subprocess
 import tempfile
 
+from cinder.backup.drivers import ceph as ceph_driver
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
@@ -32,12 +35,14 @@ DIFF_WAIT = 10
 
 
 def hooks(driver, counts, op):
+    if not isinstance(driver, ceph_driver.CephBackupDriver):
+        return {}
     methods = {}
     piped_execute = getattr(driver, '_piped_execute', None)
     if callable(piped_execute) and op.operation in c.PROGRESS_EVENTS:
 
         def _piped_execute(cmd1, cmd2):
-            transfer = RbdTransfer.start(cmd1, op)
+            transfer = RbdTransfer.start(op, cmd1)
             result = None
             try:
                 result = piped_execute(cmd1, cmd2)
@@ -95,7 +100,8 @@ class RbdTransfer:
     ``size`` the data bytes of the diff once ``rbd diff`` told them.
     """
 
-    def __init__(self, export_diff):
+    def __init__(self, op, export_diff):
+        self._op = op
         # Its arguments end its command line (behind an interpreter's, were
         # rbd a script).
         self._arguments = b''.join(
@@ -108,7 +114,6 @@ class RbdTransfer:
         self._moved = 0
         self.size = None
         self._listed = False
-        self._op = None
         # rbd diff's output goes to files, not pipes: a pipe nobody reads
         # while it runs would stop a long listing.
         self._listing = tempfile.TemporaryFile()
@@ -127,12 +132,11 @@ class RbdTransfer:
             raise
 
     @classmethod
-    def start(cls, export_diff, op):
+    def start(cls, op, export_diff):
         """The transfer, watched by ``op``'s progress; None if it cannot
         be watched."""
         try:
-            transfer = cls(export_diff)
-            transfer._op = op
+            transfer = cls(op, export_diff)
             op.watch(transfer)
         except Exception as error:
             LOG.warning(
@@ -209,37 +213,38 @@ class RbdTransfer:
                 for line in f:
                     if line.startswith(b'wchar:'):
                         return int(line.split()[1])
-        except (OSError, IndexError):
+        except (FileNotFoundError, ProcessLookupError):
             pass
+        # Any other error (no right to read it) is sample()'s to log.
         self._gone = True  # the export is over
         return self._moved
 
     def finish(self, result, counts):
         """The transfer is over with ``result`` (Cinder's ``(returncode,
-        stderr)``, None if it raised): last figures; into ``counts`` (if
-        given) the diff's size as stored and changed bytes, if it
-        succeeded."""
+        stderr)``, None if it raised): into ``counts`` (if given) the
+        diff's size as stored and changed bytes, if it succeeded. Only
+        then is ``rbd diff`` waited for, at most DIFF_WAIT seconds."""
+        succeeded = isinstance(result, tuple) and result[:1] == (0,)
+        wanted = succeeded and counts is not None
         try:
             try:
-                self._diff.wait(DIFF_WAIT)
+                self._diff.wait(DIFF_WAIT if wanted else 0)
             except subprocess.TimeoutExpired:
+                # Before the kill: no report takes its exit for a failure.
+                self._listed = True
                 self._diff.kill()
                 self._diff.wait()
-                self._listed = True
-                LOG.warning(
-                    'Backup %(backup)s %(operation)s: rbd diff was not done '
-                    '%(wait)s s after its RBD transfer; no stored or changed '
-                    'bytes for it',
-                    {
-                        'backup': self._op.backup_id,
-                        'operation': self._op.operation,
-                        'wait': DIFF_WAIT,
-                    },
-                )
-            self._op.unwatch()
-            succeeded = isinstance(result, tuple) and result[0] == 0
-            if succeeded and counts is not None and self.size is not None:
-                counts.add(self.size, self.size)
+                if wanted:
+                    LOG.warning(
+                        'Backup %(backup)s %(operation)s: rbd diff was not '
+                        'done %(wait)s s after its RBD transfer; no stored '
+                        'or changed bytes for it',
+                        {
+                            'backup': self._op.backup_id,
+                            'operation': self._op.operation,
+                            'wait': DIFF_WAIT,
+                        },
+                    )
         except Exception:
             LOG.warning(
                 'Backup %(backup)s %(operation)s: could not measure its RBD '
@@ -251,7 +256,11 @@ class RbdTransfer:
                 exc_info=True,
             )
         finally:
+            # The last figures (the listing too, if done), then no more.
+            self._op.unwatch(succeeded)
             self._close()
+        if wanted and self.size is not None:
+            counts.add(self.size, self.size)
 
     def _close(self):
         self._listing.close()
@@ -268,12 +277,24 @@ def _stat(pid):
         return f.read().rsplit(b')', 1)[1].split()
 
 
+def _children(parent):
+    """PIDs of ``parent``'s children: from its threads' ``children``
+    files, a few small reads; where the kernel has none, every process's
+    ``stat`` is read instead."""
+    pids = []
+    try:
+        for task in os.listdir(f'/proc/{parent}/task'):
+            with open(f'/proc/{parent}/task/{task}/children', 'rb') as f:
+                pids.extend(f.read().split())
+    except FileNotFoundError:
+        return [entry for entry in os.listdir('/proc') if entry.isdigit()]
+    return [pid.decode() for pid in pids]
+
+
 def _child(parent, arguments):
     """``(pid, start time)`` of ``parent``'s child whose command line ends
     with ``arguments``, or None."""
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
+    for entry in _children(parent):
         try:
             stat = _stat(entry)
             if int(stat[_PPID]) != parent:

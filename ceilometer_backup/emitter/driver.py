@@ -6,7 +6,7 @@ Enabled in cinder.conf alone, in an unpatched Cinder::
     backup_driver = ceilometer_backup.emitter.driver.MeteredBackupDriver
     backup_manager = ceilometer_backup.emitter.manager.MeteredBackupManager
     [backup_notifications]
-    backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
+    wrapped_driver = cinder.backup.drivers.posix.PosixBackupDriver
 
 The wrapper is constructed as Cinder's backup manager constructs drivers,
 passes every call through unchanged, and adds correct progress (counted on
@@ -62,12 +62,17 @@ def wrapped_driver_class():
             'it must name the backup driver that does the work'
         )
     try:
-        return importutils.import_class(name)
+        loaded = importutils.import_class(name)
     except Exception as error:
         raise WrappedDriverError(
             f'[backup_notifications] wrapped_driver = {name} cannot be '
             f'loaded: {type(error).__name__}: {error}'
         ) from None
+    if not isinstance(loaded, type):
+        raise WrappedDriverError(
+            f'[backup_notifications] wrapped_driver = {name} is not a class'
+        )
+    return loaded
 
 
 def service_of(backup):

@@ -110,6 +110,10 @@ class MeteredBackupManager(manager.BackupManager):
                 reason = backup.fail_reason if changed else error
                 self._send_error(ctxt, backup, operation, reason)
             raise
+        finally:
+            # A driver failure Cinder did not pass on (a cancelled
+            # restore) must not silence the next operation's.
+            measured.take_error_sent(backup.id, operation)
 
     def create_backup(self, context, backup):
         with self._failure_told(context, backup, c.CREATE):

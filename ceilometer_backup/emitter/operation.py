@@ -136,9 +136,9 @@ class BackupOperation:
         if self._progress is not None:
             self._progress.watch(transfer)
 
-    def unwatch(self):
+    def unwatch(self, completed=True):
         if self._progress is not None:
-            self._progress.unwatch()
+            self._progress.unwatch(completed)
 
     def end(self, **extra):
         """The operation succeeded: final progress, then ``.end``."""

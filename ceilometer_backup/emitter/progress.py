@@ -49,6 +49,7 @@ class ProgressReporter:
         self._timer = None
         self._transfer = None
         self._transfer_base = 0
+        self._total_before = 0
 
     def start(self):
         if self._interval > 0:
@@ -73,11 +74,18 @@ class ProgressReporter:
         with self._lock:
             self._transfer = transfer
             self._transfer_base = self.bytes_done
+            self._total_before = self.total_bytes
 
-    def unwatch(self):
-        """Take the transfer's last figures and stop asking it."""
+    def unwatch(self, completed=True):
+        """Take the transfer's last figures and stop asking it; a transfer
+        that did not complete leaves the figures as they were before it
+        (Cinder's Ceph driver may then restore by another way)."""
         with self._lock:
-            self._sample_transfer()
+            if completed:
+                self._sample_transfer()
+            else:
+                self.bytes_done = self._transfer_base
+                self.total_bytes = self._total_before
             self._transfer = None
 
     def _sample_transfer(self):

@@ -10,7 +10,8 @@ operation, the methods to put in place of the driver instance's own:
 replacing a method on that instance, for the length of the call, touches
 nothing else. The figures, on create's ``.end``:
 
-- ``stored_bytes``: every byte the backup puts into the backup store;
+- ``stored_bytes``: the bytes the backup puts into the backup store (what
+  each family counts, and leaves out, is in its module);
 - ``changed_bytes``: the volume bytes the backup carries, every byte for a
   full copy, the changed extents for an incremental or differential one.
 

@@ -11,6 +11,7 @@ import sys
 import textwrap
 
 import pytest
+from cinder.backup.drivers import ceph as ceph_driver
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter import ceph, store
@@ -57,10 +58,10 @@ def rbd(tmp_path, monkeypatch):
     return monkeypatch
 
 
-class CephDriver:
+class CephDriver(ceph_driver.CephBackupDriver):
     """Cinder's CephBackupDriver as far as the metering goes."""
 
-    def __init__(self, import_status=0):
+    def __init__(self, import_status=0):  # no cluster to connect to
         self.import_status = import_status
 
     def _piped_execute(self, cmd1, cmd2):
@@ -152,8 +153,11 @@ def test_without_rbd_the_transfer_still_runs(notifier, caplog, monkeypatch):
     assert 'no progress and no stored or changed bytes' in warning
 
 
-class FullCopyDriver:
+class FullCopyDriver(ceph_driver.CephBackupDriver):
     """Cinder's CephBackupDriver copying a file volume by chunks."""
+
+    def __init__(self):
+        pass
 
     def _transfer_data(self, src, src_name, dest, dest_name, length):
         while data := src.read(MIB):
@@ -196,3 +200,16 @@ def test_a_watch_that_breaks_costs_progress_only(
     ]
     assert percents[-1] == 100.0
     assert set(percents[:-1]) == {0.0}
+
+
+def test_another_driver_with_the_same_method_names_is_left_alone(
+    rbd, notifier
+):
+    class Other:
+        _piped_execute = CephDriver._piped_execute
+        backup = CephDriver.backup
+        import_status = 0
+
+    driver = Other()
+    with store.metered(driver, notifier.operation(None, None, c.CREATE)):
+        assert '_piped_execute' not in vars(driver)

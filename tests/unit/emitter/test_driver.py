@@ -448,3 +448,39 @@ def test_without_the_wrapper_the_manager_tells_no_failure(
         )
     driver_module.process_notifier().flush()
     assert recorded.messages == []
+
+
+def test_a_driver_failure_cinder_swallows_does_not_silence_the_next(
+    cinder_conf, recorded, monkeypatch
+):
+    """Cinder catches BackupRestoreCancel from the driver and ends the
+    restore itself: the next restore, failing outside the driver, still
+    gets its .error."""
+    wrapper = _driver()
+    wrapper._driver.fail_with = OSError('cancelled')
+    calls = []
+
+    def cinders(self, ctxt, backup, volume_id, volume_is_new):
+        calls.append(volume_id)
+        if len(calls) == 1:
+            try:
+                with open(os.devnull, 'wb') as target:
+                    wrapper.restore(backup, volume_id, target, True)
+            except OSError:
+                return  # as Cinder does with a cancel
+        raise OSError('target not attachable')
+
+    monkeypatch.setattr(
+        MeteredBackupManager.__bases__[0], 'restore_backup', cinders
+    )
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    backup = cinder_objects.backup(service=WRAPPER)
+    manager.restore_backup(None, backup, 'vol-2', True)
+    with pytest.raises(OSError, match='attachable'):
+        manager.restore_backup(None, backup, 'vol-3', True)
+    driver_module.process_notifier().flush()
+    reasons = [
+        m['payload']['fail_reason']
+        for m in recorded.of('backup.restore.error')
+    ]
+    assert reasons == ['cancelled', 'target not attachable']

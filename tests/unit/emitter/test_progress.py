@@ -167,3 +167,37 @@ def test_a_stalled_operation_reports_how_long_nothing_moved():
     assert moving[0]['idle_seconds'] == 0.0
     assert all('idle_seconds' not in r for r in moving[1:])
     assert len(moving) >= 2
+
+
+class _Transfer:
+    def __init__(self, moved, total):
+        self.figures = (moved, total)
+
+    def sample(self):
+        return self.figures
+
+
+def test_a_watched_transfer_gives_bytes_and_total_at_each_report():
+    reports = []
+    progress = ProgressReporter(reports.append, 1000, 0, 0)
+    progress.advance(100)
+    transfer = _Transfer(50, None)
+    progress.watch(transfer)
+    progress.report()
+    transfer.figures = (200, 400)
+    progress.report()
+    progress.unwatch()
+    assert [(r['bytes_done'], r['bytes_total']) for r in reports] == [
+        (150, 1000),
+        (300, 500),
+    ]
+    assert (progress.bytes_done, progress.total_bytes) == (300, 500)
+
+
+def test_a_transfer_that_failed_leaves_the_figures_as_before_it():
+    progress = ProgressReporter(lambda extra: None, 1000, 0, 0)
+    progress.advance(100)
+    progress.watch(_Transfer(300, 400))
+    progress.report()
+    progress.unwatch(completed=False)
+    assert (progress.bytes_done, progress.total_bytes) == (100, 1000)
