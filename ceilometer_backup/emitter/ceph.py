@@ -23,7 +23,6 @@ import os
 import subprocess
 import tempfile
 
-from cinder.backup.drivers import ceph as ceph_driver
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
@@ -34,8 +33,21 @@ LOG = logging.getLogger(__name__)
 DIFF_WAIT = 10
 
 
+# Named, not imported: the wrapper's modules load where Cinder's Ceph
+# driver cannot (no rados), and a third-party driver with methods of the
+# same names must be left alone.
+CEPH_DRIVER = 'cinder.backup.drivers.ceph.CephBackupDriver'
+
+
+def _is_cinders_ceph_driver(driver):
+    return any(
+        f'{cls.__module__}.{cls.__qualname__}' == CEPH_DRIVER
+        for cls in type(driver).__mro__
+    )
+
+
 def hooks(driver, counts, op):
-    if not isinstance(driver, ceph_driver.CephBackupDriver):
+    if not _is_cinders_ceph_driver(driver):
         return {}
     methods = {}
     piped_execute = getattr(driver, '_piped_execute', None)
