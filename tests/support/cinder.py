@@ -68,6 +68,20 @@ driver = messagingv2
 """
 
 
+# What a scheduler does at its start, with Cinder's own client.
+ASK_BACKUP_CAPABILITIES = """
+import sys
+from cinder import context, objects, rpc
+from cinder.backup import rpcapi
+from cinder.common import config
+config.CONF(['--config-file', sys.argv[1]], project='cinder')
+objects.register_all()
+rpc.init(config.CONF)
+rpcapi.BackupAPI().publish_service_capabilities(context.get_admin_context())
+rpc.cleanup()
+"""
+
+
 class Cinder:
     def __init__(
         self,
@@ -80,6 +94,7 @@ class Cinder:
     ):
         servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
         self.workdir = workdir
+        self.transport_url = transport_url
         self.ceph = ceph
         self.backend = self.volume_type = 'ceph' if ceph else 'sparse'
         self.snippet = SNIPPET
@@ -270,7 +285,7 @@ progress_every_seconds = 1
         )  # fmt: skip
         lap('db sync')
         launched = time.time()
-        for service in ('cinder-api', 'cinder-scheduler', 'cinder-backup'):
+        for service in ('cinder-api', 'cinder-scheduler'):
             self.start_service(service)
         servers.wait_for_port(self.port, self.processes['cinder-api'], 60)
         # cinder-volume sends its capabilities once at start, to the
@@ -284,8 +299,8 @@ progress_every_seconds = 1
         lap('scheduler constructed')
         time.sleep(1)
         self.start_service('cinder-volume')
-        self.wait_until_up(['cinder-volume', 'cinder-backup'], timeout=120)
-        lap('volume, backup serving')
+        self.wait_until_up(['cinder-volume'], timeout=120)
+        lap('volume serving')
         if not self.wait_for_pool(timeout=15):
             self.timings['cinder-volume restarted'] = True
             self.stop_service('cinder-volume')
@@ -296,6 +311,10 @@ progress_every_seconds = 1
         # Once it has the pool, the scheduler starts its reports.
         self.wait_until_up(['cinder-scheduler'], timeout=90)
         lap('scheduler serving')
+        self.start_service('cinder-backup')
+        self.wait_until_up(['cinder-backup'], timeout=120)
+        self.publish_backup_capabilities()
+        lap('backup serving')
         self._create_volume_type()
         lap('volume type')
 
@@ -348,6 +367,24 @@ progress_every_seconds = 1
         self.start_service('cinder-backup', metered)
         if wait:
             self.wait_until_up(['cinder-backup'], timeout=120, since=stopped)
+            self.publish_backup_capabilities()
+
+    def publish_backup_capabilities(self):
+        """Have cinder-backup send its capabilities to the schedulers again,
+        as a scheduler asks at its own start.
+
+        The scheduler takes no backup without them ('Service cinder-backup
+        could not be found'), and cinder-backup sends them once at the end
+        of its start, then every minute: a scheduler not yet listening
+        misses the first, and the first may say the driver is not ready
+        (Cinder checks it in a loop of its own; Ceph's check connects to
+        the cluster).
+        """
+        python = os.path.join(VENV, 'bin', 'python')
+        servers.run(
+            [python, '-c', ASK_BACKUP_CAPABILITIES, self.conf], timeout=120
+        )
+        time.sleep(1)  # two casts away: cinder-backup's to the scheduler
 
     def client(self, username='demo'):
         return cinder_client.Client(
