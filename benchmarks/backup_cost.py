@@ -118,33 +118,12 @@ class Round:
         wall = _span(self.cinder.log('cinder-backup'), operation, backup_id)
         return wall, cpu
 
-    def _create(self):
-        """A backup of the source, once the scheduler has the restarted
-        cinder-backup's report: before it, it fails the backup at once
-        ('Service not found'), which is no cost of either configuration."""
-        backups = self.client.backups
-        started = SPANS['backup'][0]
-        deadline = time.monotonic() + 120
-        while True:
-            backup = backups.create(self.source.id)
-            while True:
-                with open(self.cinder.log('cinder-backup')) as f:
-                    if started.format(backup.id) in f.read():
-                        return backup
-                if backups.get(backup.id).status == 'error':
-                    break
-                time.sleep(0.2)
-            if time.monotonic() > deadline:
-                raise TimeoutError('cinder-backup takes no backup')
-            backups.delete(backup.id)
-            time.sleep(2)
-
     def run(self, metered):
         """((wall, CPU) of the backup, (wall, CPU) of the restore)."""
         self.cinder.restart_backup(kill=False, metered=metered)
         backups, volumes = self.client.backups, self.client.volumes
         cpu = self.cpu()
-        backup = self._create()
+        backup = backups.create(self.source.id)
         backed_up = self.done(
             'backup', backup.id, cpu, lambda: backups.get(backup.id)
         )
