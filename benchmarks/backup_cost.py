@@ -31,14 +31,13 @@ import sys
 import tempfile
 import time
 
-from benchmarks.common import describe_machine
+from benchmarks.common import REGION, describe_machine, regions
 from tests.support import MIB, servers
 from tests.support.ceph import Ceph
 from tests.support.cinder import wait_status
 from tests.support.stack import Stack
 
 GIB = 1024 * MIB
-REGION = 64 * MIB
 # Cinder's log lines at the start and end of each operation.
 SPANS = {
     'backup': (
@@ -52,20 +51,14 @@ SPANS = {
 }
 
 
-def _regions(size, random_share):
-    """Offsets of random regions of REGION bytes, evenly spread, the
-    rest zeros (holes): ``random_share`` of ``size``."""
-    return range(0, size, int(REGION / random_share))
-
-
 def _fill(stack, volume_id, size, random_share):
     if stack.ceph is None:
         with open(stack.cinder.volume_path(volume_id), 'r+b') as f:
-            for offset in _regions(size, random_share):
+            for offset in regions(size, random_share):
                 os.pwrite(f.fileno(), os.urandom(REGION), offset)
         return
     with stack.ceph.image('volumes', f'volume-{volume_id}') as image:
-        for offset in _regions(size, random_share):
+        for offset in regions(size, random_share):
             image.write(os.urandom(REGION), offset)
 
 

@@ -21,6 +21,17 @@ def describe_machine():
     )
 
 
+# A volume's data in the cost benchmarks: random regions of this size,
+# evenly spread, zeros (holes) between them.
+REGION = 64 * 1024 * 1024
+
+
+def regions(size, random_share):
+    """Offsets of the random regions making ``random_share`` of
+    ``size`` bytes."""
+    return range(0, size, int(REGION / random_share))
+
+
 def best_of(runs, function):
     """The fastest of ``runs`` timings of ``function()``, in seconds."""
     best = float('inf')

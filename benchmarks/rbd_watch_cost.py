@@ -17,13 +17,12 @@ import sys
 import tempfile
 import time
 
-from benchmarks.common import describe_machine
+from benchmarks.common import REGION, describe_machine, regions
 from ceilometer_backup.emitter import ceph as watched
 from tests.support import MIB
 from tests.support.ceph import Ceph
 
 GIB = 1024 * MIB
-REGION = 64 * MIB
 
 
 def _children_cpu():
@@ -83,7 +82,7 @@ def main(size_gib, random_share, rounds):
     with Ceph(tempfile.mkdtemp(prefix='bench-rbd-')) as cluster:
         cluster.rbd('create', 'volumes/source', '--size', f'{size_gib}G')
         with cluster.image('volumes', 'source') as image:
-            for offset in range(0, size_gib * GIB, int(REGION / random_share)):
+            for offset in regions(size_gib * GIB, random_share):
                 image.write(os.urandom(REGION), offset)
         cluster.rbd('snap', 'create', 'volumes/source@backup')
         export = ['rbd', 'export-diff', '--conf', cluster.conf,
