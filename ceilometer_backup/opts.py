@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 NOTIFICATIONS_GROUP = 'backup_notifications'
 POLLING_GROUP = 'backup_polling'
+PUBLISHER_GROUP = 'backup_gnocchi'
 
 notification_opts = [
     cfg.StrOpt(
@@ -86,6 +87,29 @@ polling_opts = [
 ]
 
 
+publisher_opts = [
+    cfg.StrOpt(
+        'spool_dir',
+        default='/var/lib/ceilometer/backup-gnocchi',
+        help='Where the backup-gnocchi:// publisher of '
+        'ceilometer-agent-notification keeps the backup samples Gnocchi '
+        'cannot take for now (unreachable, timeout, 5xx, 429), one file a '
+        'batch, until it sends them in order once Gnocchi answers. The '
+        "agent's user must be able to write it; it survives agent "
+        'restarts and is shared by the [notification] workers of one '
+        'host. Created at start if missing.',
+    ),
+    cfg.IntOpt(
+        'spool_max_mb',
+        default=1024,
+        min=1,
+        help='The most the spool may hold, in MiB. A batch that would not '
+        'fit is dropped with one ERROR line giving its sample count. A '
+        'backup sample takes about 1 KiB.',
+    ),
+]
+
+
 def register_opts(conf):
     conf.register_opts(notification_opts, group=NOTIFICATIONS_GROUP)
 
@@ -94,8 +118,13 @@ def register_polling_opts(conf):
     conf.register_opts(polling_opts, group=POLLING_GROUP)
 
 
+def register_publisher_opts(conf):
+    conf.register_opts(publisher_opts, group=PUBLISHER_GROUP)
+
+
 def list_opts():
     return [
         (NOTIFICATIONS_GROUP, notification_opts),
         (POLLING_GROUP, polling_opts),
+        (PUBLISHER_GROUP, publisher_opts),
     ]

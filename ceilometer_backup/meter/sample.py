@@ -12,10 +12,6 @@ beside the stock declarative ``meter`` endpoint. Where that one differs:
   whole batch back to the broker, again and again.
 - A batch's samples are published in one call, so a publisher that sends
   over the network (Gnocchi) makes one request per batch, not per message.
-- A batch the ``backup-gnocchi://`` publisher could not deliver for a
-  reason that passes goes back to the broker, after a wait that doubles
-  while it lasts: nothing is lost while Gnocchi is down. Stock logs and
-  drops it.
 - It is plain Python per message: no jsonpath, regex or config lookups.
 - A sample's id comes from its notification's message id, so a message
   delivered twice gives the same samples twice, which a consumer keyed on
@@ -31,17 +27,14 @@ reach sample metadata.
 import datetime
 import hashlib
 import math
-import threading
-import time
 
-import oslo_messaging
 from ceilometer.pipeline.sample import SampleEndpoint
 from ceilometer.sample import Sample
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.contract import STRING_MAX
-from ceilometer_backup.meter import meters, publisher
+from ceilometer_backup.meter import meters
 from ceilometer_backup.meter.metadata import backup_metadata
 
 LOG = logging.getLogger(__name__)
@@ -63,11 +56,6 @@ _ERROR_EVENTS = {c.event_type(op, c.ERROR): op for op in c.OPERATIONS}
 _PROGRESS_EVENTS = {event: op for op, event in c.PROGRESS_EVENTS.items()}
 _IDLE = 'idle_seconds'
 _PROGRESS_FIGURES = [(_IDLE, meters.IDLE)]
-
-# While Gnocchi cannot take a batch, wait this long before handing it back
-# to the broker, doubling up to the maximum: no spinning on redeliveries.
-RETRY_START = 1.0
-RETRY_MAX = 60.0
 
 # A rejection's log line quotes at most this much of the offending value.
 QUOTE_MAX = 60
@@ -211,54 +199,13 @@ class BackupNotifications(SampleEndpoint):
         )
     ]
 
-    def __init__(self, conf, publisher):
-        super().__init__(conf, publisher)
-        self._retry = 0.0
-        self._retry_lock = threading.Lock()
-
     def process_notifications(self, priority, notifications):
         samples = []
         for message in notifications:
             samples.extend(self.build_sample(message))
-        if not samples:
-            return None
-        # A publishing failure is not the message's fault: one that
-        # propagates sends the batch back to the broker.
-        with self.publisher as publish:
-            publish(samples)
-        failure = publisher.undelivered()
-        if failure is None:
-            self._delivered()
-            return None
-        time.sleep(self._undelivered(len(samples), failure))
-        return oslo_messaging.NotificationResult.REQUEUE
-
-    def _undelivered(self, count, failure):
-        """How long to wait before handing the batch back; one WARNING
-        when an outage starts, not one per retry."""
-        with self._retry_lock:
-            if not self._retry:
-                LOG.warning(
-                    'Gnocchi could not take a batch of %(count)d backup '
-                    'samples (%(error)s): it goes back to the message '
-                    'broker and is retried, every %(start)ss at first, up '
-                    'to every %(max)ss while this lasts',
-                    {
-                        'count': count,
-                        'error': failure,
-                        'start': RETRY_START,
-                        'max': RETRY_MAX,
-                    },
-                )
-            wait = min(max(self._retry * 2, RETRY_START), RETRY_MAX)
-            self._retry = wait
-        return wait
-
-    def _delivered(self):
-        with self._retry_lock:
-            if self._retry:
-                LOG.info('Gnocchi takes backup samples again')
-            self._retry = 0.0
+        if samples:
+            with self.publisher as publish:
+                publish(samples)
 
     def build_sample(self, message):
         """The samples of one notification; never raises.

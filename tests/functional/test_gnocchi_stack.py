@@ -9,10 +9,8 @@ backup from a loopback Cinder API, plus one nothing notified.
 """
 
 import os
-import signal
 import sys
 import time
-import uuid
 
 import pytest
 from gnocchiclient import exceptions as gnocchi_exc
@@ -21,11 +19,13 @@ from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
 from tests.support import MIB, config, servers
 from tests.support.config import cinder_conf
-from tests.support.openstack_api import FakeOpenStack, make_backups
+from tests.support.openstack_api import (
+    FakeOpenStack,
+    make_backups,
+    notified_backup,
+)
 from tests.support.postgresql import PostgreSQL
 from tests.support.telemetry import Telemetry
-
-OUTAGE = 60  # seconds
 
 
 @pytest.fixture(scope='module')
@@ -171,139 +171,13 @@ def test_backup_metered_in_gnocchi_end_to_end(stack):
 
 def _notify(stack, raw, *events, **extra):
     """Send ``events`` for the backup the API lists as ``raw``."""
-    backup = {
-        'id': raw['id'],
-        'project_id': raw['os-backup-project-attr:project_id'],
-        'user_id': raw['user_id'],
-        'volume_id': raw['volume_id'],
-        'display_name': raw['name'],
-        'size': raw['size'],
-        'status': 'available',
-    }
+    backup = notified_backup(raw)
     notifier = BackupNotifier.from_config(
         cinder_conf(url=stack['rabbitmq'].url, driver='messagingv2'), 'node-1'
     )
     for operation in events:
         with notifier.operation(None, backup, operation):
             pass
-
-
-def _stream(stack, count):
-    """Backups nobody polls (the API does not list them), each created with
-    progress, every third failing, every second created one deleted: the
-    ids of those created and of those failed."""
-    notifier = BackupNotifier.from_config(
-        cinder_conf(
-            url=stack['rabbitmq'].url,
-            driver='messagingv2',
-            progress_every_objects=2,
-        ),
-        'node-1',
-    )
-    created, failed = [], []
-    for n in range(count):
-        backup = {
-            'id': str(uuid.uuid4()),
-            'project_id': 'p' * 32,
-            'user_id': 'u' * 32,
-            'volume_id': str(uuid.uuid4()),
-            'size': 1 + n % 3,
-            'status': 'creating',
-        }
-        try:
-            with notifier.operation(None, backup, c.CREATE) as op:
-                for _ in range(4):
-                    op.advance(backup['size'] * 1024 * MIB // 4)
-                if n % 3 == 2:
-                    raise OSError('repository full')
-        except OSError:
-            failed.append(backup['id'])
-            continue
-        if len(created) % 2:
-            with notifier.operation(None, backup, c.DELETE):
-                pass
-        created.append(backup['id'])
-    notifier.flush()
-    return created, failed
-
-
-def _counted(client, resource_id):
-    """meter -> how many measures Gnocchi holds for it."""
-    resource = client.resource.get('volume_backup', resource_id)
-    return {
-        name: int(
-            sum(
-                value
-                for _, _, value in client.metric.get_measures(
-                    metric_id, aggregation='count', granularity=1, refresh=True
-                )
-            )
-        )
-        for name, metric_id in resource['metrics'].items()
-    }
-
-
-def _published(agent, resource_ids):
-    """(resource, meter) -> how many distinct samples the agent published
-    (its file publisher, in the same sink, writes again what is retried)."""
-    ids = {}
-    for sample in agent.samples():
-        if sample['resource_id'] in resource_ids:
-            key = (sample['resource_id'], sample['name'])
-            ids.setdefault(key, set()).add(sample['id'])
-    return {key: len(found) for key, found in ids.items()}
-
-
-def _assert_nothing_lost(stack, started, deleted):
-    client, agent = stack['gnocchi'], stack['notification']
-    wanted = set(started)
-
-    def all_in():
-        published = _published(agent, wanted)
-        counted = {}
-        for resource_id in wanted:
-            for name, count in _counted(client, resource_id).items():
-                counted[resource_id, name] = count
-        assert counted == published
-        for resource_id in deleted:
-            resource = client.resource.get('volume_backup', resource_id)
-            assert resource['ended_at'] is not None, resource_id
-
-    _wait(all_in, timeout=120)
-    meters = {name for _, name in _published(agent, wanted)}
-    assert {
-        'backup.size',
-        'backup.progress',
-        'backup.create.duration',
-        'backup.delete.duration',
-        'backup.error',
-    } <= meters
-
-
-def test_a_gnocchi_outage_loses_nothing(stack):
-    gnocchi = stack['gnocchi_server']
-    gnocchi.stop_api()
-    outage = time.monotonic()
-    created, failed = _stream(stack, 12)
-    time.sleep(max(0, OUTAGE - (time.monotonic() - outage)))
-    gnocchi.start_api()
-    _assert_nothing_lost(stack, created + failed, created[1::2])
-    log = stack['notification'].log_text()
-    assert 'Gnocchi could not take a batch' in log
-    assert 'Gnocchi takes backup samples again' in log
-    assert 'Traceback' not in log
-
-
-def test_the_agent_killed_during_the_outage_loses_nothing(stack):
-    gnocchi, agent = stack['gnocchi_server'], stack['notification']
-    gnocchi.stop_api()
-    created, failed = _stream(stack, 6)
-    agent.wait_for_meters(created, ['backup.create.duration'])
-    os.killpg(agent.process.pid, signal.SIGKILL)
-    agent.process.wait(10)
-    gnocchi.start_api()
-    agent.start()
-    _assert_nothing_lost(stack, created + failed, created[1::2])
 
 
 def test_reconcile_ends_backups_deleted_unseen(stack, tmp_path):

@@ -79,6 +79,8 @@ class NotificationAgent(_Agent):
         ``samples.json`` in workdir. ``bindir`` holds the agent's console
         script when it is not this environment's (a stock Ceilometer)."""
         self.samples_file = os.path.join(workdir, 'samples.json')
+        # Where backup-gnocchi:// keeps what Gnocchi cannot take yet.
+        self.spool_dir = os.path.join(workdir, 'spool')
         self.pipeline = os.path.join(workdir, 'pipeline.yaml')
         os.makedirs(workdir, exist_ok=True)
         if record:
@@ -91,6 +93,8 @@ class NotificationAgent(_Agent):
             f"""pipeline_cfg_file = {self.pipeline}
 host = functional-agent
 {defaults}
+[backup_gnocchi]
+spool_dir = {self.spool_dir}
 [notification]
 workers = {workers}
 batch_size = {batch_size}
@@ -109,6 +113,17 @@ meter_definitions_dirs = {config.STOCK_METERS_DIR}
         with open(self.samples_file) as f:
             # The agent may be halfway through a line: take whole ones.
             return [json.loads(line) for line in f if line.endswith('\n')]
+
+    def distinct_samples(self, resource_ids):
+        """(resource, meter) -> how many distinct samples the agent
+        published of ``resource_ids`` (a message the broker delivers
+        again is written again, with the same sample ids)."""
+        ids = {}
+        for sample in self.samples():
+            if sample['resource_id'] in resource_ids:
+                key = (sample['resource_id'], sample['name'])
+                ids.setdefault(key, set()).add(sample['id'])
+        return {key: len(found) for key, found in ids.items()}
 
     def wait_for_meters(self, resource_ids, meters, timeout=90):
         """Wait until each resource has a sample of each meter."""

@@ -15,7 +15,9 @@ class FakeGnocchi:
     """``resources`` maps the ids of existing resources to their
     attributes (kept, not copied); ``resource_types`` the existing types;
     ``fail_create`` and ``fail_post`` are raised by the next resource
-    creation and the next measures post."""
+    creation and the next measures post, ``unreachable`` by every call
+    while it is set. ``posted`` holds the measures of each post that
+    succeeded, in order."""
 
     def __init__(
         self,
@@ -29,6 +31,8 @@ class FakeGnocchi:
         self.types = dict(resource_types or {})
         self.fail_create = fail_create
         self.fail_post = fail_post
+        self.unreachable = None
+        self.posted = []
         self.searches = 0
         self.resource = _Resources(self)
         self.resource_type = _ResourceTypes(self)
@@ -43,6 +47,7 @@ class _Resources:
     def create(self, resource_type, resource):
         gnocchi = self.gnocchi
         gnocchi.calls.append(('create', resource_type, resource))
+        _reach(gnocchi)
         if gnocchi.fail_create is not None:
             error, gnocchi.fail_create = gnocchi.fail_create, None
             raise error
@@ -50,6 +55,7 @@ class _Resources:
 
     def update(self, resource_type, resource_id, attributes):
         self.gnocchi.calls.append(('update', resource_type, resource_id))
+        _reach(self.gnocchi)
         if resource_id in self.gnocchi.resources:
             self.gnocchi.resources[resource_id].update(attributes)
 
@@ -97,6 +103,7 @@ class _Metrics:
     def batch_resources_metrics_measures(self, measures, create_metrics):
         """Gnocchi's answer to measures of resources it does not have."""
         self.gnocchi.calls.append(('post', set(measures)))
+        _reach(self.gnocchi)
         if self.gnocchi.fail_post is not None:
             error, self.gnocchi.fail_post = self.gnocchi.fail_post, None
             raise error
@@ -112,6 +119,12 @@ class _Metrics:
                     ],
                 },
             )
+        self.gnocchi.posted.append(measures)
+
+
+def _reach(gnocchi):
+    if gnocchi.unreachable is not None:
+        raise gnocchi.unreachable
 
 
 class _ArchivePolicies:

@@ -104,3 +104,23 @@ workers = 1
         for process in self.processes:
             servers.stop(process, timeout=3)
         self.processes = []
+
+
+def measure_counts(client, resource_type, resource_id, granularity):
+    """meter -> how many measures Gnocchi holds for it (its archive policy
+    must aggregate ``count`` at ``granularity`` seconds)."""
+    resource = client.resource.get(resource_type, resource_id)
+    return {
+        name: int(
+            sum(
+                value
+                for _, _, value in client.metric.get_measures(
+                    metric_id,
+                    aggregation='count',
+                    granularity=granularity,
+                    refresh=True,
+                )
+            )
+        )
+        for name, metric_id in resource['metrics'].items()
+    }

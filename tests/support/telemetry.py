@@ -16,7 +16,7 @@ from tests.support.ceilometer_services import NotificationAgent, PollingAgent
 from tests.support.gnocchi import Gnocchi
 
 PUBLISHER = (
-    'backup-gnocchi://?enable_filter_project=false&archive_policy=backup-count'
+    'backup-gnocchi://?enable_filter_project=false&archive_policy={policy}'
     '&resources_definition_file={etc}/gnocchi_resources.yaml'
 )
 # The mean and the max of each second, as ceilometer-high, and how many
@@ -31,9 +31,19 @@ ARCHIVE_POLICY = {
 
 
 class Telemetry:
-    def __init__(self, root, rabbitmq, postgresql, credentials, polling=''):
+    def __init__(
+        self,
+        root,
+        rabbitmq,
+        postgresql,
+        credentials,
+        polling='',
+        archive_policy=ARCHIVE_POLICY,
+    ):
         """``credentials``: a [service_credentials] section; ``polling``:
-        more configuration of the polling agent."""
+        more configuration of the polling agent; ``archive_policy``: of
+        every metric the agent creates."""
+        self.archive_policy = archive_policy
         self.root = root
         self.etc = root / 'etc'
         self.rabbitmq = rabbitmq
@@ -44,7 +54,9 @@ class Telemetry:
         self.notification = NotificationAgent(
             str(root / 'notification'),
             rabbitmq.url,
-            publishers=[PUBLISHER.format(etc=self.etc)],
+            publishers=[
+                PUBLISHER.format(etc=self.etc, policy=archive_policy['name'])
+            ],
             pipelines=('meter', 'event'),
             meters_dir=str(self.etc / 'meters.d'),
             defaults='event_pipeline_cfg_file = '
@@ -66,7 +78,7 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
             self.postgresql.create_database('gnocchi')
             self.gnocchi.start()
             self.client = self.gnocchi.client()
-            self.client.archive_policy.create(ARCHIVE_POLICY)
+            self.client.archive_policy.create(self.archive_policy)
             servers.run(
                 [
                     servers.console_script('ceilometer-upgrade'),

@@ -6,27 +6,40 @@ runs it against a real Gnocchi.
 """
 
 import logging
+import os
+import time
 
 import pytest
 from ceilometer import publisher as ceilometer_publisher
 from ceilometer import sample as ceilometer_sample
+from ceilometer import version
+from ceilometer.publisher import gnocchi as upstream
 from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.meter import publisher as backup_publisher
-from tests.support import config
+from ceilometer_backup.meter import spool
+from tests.support import MIB, config
 from tests.support.fake_gnocchi import FakeGnocchi
 
 BACKUP = '1b6e4d0a-6f0c-4d43-9f43-6c3c1fb5b6a1'
 
 
 @pytest.fixture
-def make_publisher(tmp_path):
+def spool_dir(tmp_path):
+    return tmp_path / 'spool'
+
+
+@pytest.fixture
+def make_publisher(tmp_path, spool_dir, monkeypatch):
+    monkeypatch.setattr(backup_publisher, 'RETRY_START', 0.01)
+    monkeypatch.setattr(backup_publisher, 'RETRY_MAX', 0.02)
     # Gnocchi's basic auth: the publisher builds its clients offline.
     conf_file = tmp_path / 'ceilometer.conf'
     conf_file.write_text(
         '[service_credentials]\nauth_type = gnocchi-basic\nuser = admin\n'
         'endpoint = http://127.0.0.1:9\n'
+        f'[backup_gnocchi]\nspool_dir = {spool_dir}\nspool_max_mb = 1\n'
     )
     conf = config.prepare_service([str(conf_file)])
     gnocchi.write_files(gnocchi.deploy_files(conf), tmp_path)
@@ -125,24 +138,76 @@ def test_without_a_cache_it_is_the_upstream_publisher(make_publisher):
     ]
 
 
-def test_gnocchi_unreachable_hands_the_batch_back_without_a_traceback(
-    make_publisher, caplog
+def samples_at(*stamps):
+    """One backup.size sample of BACKUP at each of ``stamps`` (minutes)."""
+    return [
+        ceilometer_sample.Sample(
+            **dict(
+                samples()[0].as_dict(),
+                id=None,
+                volume=minute,
+                timestamp=f'2026-11-25T01:{minute:02d}:00+00:00',
+            )
+        )
+        for minute in stamps
+    ]
+
+
+def _published_lines(caplog):
+    """What the publisher logged, not Ceilometer's and oslo.cache's."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == backup_publisher.__name__
+    ]
+
+
+def _values(fake):
+    """The backup.size values Gnocchi took, in the order it took them."""
+    return [
+        m['value']
+        for measures in fake.posted
+        for m in measures[BACKUP]['backup.size']['measures']
+    ]
+
+
+def _wait_sent(spool_dir):
+    deadline = time.monotonic() + 10
+    while [n for n in os.listdir(spool_dir) if n.endswith('.json')]:
+        assert time.monotonic() < deadline, os.listdir(spool_dir)
+        time.sleep(0.01)
+
+
+def test_gnocchi_unreachable_keeps_batches_on_disk_and_sends_them_in_order(
+    make_publisher, spool_dir, caplog
 ):
-    fake = FakeGnocchi(fail_create=gnocchi_exc.ConnectionFailure('refused'))
+    fake = FakeGnocchi()
     publisher = make_publisher(fake)
+    publisher.publish_samples(samples_at(1))
+    fake.unreachable = gnocchi_exc.ConnectionFailure('refused')
     with caplog.at_level(logging.DEBUG):
-        publisher.publish_samples(samples())
-    # No post, no attribute update: the whole batch comes back.
-    assert [call[0] for call in fake.calls] == ['create']
-    assert isinstance(
-        backup_publisher.undelivered(), gnocchi_exc.ConnectionFailure
+        publisher.publish_samples(samples_at(2, 3))
+        publisher.publish_samples(samples_at(4))
+        # Nothing Gnocchi did not take is lost from the disk meanwhile.
+        assert len(os.listdir(spool_dir)) >= 2
+        fake.unreachable = None
+        _wait_sent(spool_dir)
+        publisher.publish_samples(samples_at(5))
+    assert _values(fake) == [1, 2, 3, 4, 5]
+    messages = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.levelno >= logging.INFO
+    ]
+    assert [level for level, _ in messages] == ['WARNING', 'INFO']
+    assert messages[0][1].startswith(
+        'Gnocchi could not take 2 backup samples (Unknown Error (HTTP '
+        f'refused)): kept in {spool_dir}'
     )
-    assert backup_publisher.undelivered() is None, 'asked once'
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-    # Gnocchi is back: the same batch goes through whole.
-    publisher.publish_samples(samples())
-    assert backup_publisher.undelivered() is None
-    assert [call[0] for call in fake.calls] == ['create', 'create', 'post']
+    assert messages[1][1] == (
+        'Gnocchi takes backup samples again: 2 kept batches sent'
+    )
+    assert not any(r.exc_info for r in caplog.records)
 
 
 @pytest.mark.parametrize(
@@ -152,12 +217,69 @@ def test_gnocchi_unreachable_hands_the_batch_back_without_a_traceback(
         gnocchi_exc.ConnectionTimeout('read timed out'),
     ],
 )
-def test_a_post_that_fails_for_now_hands_the_batch_back(make_publisher, error):
+def test_a_post_that_fails_for_now_keeps_the_batch(
+    make_publisher, spool_dir, error
+):
     fake = FakeGnocchi(fail_post=error)
     publisher = make_publisher(fake)
     publisher.publish_samples(samples())
-    assert backup_publisher.undelivered() is error
-    assert [call[0] for call in fake.calls] == ['create', 'post']
+    _wait_sent(spool_dir)
+    assert [call[0] for call in fake.calls] == ['create', 'post', 'post']
+    assert list(fake.posted[0][BACKUP]) == ['backup.size', 'backup']
+
+
+def test_kept_batches_are_sent_by_the_next_agent_start(
+    make_publisher, spool_dir
+):
+    # What an agent killed during an outage leaves.
+    assert spool.Spool(str(spool_dir), 1 * MIB).put(samples_at(1, 2))
+    fake = FakeGnocchi()
+    make_publisher(fake)
+    _wait_sent(spool_dir)
+    assert _values(fake) == [1, 2]
+
+
+def test_a_full_spool_drops_the_batch_with_one_error(
+    make_publisher, spool_dir, caplog
+):
+    fake = FakeGnocchi()
+    fake.unreachable = gnocchi_exc.ConnectionFailure('refused')
+    publisher = make_publisher(fake)
+    big = samples_at(*range(60)) * 100  # over the spool's 1 MiB
+    with caplog.at_level(logging.ERROR):
+        publisher.publish_samples(big)
+    (error,) = _published_lines(caplog)
+    assert error == (
+        f'Gnocchi could not take {len(big)} backup samples and the spool '
+        'is full (1 MiB): dropped'
+    )
+    assert not os.listdir(spool_dir) or not any(
+        n.endswith('.json') for n in os.listdir(spool_dir)
+    )
+
+
+def test_an_unreadable_kept_batch_is_set_aside(
+    make_publisher, spool_dir, caplog
+):
+    spool_dir.mkdir()
+    (spool_dir / '00000000000000000001-1-00000000.json').write_text('{')
+    fake = FakeGnocchi()
+    with caplog.at_level(logging.ERROR):
+        make_publisher(fake)
+        _wait_sent(spool_dir)
+    assert spool_dir / '00000000000000000001-1-00000000.json.unreadable'
+    (error,) = _published_lines(caplog)
+    assert 'cannot be sent to Gnocchi' in error
+    assert 'set aside as' in error
+    assert fake.posted == []
+
+
+def test_a_spool_directory_that_cannot_be_made_stops_the_publisher(
+    make_publisher, spool_dir
+):
+    spool_dir.write_text('a file')
+    with pytest.raises(RuntimeError, match='spool_dir .* cannot be used'):
+        make_publisher(FakeGnocchi())
 
 
 def test_a_batch_gnocchi_refuses_for_good_is_dropped_with_its_count(
@@ -169,7 +291,6 @@ def test_a_batch_gnocchi_refuses_for_good_is_dropped_with_its_count(
     publisher = make_publisher(fake)
     with caplog.at_level(logging.WARNING):
         publisher.publish_samples(samples())
-    assert backup_publisher.undelivered() is None
     (warning,) = [r.getMessage() for r in caplog.records]
     assert 'refused 2 measures of 1 backups; dropped' in warning
 
@@ -206,3 +327,73 @@ def test_a_deletion_ends_the_resource_in_the_same_retried_path(
     )
     # Created late (after an outage), it starts at its first measure.
     assert fake.resources[BACKUP]['started_at'] == '2026-11-25T01:02:03+00:00'
+
+
+def _without(monkeypatch, name):
+    """This Ceilometer's Gnocchi publisher without ``name``, as a release
+    that renamed it: gone when the publisher is loaded; what it held is
+    returned, for upstream's own code to keep working under its new name."""
+    kept = {}
+    if callable(getattr(upstream.GnocchiPublisher, name, None)):
+        kept['value'] = getattr(upstream.GnocchiPublisher, name)
+        monkeypatch.delattr(upstream.GnocchiPublisher, name)
+        return kept
+    original = upstream.GnocchiPublisher.__init__
+
+    def init(self, *args):
+        original(self, *args)
+        kept['value'] = vars(self).pop(name)
+
+    monkeypatch.setattr(upstream.GnocchiPublisher, '__init__', init)
+    return kept
+
+
+@pytest.mark.parametrize('name', sorted(backup_publisher.UPSTREAM))
+def test_a_missing_upstream_internal_is_named_once_when_loaded(
+    make_publisher, monkeypatch, caplog, name
+):
+    _without(monkeypatch, name)
+    with caplog.at_level(logging.ERROR):
+        make_publisher(FakeGnocchi())
+    (error,) = _published_lines(caplog)
+    assert error == (
+        f"Ceilometer {version.version_info.version_string()}'s Gnocchi "
+        f'publisher has no {name}: {backup_publisher.UPSTREAM[name]}'
+    )
+
+
+def _renamed(make_publisher, monkeypatch, name):
+    """A publisher loaded without ``name``, and its Gnocchi; upstream's
+    own code finds it again, as under its new name."""
+    renamed = _without(monkeypatch, name)
+    fake = FakeGnocchi()
+    publisher = make_publisher(fake)
+    setattr(publisher, name, renamed['value'])
+    return publisher, fake
+
+
+def test_without_its_resource_internals_new_resources_go_upstreams_way(
+    make_publisher, monkeypatch
+):
+    publisher, fake = _renamed(make_publisher, monkeypatch, '_hash_resource')
+    publisher.publish_samples(samples())
+    assert [call[0] for call in fake.calls] == ['post', 'create', 'post']
+    assert 'metrics' not in fake.calls[1][2]
+
+
+def test_without_its_metric_map_deleted_backups_are_not_ended_here(
+    make_publisher, monkeypatch
+):
+    publisher, fake = _renamed(make_publisher, monkeypatch, 'metric_map')
+    deleted = [
+        ceilometer_sample.Sample(
+            **dict(
+                s.as_dict(),
+                resource_metadata={'event_type': 'backup.delete.end'},
+            )
+        )
+        for s in samples()
+    ]
+    publisher.publish_samples(deleted)
+    assert fake.posted, 'the measures still go'
+    assert fake.resources[BACKUP]['ended_at'] is None

@@ -3,14 +3,11 @@ import logging
 import uuid
 from unittest import mock
 
-import oslo_messaging
 import pytest
-from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd.agent import InProcessAgent
 from ceilometer_backup.emitter.payload import build_payload
-from ceilometer_backup.meter import publisher
 from ceilometer_backup.meter import sample as endpoint
 from tests.support import cinder_objects, config
 from tests.support.messages import notification
@@ -401,45 +398,3 @@ def test_create_end_with_stored_and_changed_bytes(agent):
         'backup.restore.end', _payload(stored_bytes=1, changed_bytes=1)
     )
     assert 'backup.stored.size' not in _by_name(agent.receive(message))
-
-
-def test_a_batch_gnocchi_could_not_take_goes_back_with_a_backoff(
-    monkeypatch, caplog
-):
-    """The publisher reports it; the endpoint waits, then requeues: one
-    WARNING per outage, one INFO when it ends, no traceback."""
-    failures = [gnocchi_exc.ConnectionFailure('refused')] * 3 + [None]
-    monkeypatch.setattr(publisher, 'undelivered', lambda: failures.pop(0))
-    waits = []
-    monkeypatch.setattr(endpoint.time, 'sleep', waits.append)
-    handler = endpoint.BackupNotifications(
-        config.ceilometer_conf(), mock.MagicMock()
-    )
-    batch = [notification('backup.create.end', _payload())]
-    with caplog.at_level(logging.INFO):
-        results = [handler.info(batch) for _ in range(4)]
-    requeue = oslo_messaging.NotificationResult.REQUEUE
-    assert results == [requeue, requeue, requeue, None]
-    assert waits == [1.0, 2.0, 4.0]
-    levels = [(r.levelname, r.getMessage()[:24]) for r in caplog.records]
-    assert levels == [
-        ('WARNING', 'Gnocchi could not take a'),
-        ('INFO', 'Gnocchi takes backup sam'),
-    ]
-    assert not any(r.exc_info for r in caplog.records)
-    assert handler.publisher.__enter__.call_count == 4
-
-
-def test_the_backoff_stops_at_its_maximum(monkeypatch):
-    monkeypatch.setattr(
-        publisher, 'undelivered', lambda: gnocchi_exc.ConnectionFailure('x')
-    )
-    waits = []
-    monkeypatch.setattr(endpoint.time, 'sleep', waits.append)
-    handler = endpoint.BackupNotifications(
-        config.ceilometer_conf(), mock.MagicMock()
-    )
-    batch = [notification('backup.create.end', _payload())]
-    for _ in range(10):
-        handler.info(batch)
-    assert waits[-3:] == [endpoint.RETRY_MAX] * 3
