@@ -13,6 +13,13 @@ chunk list in every message, and the wrapper's own ``service`` name. The
 wrapper's progress replaces them.
 """
 
+DRIVER = 'cinder.backup.chunkeddriver.ChunkedBackupDriver'
+# Its methods the counting replaces, and what goes without them.
+PRIVATE = {
+    'get_object_writer': 'stored_bytes and changed_bytes are not sent',
+    '_backup_chunk': 'stored_bytes and changed_bytes are not sent',
+}
+
 
 def _silent(*args, **kwargs):
     """A stock progress notification, not sent."""

@@ -29,17 +29,21 @@ on restart Cinder resets the backup (``creating`` to ``error``,
 the ``.error`` the operation never sent, so metering shows it failed.
 
 With the wrapper configured, cinder-backup does not start unless
-``[backup_notifications] wrapped_driver`` names a driver it can load.
+``[backup_notifications] wrapped_driver`` names a driver it can load. It
+then checks that this Cinder still has each private method the metering
+overrides or replaces, and names in one ERROR each one it lacks, with
+what goes without it: nothing calls the override then, and the backup
+itself works as in stock Cinder.
 """
 
 import contextlib
 
-from cinder import objects
+from cinder import objects, version
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import driver, measured
+from ceilometer_backup.emitter import driver, measured, store
 
 # cinder-backup registers Cinder's objects before it loads a manager;
 # importing this module on its own (tests, tools) must work too.
@@ -52,6 +56,34 @@ LOG = logging.getLogger(__name__)
 
 # Cinder resets a backup in these states on restart: the operation was cut.
 _INTERRUPTED = {'creating': c.CREATE, 'restoring': c.RESTORE}
+# Cinder's private methods overridden here, and what goes without each.
+PRIVATE = {
+    '_is_our_backup': 'Cinder refuses to restore or delete the backups '
+    "recorded under the wrapper's own name",
+    '_notify_about_backup_usage': "Cinder's .end notifications carry no "
+    'duration, stored_bytes nor changed_bytes',
+    '_cleanup_one_backup': 'a backup cut by a cinder-backup restart sends '
+    'no .error',
+}
+
+
+def check_upstream(driver_class):
+    """One ERROR for each private method of Cinder's that metering
+    ``driver_class`` relies on and this Cinder lacks."""
+    missing = [
+        (f'{manager.__name__}.BackupManager.{name}', feature)
+        for name, feature in PRIVATE.items()
+        if not callable(getattr(manager.BackupManager, name, None))
+    ] + store.missing_private(driver_class)
+    for symbol, feature in missing:
+        LOG.error(
+            'Cinder %(release)s has no %(symbol)s: %(feature)s',
+            {
+                'release': version.version_info.version_string(),
+                'symbol': symbol,
+                'feature': feature,
+            },
+        )
 
 
 class MeteredBackupManager(manager.BackupManager):
@@ -61,10 +93,11 @@ class MeteredBackupManager(manager.BackupManager):
         # meanwhile. No start at all, and one line why.
         if CONF.backup_driver == driver.WRAPPER:
             try:
-                driver.wrapped_driver_class()
+                wrapped = driver.wrapped_driver_class()
             except driver.WrappedDriverError as error:
                 LOG.error('cinder-backup cannot start: %s', error)
                 raise SystemExit(1) from None
+            check_upstream(wrapped)
         super().__init__(*args, **kwargs)
         if self._wrapped():
             self.driver_name = CONF.backup_notifications.wrapped_driver
