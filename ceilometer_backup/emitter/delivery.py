@@ -9,17 +9,16 @@ The queue is bounded. When it is full, progress messages are the first to
 go: a newer progress message supersedes an older one anyway, whereas a
 lost ``.end`` or ``.error`` loses billing or alerting data.
 
-Detecting a failed send is the one place this project relies on how
-oslo.messaging reports, rather than on its API: ``Notifier.info`` never
-raises. Its messaging driver logs "Could not send notification" with
-``LOG.exception`` and returns, and the notifier logs "Problem ...
-attempting to send" the same way around any other driver. Both are ERROR
-records of loggers under ``oslo_messaging``, logged on the thread that
-sent. ``_FailureWatch`` is a handler on the ``oslo_messaging`` logger that
-marks the sending thread when such a record passes, whichever module
-logs it; ``tests/unit/emitter/test_delivery.py`` checks this against the
-installed oslo.messaging with a driver that raises, so an oslo.messaging
-that stops logging its failures fails a test rather than a deployment.
+``Notifier.info`` never raises: its messaging driver catches what the
+transport raises and logs it, and the notifier does the same around any
+other driver. A failed send is seen where it is raised instead, whatever
+the logging configuration (a silenced ``oslo_messaging`` logger, a
+``disable_existing_loggers`` dictConfig): ``watch`` has the notifier's
+own transport and driver instances mark the sending thread when they
+raise. Both are reached through oslo.messaging internals
+(``Transport._send_notification``, ``Notifier._driver_mgr``), checked
+when the notifier is made: one missing is named in one ERROR, and the
+failures it would have shown go unseen (counted as delivered).
 
 Only ``threading`` primitives are used, looked up at call time, so the
 worker is a green thread in an eventlet-patched process (cinder-backup)
@@ -27,10 +26,11 @@ and a native one elsewhere.
 """
 
 import collections
-import logging as std_logging
+import functools
 import os
 import threading
 import time
+from importlib import metadata
 
 from oslo_log import log as logging
 
@@ -188,40 +188,58 @@ class BackgroundSender:
         return True
 
 
-class _FailureWatch(std_logging.Handler):
-    """Marks the thread on which oslo.messaging logged an ERROR.
-
-    A handler rather than a logger filter: a filter sees only the records
-    of the logger it is on, a handler every record its logger's children
-    propagate to it. It emits nothing.
-    """
-
-    LOGGER = 'oslo_messaging.notify'
-
-    def __init__(self):
-        super().__init__(level=std_logging.ERROR)
-        self._local = threading.local()
-
-    def emit(self, record):
-        self._local.failed = True
-
-    def failed(self):
-        """Whether this thread saw a failure since it last asked."""
-        failed = getattr(self._local, 'failed', False)
-        self._local.failed = False
-        return failed
+_failures = threading.local()
 
 
-_FAILURES = _FailureWatch()
-std_logging.getLogger(_FailureWatch.LOGGER).addHandler(_FAILURES)
+def _told(target, name, *args, **kwargs):
+    """``target.name(...)``, marking this thread when it raises. Looked
+    up on the class at each call: the instance's attribute is this."""
+    try:
+        return getattr(type(target), name)(target, *args, **kwargs)
+    except Exception:
+        _failures.seen = True
+        raise
+
+
+def _failed():
+    """Whether a send on this thread failed since it last asked."""
+    failed = getattr(_failures, 'seen', False)
+    _failures.seen = False
+    return failed
+
+
+def watch(notifier):
+    """Have ``notifier`` (an oslo.messaging ``Notifier``, of a transport
+    of its own) tell ``deliver`` the sends that fail; ``notifier``."""
+    watched = [(notifier.transport, '_send_notification')]
+    drivers = getattr(notifier, '_driver_mgr', None)
+    if drivers is None:
+        _missing('Notifier._driver_mgr')
+    else:
+        watched += [(extension.obj, 'notify') for extension in drivers]
+    for target, name in watched:
+        if callable(getattr(type(target), name, None)):
+            setattr(target, name, functools.partial(_told, target, name))
+        else:
+            _missing(f'{type(target).__name__}.{name}')
+    return notifier
+
+
+def _missing(symbol):
+    LOG.error(
+        'oslo.messaging %(release)s has no %(symbol)s: notifications it '
+        'fails to send are not seen, and not sent again',
+        {'release': metadata.version('oslo.messaging'), 'symbol': symbol},
+    )
 
 
 def deliver(notifier, message):
-    """Send ``message`` with an oslo.messaging ``Notifier`` at INFO.
+    """Send ``message`` with a ``watch``ed oslo.messaging ``Notifier``
+    at INFO.
 
-    Raises DeliveryFailed when oslo.messaging reported the send as failed.
+    Raises DeliveryFailed when a transport or driver of it raised.
     """
-    _FAILURES.failed()  # forget failures of earlier, unrelated sends
+    _failed()  # forget failures of earlier, unrelated sends
     notifier.info(message.ctxt, message.event_type, message.payload)
-    if _FAILURES.failed():
+    if _failed():
         raise DeliveryFailed(message.event_type)

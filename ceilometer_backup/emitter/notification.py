@@ -60,7 +60,7 @@ class BackupNotifier:
     enabled = True
 
     def __init__(self, notifier, host, conf):
-        self._notifier = notifier.prepare(
+        self._notifier = delivery.watch(notifier).prepare(
             publisher_id=f'{c.PUBLISHER_SERVICE}.{host}'
         )
         self.conf = conf[opts.NOTIFICATIONS_GROUP]

@@ -1,6 +1,7 @@
 import logging
 import os
 import threading
+from importlib import metadata
 
 import oslo_messaging
 import pytest
@@ -185,17 +186,29 @@ def test_a_worker_that_could_not_start_is_started_by_the_next_submit(
 def oslo_notifier(recorded):
     """oslo.messaging's real Notifier over its in-memory test driver."""
     conf = cinder_conf()
-    return oslo_messaging.Notifier(
-        oslo_messaging.get_notification_transport(conf),
-        publisher_id='backup.h',
+    return delivery.watch(
+        oslo_messaging.Notifier(
+            oslo_messaging.get_notification_transport(conf),
+            publisher_id='backup.h',
+        )
     )
 
 
-def test_a_failure_oslo_messaging_logs_and_swallows_is_noticed(
-    oslo_notifier, recorded, monkeypatch
+@pytest.fixture
+def silenced(monkeypatch):
+    """oslo.messaging's loggers silenced, as a logging configuration may."""
+    for name in ('oslo_messaging', 'oslo_messaging.notify.notifier',
+                 'oslo_messaging.notify.messaging'):  # fmt: skip
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, 'disabled', True)
+        monkeypatch.setattr(logger, 'propagate', False)
+        monkeypatch.setattr(logger, 'level', logging.CRITICAL + 1)
+
+
+def test_a_failure_oslo_messaging_swallows_is_noticed(
+    oslo_notifier, recorded, monkeypatch, silenced
 ):
-    """The installed oslo.messaging still reports a failed send the way
-    delivery.py relies on: a logged ERROR under oslo_messaging.notify."""
+    """Whatever the logging configuration: the driver raised."""
 
     def broker_down(self, ctxt, message, priority, retry):
         raise ConnectionRefusedError('broker down')
@@ -224,3 +237,64 @@ def test_a_reconnection_logged_during_a_delivered_send_is_no_failure(
     monkeypatch.setattr(_impl_test.TestDriver, 'notify', reconnects_then_sends)
     delivery.deliver(oslo_notifier, _msg('backup.create.end', False))
     assert recorded.event_types() == ['backup.create.end']
+
+
+def test_a_failure_the_messaging_driver_swallows_is_retried_until_sent(
+    monkeypatch, silenced
+):
+    """oslo.messaging's real messagingv2 driver over its fake transport:
+    the broker refuses the first send, the driver logs (to nobody) and
+    returns, and the message is sent again."""
+    monkeypatch.setattr(delivery, 'RETRY_START', 0.01)
+    conf = cinder_conf(url='fake:', driver='messagingv2')
+    notifier = delivery.watch(
+        oslo_messaging.Notifier(
+            oslo_messaging.get_notification_transport(conf),
+            publisher_id='backup.h',
+            driver='messagingv2',
+            topics=['notifications'],
+        )
+    )
+    attempts = []
+
+    def broker_down_once(self, target, ctxt, message, version, retry):
+        attempts.append(message['event_type'])
+        if len(attempts) == 1:
+            raise ConnectionRefusedError('broker down')
+
+    monkeypatch.setattr(
+        type(notifier.transport._driver), 'send_notification', broker_down_once
+    )
+    sender = BackgroundSender(
+        lambda message: delivery.deliver(notifier, message), 10
+    )
+    sender.submit(_msg('backup.create.end', False))
+    assert sender.flush(5)
+    assert attempts == ['backup.create.end', 'backup.create.end']
+
+
+@pytest.mark.parametrize(
+    'symbol',
+    ['Notifier._driver_mgr', 'NotificationTransport._send_notification'],
+)
+def test_an_oslo_messaging_without_what_is_watched_is_told_once(
+    monkeypatch, caplog, symbol
+):
+    notifier = oslo_messaging.Notifier(
+        oslo_messaging.get_notification_transport(cinder_conf()),
+        publisher_id='backup.h',
+    )
+    if symbol == 'Notifier._driver_mgr':
+        del notifier._driver_mgr
+    else:
+        for klass in type(notifier.transport).__mro__:
+            if '_send_notification' in vars(klass):
+                monkeypatch.delattr(klass, '_send_notification')
+    with caplog.at_level(logging.ERROR):
+        delivery.watch(notifier)
+    (error,) = [r.getMessage() for r in caplog.records]
+    assert error == (
+        f'oslo.messaging {metadata.version("oslo.messaging")} has no '
+        f'{symbol}: notifications it fails to send are not seen, and not '
+        'sent again'
+    )
