@@ -32,7 +32,6 @@ needs what ``tools/bench.sh`` installs: rabbitmq-server, postgresql-15,
 
 import argparse
 import collections
-import importlib.metadata
 import os
 import subprocess
 import sys
@@ -48,15 +47,17 @@ from ceilometer.meter.notifications import ProcessMeterNotifications
 from benchmarks.common import backup_events, describe_machine
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.meter.sample import BackupNotifications
-from tests.support import ROOT, config, servers
-from tests.support.ceilometer_services import NotificationAgent
+from tests.support import config, servers
+from tests.support.ceilometer_services import (
+    NotificationAgent,
+    stock_ceilometer,
+)
 from tests.support.config import cinder_conf
 from tests.support.gnocchi import Gnocchi
 from tests.support.messages import notification
 from tests.support.postgresql import PostgreSQL
 from tests.support.rabbitmq import RABBITMQCTL, RabbitMQ
 
-STOCK_VENV = os.environ.get('STOCK_VENV', os.path.join(ROOT, '.venv-stock'))
 QUEUE = 'notifications.info'
 ARCHIVE_POLICY = {
     'name': 'bench-count',
@@ -195,36 +196,6 @@ def all_messages(rabbitmq):
         if name == QUEUE:
             return int(count)
     raise RuntimeError(f'no queue {QUEUE}')
-
-
-def stock_ceilometer():
-    """The stock agent's bin directory, after checking it is stock."""
-    bindir = os.path.join(STOCK_VENV, 'bin')
-    if not os.path.exists(
-        os.path.join(bindir, 'ceilometer-agent-notification')
-    ):
-        raise SystemExit(
-            f'no stock Ceilometer in {STOCK_VENV}: run tools/bench.sh'
-        )
-    probe = servers.run(
-        [
-            os.path.join(bindir, 'python'),
-            # Isolated: not the checkout's egg-info, if any, from the cwd.
-            '-I',
-            '-c',
-            'import importlib.metadata as m;'
-            'g = "ceilometer.sample.endpoint";'
-            'print(m.version("ceilometer"), "backup" in {'
-            'e.name for e in m.entry_points(group=g)})',
-        ]
-    ).strip()
-    mine = importlib.metadata.version('ceilometer')
-    if probe != f'{mine} False':
-        raise SystemExit(
-            f'{STOCK_VENV} must hold Ceilometer {mine} without this plugin, '
-            f'it has {probe}'
-        )
-    return bindir
 
 
 def expected_samples(agent, events, stack):

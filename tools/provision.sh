@@ -4,7 +4,8 @@
 # them started: the fixtures start their own), .venv with this package and the requirement files given as arguments
 # (Cinder 29 and Ceilometer 27 among them), and a virtualenv of its own for
 # each service whose pins need not agree with theirs: Gnocchi 4.7.1,
-# Keystone 30.0.0, CloudKitty 25.0.0, Aodh 23.0.0. Each is installed once: a second run
+# Keystone 30.0.0, CloudKitty 25.0.0, Aodh 23.0.0, and a stock Ceilometer
+# 27.0.0 (.venv-stock). Each is installed once: a second run
 # finds it and moves on. Run as root on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,16 @@ bash tools/provision-prometheus.sh
 
 bash tools/install.sh "$@"
 bash tools/provision-ceph.sh .venv
+
+# Ceilometer 27 without this plugin, at .venv's versions: the agent after
+# `pip uninstall ceilometer-backup` (tests/functional/test_uninstall.py),
+# and benchmark 4's baseline.
+if [ ! -x .venv-stock/bin/ceilometer-agent-notification ]; then
+    python3 -m venv .venv-stock
+    .venv/bin/pip freeze --exclude-editable > .venv-stock/constraints.txt
+    .venv-stock/bin/pip install --quiet -c .venv-stock/constraints.txt \
+        ceilometer==27.0.0
+fi
 
 # service_venv DIR COMMAND PACKAGE...: DIR holds COMMAND once installed.
 service_venv() {

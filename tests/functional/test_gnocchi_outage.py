@@ -17,7 +17,6 @@ import time
 import uuid
 from importlib import resources
 
-import oslo_messaging
 import pytest
 import yaml
 
@@ -26,6 +25,7 @@ from ceilometer_backup.emitter.notification import BackupNotifier
 from tests.support import MIB, config
 from tests.support.cloud import wait_for
 from tests.support.gnocchi import measure_counts
+from tests.support.messages import send_volume_exists, volume_notifier
 from tests.support.openstack_api import (
     FakeOpenStack,
     make_backups,
@@ -91,12 +91,7 @@ class _Cloud:
             url=rabbitmq.url, driver='messagingv2', progress_every_objects=1
         )
         self.backups = BackupNotifier.from_config(conf, 'node-1')
-        self.volumes = oslo_messaging.Notifier(
-            oslo_messaging.get_notification_transport(conf),
-            publisher_id='volume.node-1',
-            driver='messagingv2',
-            topics=['notifications'],
-        )
+        self.volumes = volume_notifier(rabbitmq.url)
         self.created, self.failed, self.deleted = [], [], []
 
     def backup(self, fail):
@@ -121,19 +116,7 @@ class _Cloud:
         self.deleted.append(raw['id'])
 
     def volume(self):
-        volume_id = str(uuid.uuid4())
-        self.volumes.info(
-            {},
-            'volume.exists',
-            {
-                'volume_id': volume_id,
-                'tenant_id': 'p' * 32,
-                'user_id': 'u' * 32,
-                'size': 1,
-                'display_name': 'data',
-            },
-        )
-        return volume_id
+        return send_volume_exists(self.volumes)
 
 
 def _volume_sizes(agent):

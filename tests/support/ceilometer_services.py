@@ -5,6 +5,7 @@ file there. The notification agent publishes to a JSON-lines file that the
 test reads back.
 """
 
+import importlib.metadata
 import json
 import os
 import time
@@ -13,6 +14,39 @@ import yaml
 
 from ceilometer_backup.cmd.agent import pipeline_yaml
 from tests.support import ROOT, config, servers
+
+# Ceilometer without this plugin, as after ``pip uninstall``.
+STOCK_VENV = os.environ.get('STOCK_VENV', os.path.join(ROOT, '.venv-stock'))
+
+
+def stock_ceilometer():
+    """The stock agent's bin directory, after checking it is stock."""
+    bindir = os.path.join(STOCK_VENV, 'bin')
+    if not os.path.exists(
+        os.path.join(bindir, 'ceilometer-agent-notification')
+    ):
+        raise RuntimeError(
+            f'no stock Ceilometer in {STOCK_VENV}: run tools/provision.sh'
+        )
+    probe = servers.run(
+        [
+            os.path.join(bindir, 'python'),
+            # Isolated: not the checkout's egg-info, if any, from the cwd.
+            '-I',
+            '-c',
+            'import importlib.metadata as m;'
+            'g = "ceilometer.sample.endpoint";'
+            'print(m.version("ceilometer"), "backup" in {'
+            'e.name for e in m.entry_points(group=g)})',
+        ]
+    ).strip()
+    mine = importlib.metadata.version('ceilometer')
+    if probe != f'{mine} False':
+        raise RuntimeError(
+            f'{STOCK_VENV} must hold Ceilometer {mine} without this plugin, '
+            f'it has {probe}'
+        )
+    return bindir
 
 
 class _Agent:
