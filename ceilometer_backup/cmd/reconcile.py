@@ -8,7 +8,10 @@ resources with what Cinder lists now.
 
 Run it after a Gnocchi outage, or from cron, with the central agent's
 configuration: Cinder is listed with ``[service_credentials]``, Gnocchi
-reached with ``[gnocchi] auth_section``.
+reached with ``[gnocchi] auth_section``. A listing that cannot be the
+whole cloud (credentials without ``admin``) ends nothing; nor does one
+that would end more than ``--max-share`` of the open resources at once,
+which is likelier a listing gone wrong than backups deleted unseen.
 """
 
 import sys
@@ -20,6 +23,8 @@ from ceilometer_backup.cmd import CommandFailed, gnocchi
 from ceilometer_backup.meter.cinder import CinderBackups
 
 PAGE = 1000
+# --max-share does not stop a run ending this many resources or fewer.
+SHARE_FLOOR = 10
 
 
 def open_backup_resources(client):
@@ -40,18 +45,16 @@ def open_backup_resources(client):
         marker = page[-1]['id']
 
 
-def end_vanished(client, live_ids, ended_at):
-    """End the open resources whose backup is not in ``live_ids``."""
-    ended = [
-        resource_id
-        for resource_id in open_backup_resources(client)
-        if resource_id not in live_ids
-    ]
-    for resource_id in ended:
+def vanished(open_ids, live_ids):
+    """The open resources whose backup is not in ``live_ids``."""
+    return [i for i in open_ids if i not in live_ids]
+
+
+def end(client, resource_ids, ended_at):
+    for resource_id in resource_ids:
         client.resource.update(
             gnocchi.RESOURCE_TYPE, resource_id, {'ended_at': ended_at}
         )
-    return ended
 
 
 def add_arguments(parser):
@@ -60,6 +63,19 @@ def add_arguments(parser):
         action='append',
         default=[],
         help='Ceilometer configuration; may be given several times.',
+    )
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='Print the resources that would be ended; end nothing.',
+    )
+    parser.add_argument(
+        '--max-share',
+        type=float,
+        default=0.5,
+        help='End nothing when more than this share of the open backup '
+        f'resources (and more than {SHARE_FLOOR}) would end at once; 1 '
+        'lets any share end.',
     )
 
 
@@ -74,11 +90,23 @@ def run(args, out=None):
             f'could not list Cinder backups, nothing ended: {exc}'
         ) from exc
     with gnocchi.client(conf) as client:
-        ended = end_vanished(client, live, timeutils.utcnow().isoformat())
-    for resource_id in ended:
-        print(f'ended {resource_id}', file=out)
+        open_ids = list(open_backup_resources(client))
+        gone = vanished(open_ids, live)
+        if len(gone) > max(SHARE_FLOOR, args.max_share * len(open_ids)):
+            raise CommandFailed(
+                f'{len(gone)} of {len(open_ids)} open backup resources are '
+                f"not in Cinder's listing of {len(live)} backups, more than "
+                f'--max-share {args.max_share}: nothing ended. See them with '
+                '--dry-run; end them with --max-share 1 if Cinder lists '
+                'every backup'
+            )
+        if not args.dry_run:
+            end(client, gone, timeutils.utcnow().isoformat())
+    verb = 'would end' if args.dry_run else 'ended'
+    for resource_id in gone:
+        print(f'{verb} {resource_id}', file=out)
     print(
-        f'{len(ended)} backup resource(s) ended; {len(live)} backups in '
+        f'{len(gone)} backup resource(s) {verb}; {len(live)} backups in '
         'Cinder',
         file=out,
     )

@@ -6,6 +6,13 @@ keystoneauth1 session built from Ceilometer's ``[service_credentials]``
 user ids on backups), and walks every page with marker and limit: Cinder
 caps a page at osapi_max_limit.
 
+Cinder's default policy lists every project's backups (``all_tenants``)
+and names each one's project only to the ``admin`` role; to credentials
+without it, it silently lists their own project's. Such a listing is
+refused here (``NotWholeCloud``), never passed off as the cloud's: a
+listed backup without its project says so, and an empty listing from
+credentials without ``admin`` may.
+
 The polling manager keeps a discovery's whole result for the cycle and,
 when agents share the work, keeps the resources whose ``str()`` hashes to
 it. So each backup is kept as a compact record (no client object, no raw
@@ -121,6 +128,14 @@ class BackupRecord:
         return hash(self.id)
 
 
+# The role Cinder's default policy lists every project's backups to.
+ADMIN_ROLE = 'admin'
+
+
+class NotWholeCloud(Exception):
+    """Cinder lists the credentials' own project's backups, not all."""
+
+
 class CinderBackups:
     """Lists backups page by page; picks the microversion once."""
 
@@ -187,15 +202,39 @@ class CinderBackups:
             return self._page(marker)
 
     def records(self):
-        """Every backup but deleted ones, as BackupRecord, page by page."""
+        """Every backup but deleted ones, as BackupRecord, page by page;
+        NotWholeCloud when Cinder shows these credentials less."""
         records = []
         marker = None
+        listed = 0
         while True:
             page = self._page(marker)
+            listed += len(page)
             for backup in page:
                 raw = backup._info
+                if PROJECT_ATTR not in raw:
+                    raise self._not_whole_cloud(
+                        'lists backups without their project'
+                    )
                 if raw.get('status') not in SKIPPED_STATUSES:
                     records.append(BackupRecord.from_api(raw))
             if len(page) < self.conf.backup_polling.page_size:
-                return records
+                break
             marker = page[-1].id
+        if not listed:
+            access = self._session.auth.get_access(self._session)
+            if ADMIN_ROLE not in access.role_names:
+                raise self._not_whole_cloud('lists no backup', access)
+        return records
+
+    def _not_whole_cloud(self, seen, access=None):
+        access = access or self._session.auth.get_access(self._session)
+        return NotWholeCloud(
+            f'Cinder {seen} to the [service_credentials] user '
+            f'{access.username} in project {access.project_name} (roles: '
+            f'{", ".join(sorted(access.role_names)) or "none"}): without '
+            f"the {ADMIN_ROLE} role Cinder lists only that project's "
+            'backups, whatever all_tenants says. Give that user the '
+            f'{ADMIN_ROLE} role in its project; nothing is taken as the '
+            "cloud's backups until then"
+        )

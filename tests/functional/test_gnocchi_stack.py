@@ -9,6 +9,7 @@ backup from a loopback Cinder API, plus one nothing notified.
 """
 
 import os
+import subprocess
 import sys
 import time
 
@@ -16,6 +17,7 @@ import pytest
 from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup import contract as c
+from ceilometer_backup.cmd import reconcile as reconcile_module
 from ceilometer_backup.emitter.notification import BackupNotifier
 from tests.support import MIB, config, servers
 from tests.support.config import cinder_conf
@@ -204,6 +206,18 @@ def test_reconcile_ends_backups_deleted_unseen(stack, tmp_path):
         '--config-file',
         str(conf),
     ]
+    output = servers.run([*reconcile, '--dry-run'])
+    assert f'would end {gone["id"]}' in output
+    assert client.resource.get('volume_backup', gone['id'])['ended_at'] is None
+    # Credentials Cinder lists one project to: refused, nothing ended.
+    api.roles = ['reader', 'service']
+    try:
+        refused = subprocess.run(reconcile, capture_output=True, text=True)
+    finally:
+        api.roles = ['admin']
+    assert refused.returncode == 1
+    assert 'without the admin role' in refused.stderr
+    assert client.resource.get('volume_backup', gone['id'])['ended_at'] is None
     output = servers.run(reconcile)
     assert f'ended {gone["id"]}' in output
     assert client.resource.get('volume_backup', gone['id'])['ended_at']
@@ -213,3 +227,22 @@ def test_reconcile_ends_backups_deleted_unseen(stack, tmp_path):
         .splitlines()[-1]
         .startswith('0 backup resource(s)')
     )
+    # Most open resources at once: a listing gone wrong, likelier.
+    unlisted = make_backups(5 + reconcile_module.SHARE_FLOOR)[4:]
+    for raw in unlisted:
+        _notify(stack, raw, c.CREATE)
+    for raw in unlisted:
+        _wait(lambda raw=raw: client.resource.get('volume_backup', raw['id']))
+    guarded = subprocess.run(reconcile, capture_output=True, text=True)
+    assert guarded.returncode == 1
+    assert (
+        f'{len(unlisted)} of {len(unlisted) + 2} open backup resources'
+        in guarded.stderr
+    )
+    assert 'nothing ended' in guarded.stderr
+    assert all(
+        client.resource.get('volume_backup', raw['id'])['ended_at'] is None
+        for raw in unlisted
+    )
+    output = servers.run([*reconcile, '--max-share', '1'])
+    assert f'{len(unlisted)} backup resource(s) ended' in output

@@ -18,6 +18,7 @@ import time
 import pytest
 from gnocchiclient import exceptions as gnocchi_exc
 
+from ceilometer_backup.meter.cinder import CinderBackups, NotWholeCloud
 from tests.support import MIB, config
 from tests.support.cinder_database import size_of
 from tests.support.cloud import Cloud, wait_for
@@ -244,6 +245,31 @@ def test_the_pollster_pages_through_the_real_cinder_api(cloud):
             if '/backups/detail' in line and f'limit={PAGE}' in line
         ]
     assert len({line for line in pages if 'marker=' in line}) >= 2
+
+
+def _listing(cloud, tmp_path, username):
+    path = tmp_path / f'{username}.conf'
+    path.write_text(
+        config.service_credentials(**cloud.stack.credentials(username))
+    )
+    return CinderBackups(config.prepare_service([str(path)]))
+
+
+def test_credentials_without_admin_are_refused_not_taken_for_the_cloud(
+    cloud, tmp_path
+):
+    """The real cinder-api 29 with its default policy: the reader role
+    gets its own project's backups (none), all_tenants ignored."""
+    with pytest.raises(NotWholeCloud) as refused:
+        _listing(cloud, tmp_path, 'metering-reader').records()
+    assert 'user metering-reader in project service (roles: reader)' in str(
+        refused.value
+    )
+    assert 'Give that user the admin role in its project' in str(refused.value)
+    # The admin role lists every project's, the demo tenant's among them.
+    every = {r.id for r in _listing(cloud, tmp_path, 'ceilometer').records()}
+    demo = {b.id for b in cloud.demo.backups.list()}
+    assert demo and demo <= every
 
 
 def test_rabbitmq_restarted_during_a_backup(cloud):

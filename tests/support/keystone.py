@@ -32,6 +32,7 @@ PASSWORDS = {
     'cinder': 'cinder-Passw0rd',
     'ceilometer': 'ceilometer-Passw0rd',
     'demo': 'demo-Passw0rd',
+    'metering-reader': 'reader-Passw0rd',
 }
 # user -> (project, role)
 USERS = {
@@ -39,6 +40,9 @@ USERS = {
     'cinder': ('service', 'admin'),
     'ceilometer': ('service', 'admin'),
     'demo': ('demo', 'member'),
+    # What an operator moving to Keystone's newer roles may give the
+    # pollster: it reads, it is not admin.
+    'metering-reader': ('service', 'reader'),
 }
 
 
@@ -235,7 +239,8 @@ enabled = false
 
     def _create_accounts(self):
         roles = {
-            name: self._find('roles', name) for name in ('admin', 'member')
+            name: self._find('roles', name)
+            for name in ('admin', 'member', 'reader')
         }
         for project in ('admin', 'service', 'demo'):
             pid = (

@@ -8,9 +8,12 @@ def test_ends_exactly_the_open_resources_cinder_no_longer_lists():
     resources['already'] = {'ended_at': '2026-01-01T00:00:00'}
     gnocchi = FakeGnocchi(resources)
     live = set(ids[::2])
-    ended = reconcile.end_vanished(gnocchi, live, '2026-11-25T00:00:00')
-    assert set(ended) == set(ids[1::2])
+    open_ids = list(reconcile.open_backup_resources(gnocchi))
     assert gnocchi.searches == 3, 'every page of open resources'
+    ended = reconcile.vanished(open_ids, live)
+    assert set(ended) == set(ids[1::2])
+    reconcile.end(gnocchi, ended, '2026-11-25T00:00:00')
     assert all(resources[i]['ended_at'] is None for i in live)
     assert resources['already']['ended_at'] == '2026-01-01T00:00:00'
-    assert reconcile.end_vanished(gnocchi, live, 'later') == []
+    open_ids = list(reconcile.open_backup_resources(gnocchi))
+    assert reconcile.vanished(open_ids, live) == []

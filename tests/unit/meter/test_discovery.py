@@ -7,7 +7,9 @@ from ceilometer_backup.meter import cinder, discovery, meters, pollster
 from ceilometer_backup.meter.sample import BackupNotifications
 from tests.support import config
 from tests.support.openstack_api import (
+    ADMIN_PROJECT,
     PASSWORD,
+    PROJECT_ATTR,
     TOKEN_PREFIX,
     FakeOpenStack,
     make_backups,
@@ -209,3 +211,37 @@ def test_a_backup_without_a_name_is_named_by_its_id():
         raw = dict(make_backups(1)[0], name=name)
         record = cinder.BackupRecord.from_api(raw)
         assert record.metadata['display_name'] == raw['id']
+
+
+@pytest.mark.parametrize('own', [0, 2])
+def test_credentials_without_admin_are_one_error_naming_the_role(
+    tmp_path, caplog, own
+):
+    """Cinder lists them their own project's backups (``own`` of them),
+    without projects: nothing is taken as the cloud's."""
+    backups = make_backups(5)
+    for backup in backups[:own]:
+        backup[PROJECT_ATTR] = ADMIN_PROJECT
+    with FakeOpenStack(backups) as api:
+        api.roles = ['reader', 'service']
+        disc = _discover(api, tmp_path)
+        with caplog.at_level(logging.WARNING):
+            assert disc.discover(None) == []
+        api.roles = ['admin']
+        assert len(disc.discover(None)) == 5
+    (error,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert error.levelno == logging.ERROR
+    text = error.getMessage()
+    seen = 'lists backups without their project' if own else 'lists no backup'
+    assert f'Cinder {seen} to the [service_credentials] user ceilometer' in (
+        text
+    )
+    assert '(roles: reader, service): without the admin role' in text
+    assert 'Give that user the admin role in its project' in text
+
+
+def test_an_empty_cloud_listed_to_admin_is_empty(tmp_path, caplog):
+    with FakeOpenStack([]) as api:
+        with caplog.at_level(logging.WARNING):
+            assert _discover(api, tmp_path).discover(None) == []
+    assert caplog.records == []
