@@ -31,6 +31,9 @@ DATA_MIB = 400
 # than the alarm's threshold.
 READ_BYTES_PER_SECOND = 50 * MIB
 IDLE_THRESHOLD = 4  # seconds, for the test; 900 as shipped
+# client.cinder-backup's caps, but no writing to its pool.
+READ_ONLY = ['mon', 'profile rbd', 'osd', 'allow r pool=backups',
+             'mgr', 'profile rbd pool=backups']  # fmt: skip
 
 
 @pytest.fixture(scope='module')
@@ -43,31 +46,38 @@ def cloud(rabbitmq, ceph, tmp_path_factory):
             rabbitmq,
             stack.postgresql,
             config.service_credentials(**stack.credentials('ceilometer')),
+            alarm_events=True,
         ) as telemetry,
     ):
         yield Cloud(stack, telemetry)
 
 
 @pytest.fixture(scope='module')
-def stalled_alarm(cloud, tmp_path_factory):
-    """The shipped alarm on the test's time scale, evaluated by a real
-    aodh-evaluator on the cloud's Gnocchi, notifying a webhook."""
+def aodh(cloud, tmp_path_factory):
+    """Aodh on the cloud: its listener takes the agent's backup events,
+    its evaluator reads the cloud's Gnocchi."""
+    aodh = Aodh(
+        str(tmp_path_factory.mktemp('aodh')),
+        cloud.rabbitmq.url,
+        gnocchi=cloud.telemetry.gnocchi.credentials(),
+    )
+    try:
+        aodh.start()
+        yield aodh
+    finally:
+        aodh.stop()
+
+
+@pytest.fixture(scope='module')
+def stalled_alarm(aodh):
+    """The shipped alarm on the test's time scale, notifying a webhook."""
     with Webhook() as hook:
-        aodh = Aodh(
-            str(tmp_path_factory.mktemp('aodh')),
-            cloud.rabbitmq.url,
-            gnocchi=cloud.telemetry.gnocchi.credentials(),
-        )
-        try:
-            aodh.start()
-            with open(STALLED_ALARM) as f:
-                body = json.load(f)
-            rule = body['gnocchi_aggregation_by_resources_threshold_rule']
-            rule.update(granularity=1, threshold=IDLE_THRESHOLD)
-            body.update(alarm_actions=[hook.url], ok_actions=[])
-            yield aodh, aodh.create_alarm(body)['alarm_id'], hook
-        finally:
-            aodh.stop()
+        with open(STALLED_ALARM) as f:
+            body = json.load(f)
+        rule = body['gnocchi_aggregation_by_resources_threshold_rule']
+        rule.update(granularity=1, threshold=IDLE_THRESHOLD)
+        body.update(alarm_actions=[hook.url], ok_actions=[])
+        yield aodh, aodh.create_alarm(body)['alarm_id'], hook
 
 
 def _rbd_volume(cloud, data_extents):
@@ -176,41 +186,90 @@ def test_rbd_backups_metered_on_a_real_ceph(cloud):
     assert 'Traceback' not in cloud.agent.log_text()
 
 
-def test_each_failure_around_the_driver_is_one_error(cloud):
-    """A volume cinder-backup cannot attach (os-brick finds no keyring for
-    client.cinder), and a restore whose target it cannot attach: Cinder
-    fails them outside the driver's call; each gives one .error with
-    Cinder's reason, metered."""
+def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
+    """Cinder fails a backup operation four ways here: a volume
+    cinder-backup cannot attach (os-brick finds no keyring for
+    client.cinder), a restore whose target it cannot attach, a backup the
+    store refuses (client.cinder-backup may only read), a backup whose
+    cinder-backup is SIGKILLed mid-way. Each gives one .error with Cinder's
+    reason, metered, and fires the project's event alarm on backup errors
+    (the event pipeline as the docs say, real aodh-listener)."""
     ceph = cloud.stack.ceph
-    volume = _rbd_volume(cloud, 1)
-    with listening(
-        cloud.rabbitmq.url, exchange='openstack', pool='test-ceph-errors'
-    ) as bus:
-        with ceph.keyring_withheld('cinder'):
-            unattached = cloud.backup(volume.id, name='unattached')
-        backup = cloud.backup(volume.id, name='fine')
-        target = cloud.volume()
-        with ceph.keyring_withheld('cinder'):
-            cloud.demo.restores.restore(backup.id, target.id)
-            cloud.wait(
-                lambda: cloud.demo.volumes.get(target.id), 'error_restoring'
+    project = cloud.stack.session('demo').get_project_id()
+    with Webhook() as hook:
+        alarm = aodh.create_event_alarm(
+            project, 'backup.*.error', [hook.url], repeat=True
+        )
+        volume = _rbd_volume(cloud, 1)
+        with listening(
+            cloud.rabbitmq.url, exchange='openstack', pool='test-ceph-errors'
+        ) as bus:
+            with ceph.keyring_withheld('cinder'):
+                unattached = cloud.backup(volume.id, name='unattached')
+            backup = cloud.backup(volume.id, name='fine')
+            target = cloud.volume()
+            with ceph.keyring_withheld('cinder'):
+                cloud.demo.restores.restore(backup.id, target.id)
+                cloud.wait(
+                    lambda: cloud.demo.volumes.get(target.id),
+                    'error_restoring',
+                )
+            cloud.wait(lambda: cloud.demo.backups.get(backup.id), 'available')
+            with ceph.caps_replaced('cinder-backup', READ_ONLY):
+                refused = cloud.backup(volume.id, name='refused')
+            killed = cloud.demo.backups.create(
+                _rbd_volume(cloud, DATA_MIB // 4).id, name='killed'
             )
-        cloud.wait(lambda: cloud.demo.backups.get(backup.id), 'available')
-        wait_for(lambda: bus.payloads('backup.restore.error'))
-        time.sleep(2)  # anything sent twice has arrived by now
-    assert unattached.status == 'error'
-    reason = cloud.admin.backups.get(unattached.id).fail_reason
-    (created,) = bus.payloads('backup.create.error')
-    assert created['backup_id'] == unattached.id
-    assert created['fail_reason'] == reason
-    # Sent by the manager, the driver never ran: no duration of it.
-    assert 'duration' not in created
-    (restored,) = bus.payloads('backup.restore.error')
-    assert restored['backup_id'] == backup.id
-    assert restored['fail_reason'], restored
-    assert 'duration' not in restored
-    wait_for(lambda: cloud.measures(unattached.id, 'backup.error') == [1.0])
-    wait_for(lambda: cloud.measures(backup.id, 'backup.error') == [1.0])
+            wait_for(
+                lambda: [
+                    p for p, _ in _progress(cloud, killed.id, 'create') if p
+                ],
+                timeout=120,
+            )
+            cloud.cinder.restart_backup()
+            killed = cloud.wait(
+                lambda: cloud.demo.backups.get(killed.id), 'error'
+            )
+            wait_for(lambda: len(bus.payloads('backup.create.error')) >= 3)
+            wait_for(lambda: bus.payloads('backup.restore.error'))
+            time.sleep(2)  # anything sent twice has arrived by now
+        failed = [unattached, refused, killed]
+        assert [b.status for b in failed] == ['error'] * 3
+        created = {
+            p['backup_id']: p for p in bus.payloads('backup.create.error')
+        }
+        assert len(bus.payloads('backup.create.error')) == 3
+        assert set(created) == {b.id for b in failed}
+        for b in (unattached, refused):
+            reason = cloud.admin.backups.get(b.id).fail_reason
+            assert reason and created[b.id]['fail_reason'] == reason
+        assert 'interrupted' in created[killed.id]['fail_reason'] or (
+            created[killed.id]['fail_reason']
+            == cloud.admin.backups.get(killed.id).fail_reason
+        )
+        # Sent by the manager, the driver never ran: no duration of it.
+        assert 'duration' not in created[unattached.id]
+        (restored,) = bus.payloads('backup.restore.error')
+        assert restored['backup_id'] == backup.id
+        assert restored['fail_reason'], restored
+        assert 'duration' not in restored
+        for b in (*failed, backup):
+            wait_for(lambda b=b: cloud.measures(b.id, 'backup.error') == [1.0])
+        fired = hook.wait(4, timeout=120)
+        time.sleep(5)  # would a fifth come?
+    assert len(hook.received) == 4, hook.received
+    alarmed = {}
+    for notification in fired:
+        assert notification['alarm_id'] == alarm['alarm_id']
+        event = notification['reason_data']['event']
+        traits = {name: value for name, _, value in event['traits']}
+        alarmed[traits['backup_id']] = event['event_type']
+    assert alarmed == {
+        unattached.id: 'backup.create.error',
+        backup.id: 'backup.restore.error',
+        refused.id: 'backup.create.error',
+        killed.id: 'backup.create.error',
+    }
 
 
 def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(

@@ -71,6 +71,10 @@ class Webhook(servers.LoopbackHTTP):
 
 
 EVALUATION_INTERVAL = 2  # seconds; Aodh's default is 60
+# aodh-listener keeps each project's event alarms this long (60 s by
+# default): an alarm created within that time of an event of its project
+# is not seen until then. The tests create alarms and fail backups at once.
+EVENT_ALARM_CACHE_TTL = 0
 # How far back, beyond the rule's periods, an evaluation looks for the
 # last point: measures reach Gnocchi's aggregates seconds late (batches,
 # metricd), and a rule of one-second periods would find none.
@@ -98,6 +102,7 @@ class Aodh:
 transport_url = {transport_url}
 use_stderr = true
 additional_ingestion_lag = {INGESTION_LAG}
+event_alarm_cache_ttl = {EVENT_ALARM_CACHE_TTL}
 [api]
 auth_mode = noauth
 [database]

@@ -343,6 +343,19 @@ osd memory target = 939524096
         finally:
             os.rename(f'{target}.withheld', target)
 
+    @contextlib.contextmanager
+    def caps_replaced(self, user, caps):
+        """client.USER with only ``caps`` (a list) for the block."""
+        (entity,) = json.loads(
+            self.ceph('auth', 'get', f'client.{user}', '--format', 'json')
+        )
+        kept = [word for pair in entity['caps'].items() for word in pair]
+        self.ceph('auth', 'caps', f'client.{user}', *caps)
+        try:
+            yield
+        finally:
+            self.ceph('auth', 'caps', f'client.{user}', *kept)
+
     def pause_osd(self):
         """The OSD stops answering (SIGSTOP): I/O to it hangs."""
         os.kill(self.processes['ceph-osd'].pid, 19)

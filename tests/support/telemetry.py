@@ -11,7 +11,10 @@ with the ``[service_credentials]`` given, every 3 seconds.
 
 import sys
 
+import yaml
+
 from tests.support import servers
+from tests.support.aodh import EVENT_PIPELINE
 from tests.support.ceilometer_services import NotificationAgent, PollingAgent
 from tests.support.gnocchi import Gnocchi
 
@@ -39,11 +42,14 @@ class Telemetry:
         credentials,
         polling='',
         archive_policy=ARCHIVE_POLICY,
+        alarm_events=False,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
-        every metric the agent creates."""
+        every metric the agent creates; ``alarm_events``: backup events
+        also published to Aodh's listener, as the docs say."""
         self.archive_policy = archive_policy
+        self.alarm_events = alarm_events
         self.root = root
         self.etc = root / 'etc'
         self.rabbitmq = rabbitmq
@@ -97,12 +103,22 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
                 str(self.etc),
             ]
             self.upgrade_outputs = (servers.run(upgrade), servers.run(upgrade))
+            if self.alarm_events:
+                self._publish_events_to_aodh()
             self.notification.start()
             self.poller.start()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _publish_events_to_aodh(self):
+        path = self.etc / 'event_pipeline.yaml'
+        pipeline = yaml.safe_load(path.read_text())
+        to_aodh = yaml.safe_load(EVENT_PIPELINE)
+        for part in ('sources', 'sinks'):
+            pipeline[part] += to_aodh[part]
+        path.write_text(yaml.safe_dump(pipeline))
 
     def stop(self):
         # The poller first: the notification agent takes what it sent.
