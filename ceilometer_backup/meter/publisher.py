@@ -277,10 +277,12 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
         while names := self._spool.batches():
             name = names[0]
             try:
-                failure = self._post(self._unposted(self._spool.read(name)))
+                batch = self._spool.read(name)
             except (OSError, ValueError) as exc:
                 self._set_aside(name, spool.UNREADABLE, exc)
                 continue
+            try:
+                failure = self._post(self._unposted(batch))
             except Exception as exc:
                 self._set_aside(name, spool.REFUSED, exc)
                 continue

@@ -274,6 +274,26 @@ def test_an_unreadable_kept_batch_is_set_aside(
     assert fake.posted == []
 
 
+def test_a_kept_batch_the_publisher_cannot_send_is_set_aside(
+    make_publisher, spool_dir, monkeypatch, caplog
+):
+    assert spool.Spool(str(spool_dir), MIB).put(samples_at(1))
+    monkeypatch.setattr(
+        backup_publisher.BackupGnocchiPublisher,
+        '_post',
+        lambda self, data: 1 / 0,
+    )
+    with caplog.at_level(logging.ERROR):
+        make_publisher(FakeGnocchi())
+        _wait_sent(spool_dir)
+    (name,) = [n for n in os.listdir(spool_dir) if n.endswith(spool.REFUSED)]
+    (error,) = _published_lines(caplog)
+    assert error == (
+        'Kept backup samples cannot be sent to Gnocchi (division by zero): '
+        f'set aside as {spool_dir / name}'
+    )
+
+
 def test_a_spool_directory_that_cannot_be_made_stops_the_publisher(
     make_publisher, spool_dir
 ):
