@@ -38,6 +38,9 @@ ATTRIBUTES = {
     'availability_zone': dict(_STRING, required=False),
     'host': dict(_STRING, required=False),
     'service': dict(_STRING, required=False),
+    # Cinder's status of the backup, as last sampled: rating rules leave
+    # backups in error out.
+    'status': dict(_STRING, required=False),
     'is_incremental': {'type': 'bool', 'required': False},
     'parent_id': {'type': 'uuid', 'required': False},
 }

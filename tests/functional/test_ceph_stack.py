@@ -186,8 +186,46 @@ def test_rbd_backups_metered_on_a_real_ceph(cloud):
     assert 'Traceback' not in cloud.agent.log_text()
 
 
+def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(
+    cloud, stalled_alarm
+):
+    aodh, alarm_id, hook = stalled_alarm
+    ceph = cloud.stack.ceph
+    volume = _rbd_volume(cloud, DATA_MIB // 4)
+    started = time.monotonic()
+    healthy = cloud.backup(volume.id, name='healthy')
+    lasted = time.monotonic() - started
+    assert healthy.status == 'available'
+    assert lasted > 2 * IDLE_THRESHOLD, 'outlasts the threshold'
+    # Aodh has evaluated the whole backup, and more, without firing.
+    time.sleep(3 * IDLE_THRESHOLD)
+    assert hook.received == []
+    assert aodh.alarm(alarm_id)['state'] != 'alarm'
+
+    hung = cloud.demo.backups.create(volume.id, name='hung')
+    # Data moving, then the OSD stops answering: the export hangs.
+    wait_for(
+        lambda: [p for p, _ in _progress(cloud, hung.id, 'create') if p > 0],
+        timeout=120,
+    )
+    ceph.pause_osd()
+    try:
+        (fired,) = hook.wait(1, timeout=120)
+    finally:
+        ceph.resume_osd()
+    assert fired['alarm_id'] == alarm_id
+    assert fired['current'] == 'alarm'
+    assert fired['reason_data']['most_recent'] >= IDLE_THRESHOLD
+    done = cloud.wait(
+        lambda: cloud.demo.backups.get(hung.id), 'available', 'error'
+    )
+    assert done.status == 'available', 'it resumes with the OSD'
+
+
 def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
-    """Cinder fails a backup operation four ways here: a volume
+    """Last in the module: it kills cinder-backup and takes its writes.
+
+    Cinder fails a backup operation four ways here: a volume
     cinder-backup cannot attach (os-brick finds no keyring for
     client.cinder), a restore whose target it cannot attach, a backup the
     store refuses (client.cinder-backup may only read), a backup whose
@@ -255,6 +293,16 @@ def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
         assert 'duration' not in restored
         for b in (*failed, backup):
             wait_for(lambda b=b: cloud.measures(b.id, 'backup.error') == [1.0])
+        # Cinder's status on the Gnocchi resource, for rating rules.
+        for b, status in [(b, 'error') for b in failed] + [
+            (backup, 'available')
+        ]:
+            wait_for(
+                lambda b=b, status=status: (
+                    cloud.gnocchi.resource.get('volume_backup', b.id)['status']
+                    == status
+                )
+            )
         fired = hook.wait(4, timeout=120)
         time.sleep(5)  # would a fifth come?
     assert len(hook.received) == 4, hook.received
@@ -270,39 +318,3 @@ def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
         refused.id: 'backup.create.error',
         killed.id: 'backup.create.error',
     }
-
-
-def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(
-    cloud, stalled_alarm
-):
-    aodh, alarm_id, hook = stalled_alarm
-    ceph = cloud.stack.ceph
-    volume = _rbd_volume(cloud, DATA_MIB // 4)
-    started = time.monotonic()
-    healthy = cloud.backup(volume.id, name='healthy')
-    lasted = time.monotonic() - started
-    assert healthy.status == 'available'
-    assert lasted > 2 * IDLE_THRESHOLD, 'outlasts the threshold'
-    # Aodh has evaluated the whole backup, and more, without firing.
-    time.sleep(3 * IDLE_THRESHOLD)
-    assert hook.received == []
-    assert aodh.alarm(alarm_id)['state'] != 'alarm'
-
-    hung = cloud.demo.backups.create(volume.id, name='hung')
-    # Data moving, then the OSD stops answering: the export hangs.
-    wait_for(
-        lambda: [p for p, _ in _progress(cloud, hung.id, 'create') if p > 0],
-        timeout=120,
-    )
-    ceph.pause_osd()
-    try:
-        (fired,) = hook.wait(1, timeout=120)
-    finally:
-        ceph.resume_osd()
-    assert fired['alarm_id'] == alarm_id
-    assert fired['current'] == 'alarm'
-    assert fired['reason_data']['most_recent'] >= IDLE_THRESHOLD
-    done = cloud.wait(
-        lambda: cloud.demo.backups.get(hung.id), 'available', 'error'
-    )
-    assert done.status == 'available', 'it resumes with the OSD'

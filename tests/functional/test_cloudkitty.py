@@ -44,6 +44,9 @@ BACKUPS = {
     'full-1': dict(project=PROJECT_1, size=10, stored=6 * GIB, inc=False),
     'deleted': dict(project=PROJECT_2, size=4, stored=3 * GIB, inc=False),
     'incremental': dict(project=PROJECT_2, size=2, stored=GIB // 2, inc=True),
+    'failed': dict(
+        project=PROJECT_1, size=8, stored=GIB, inc=False, status='error'
+    ),
 }
 # Periods rated: 0, the resources' creation, the deletion halfway through
 # 1, then 2 (no measure of the deleted backup) and 3 (one late poll).
@@ -99,6 +102,7 @@ def billed(tmp_path_factory):
                     'volume_id': str(uuid.uuid4()),
                     'availability_zone': 'az1',
                     'is_incremental': backup['inc'],
+                    'status': backup.get('status', 'available'),
                     'metrics': {
                         m: {'archive_policy_name': ARCHIVE_POLICY}
                         for m in ('backup.size', 'backup.stored.size')
@@ -201,6 +205,16 @@ def test_stored_size_is_billed_once_in_the_period_of_its_measure(billed):
     }
 
 
+def test_a_backup_in_error_is_rated_at_no_cost(billed):
+    # The shipped rules: status error multiplies the price by 0.
+    assert _points(billed, 'failed', 'backup.size') == {
+        s: (D(8), D(0)) for s in billed['starts']
+    }
+    assert _points(billed, 'failed', 'backup.stored.size') == {
+        billed['starts'][0]: (D(1), D(0))
+    }
+
+
 def test_deleted_backup_charge_stops_with_its_period(billed):
     starts = billed['starts']
     # Billed whole in the period it was deleted halfway through (the
@@ -239,7 +253,7 @@ def test_bill_lines_carry_the_backup_metadata(billed):
 
 def test_totals_per_project(billed):
     totals = billed['report']['totals']
-    # Project 1: 4 periods x 0.10, and 0.12 once.
+    # Project 1: 4 periods x 0.10, and 0.12 once; its failed backup 0.
     assert totals[PROJECT_1] == pytest.approx(
         {'backup.size': 0.4, 'backup.stored.size': 0.12}
     )
