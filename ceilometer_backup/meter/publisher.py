@@ -95,6 +95,11 @@ _TRANSIENT = (
 )
 
 
+# What a request to Gnocchi can answer: gnocchiclient's errors, and
+# keystoneauth's HTTP ones (a Keystone 5xx while renewing the token).
+_REFUSALS = (gnocchi_exc.ClientException, ka_exc.HttpError)
+
+
 def transient(exc):
     """Whether a retry later can succeed where ``exc`` failed."""
     if isinstance(exc, _TRANSIENT):
@@ -187,7 +192,11 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
         data = self._unposted(data)
         if not data:
             return
-        if self._spool.batches():
+        try:
+            kept = self._spool.batches()
+        except OSError:
+            kept = None  # posted directly; kept if Gnocchi refuses
+        if kept:
             # Behind the kept ones, so that measures keep their order.
             self._keep(data, None)
             return
@@ -260,16 +269,24 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
                 self._sender.start()
 
     def _send(self):
-        """The sender thread: lives while the spool holds batches."""
+        """The sender thread: lives while the spool holds batches, and does
+        not die of an error: batches kept after it would wait for nothing."""
         while True:
-            with self._spool.sending() as ours:
-                if ours:
-                    self._send_all()
-            with self._sender_lock:
-                if not self._spool.batches():
-                    self._sender = None
-                    return
-            # Another worker of this host sends them.
+            try:
+                with self._spool.sending() as ours:
+                    if ours:
+                        self._send_all()
+                with self._sender_lock:
+                    if not self._spool.batches():
+                        self._sender = None
+                        return
+            except Exception:
+                LOG.exception(
+                    'Sending the backup samples kept in %(dir)s failed; '
+                    'trying again in %(wait)ss',
+                    {'dir': self._spool.directory, 'wait': RETRY_MAX},
+                )
+            # Another worker of this host sends them, or the spool failed.
             time.sleep(RETRY_MAX)
 
     def _send_all(self):
@@ -323,7 +340,7 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
                     if metrics and not self.cache.get(resource_id):
                         self._create_whole(info, metrics)
             super().batch_measures(measures, resource_infos)
-        except gnocchi_exc.ClientException as exc:
+        except _REFUSALS as exc:
             if transient(exc):
                 _batch.failure = exc
                 return
@@ -375,7 +392,7 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
             # flight: the measures go to it, and the attributes are
             # compared and updated after the post as upstream does.
             return
-        except gnocchi_exc.ClientException as e:
+        except _REFUSALS as e:
             if transient(e):
                 raise
             LOG.debug(

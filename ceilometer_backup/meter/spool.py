@@ -38,6 +38,15 @@ class Spool:
         with os.scandir(self.directory) as entries:
             return [e for e in entries if e.name.endswith(SUFFIX)]
 
+    def _held(self):
+        held = 0
+        for entry in self._kept():
+            try:
+                held += entry.stat().st_size
+            except FileNotFoundError:
+                pass  # sent meanwhile
+        return held
+
     def batches(self):
         """The names of the kept batches, oldest first."""
         return sorted(entry.name for entry in self._kept())
@@ -48,8 +57,7 @@ class Spool:
         data = ''.join(
             json.dumps(s.as_dict(), default=str) + '\n' for s in samples
         ).encode()
-        held = sum(entry.stat().st_size for entry in self._kept())
-        if held + len(data) > self.max_bytes:
+        if self._held() + len(data) > self.max_bytes:
             return False
         name = (
             f'{time.time_ns():020d}-{os.getpid()}-'

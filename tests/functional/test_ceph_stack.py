@@ -255,9 +255,10 @@ def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
             cloud.wait(lambda: cloud.demo.backups.get(backup.id), 'available')
             with ceph.caps_replaced('cinder-backup', READ_ONLY):
                 refused = cloud.backup(volume.id, name='refused')
-            killed = cloud.demo.backups.create(
-                _rbd_volume(cloud, DATA_MIB // 4).id, name='killed'
-            )
+            big = _rbd_volume(cloud, DATA_MIB // 4)
+            # About 40 s of export: killed mid-way on a loaded machine too.
+            ceph.throttle_reads(f'volumes/volume-{big.id}', 10 * MIB)
+            killed = cloud.demo.backups.create(big.id, name='killed')
             wait_for(
                 lambda: [
                     p for p, _ in _progress(cloud, killed.id, 'create') if p

@@ -159,7 +159,7 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
         if restarted_at is None and time.monotonic() - start > OUTAGE / 2:
             # Once the volume's batch is acknowledged: a message the agent
             # had not acknowledged is delivered again, by design.
-            time.sleep(3)
+            time.sleep(5)
             os.killpg(agent.process.pid, signal.SIGKILL)
             agent.process.wait(10)
             agent.start()
