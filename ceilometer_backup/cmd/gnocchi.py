@@ -26,8 +26,7 @@ from keystoneauth1 import exceptions as ka_exc
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import CommandFailed
 from ceilometer_backup.meter import meters
-
-RESOURCE_TYPE = 'volume_backup'
+from ceilometer_backup.meter.meters import RESOURCE_TYPE
 
 # Gnocchi attribute types: nullable (required: False) as a backup's
 # metadata may lack any of them (a polled sample has no host).
@@ -43,6 +42,9 @@ ATTRIBUTES = {
     'status': dict(_STRING, required=False),
     'is_incremental': {'type': 'bool', 'required': False},
     'parent_id': {'type': 'uuid', 'required': False},
+    # What the create stored, from backup.create.end only: carried
+    # forward by the backup.stored.size pollster (meter/stored.py).
+    meters.STORED_ATTRIBUTE: {'type': 'number', 'required': False, 'min': 0},
 }
 
 # Stock Ceilometer's own backup meters land here too, so a deployment still

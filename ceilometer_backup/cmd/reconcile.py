@@ -21,28 +21,10 @@ from oslo_utils import timeutils
 
 from ceilometer_backup.cmd import CommandFailed, gnocchi
 from ceilometer_backup.meter.cinder import CinderBackups
+from ceilometer_backup.meter.stored import open_backup_resources
 
-PAGE = 1000
 # --max-share does not stop a run ending this many resources or fewer.
 SHARE_FLOOR = 10
-
-
-def open_backup_resources(client):
-    """Ids of every volume_backup resource without ended_at, paged."""
-    marker = None
-    while True:
-        page = client.resource.search(
-            resource_type=gnocchi.RESOURCE_TYPE,
-            query={'=': {'ended_at': None}},
-            sorts=['id:asc'],
-            limit=PAGE,
-            marker=marker,
-        )
-        for resource in page:
-            yield resource['id']
-        if len(page) < PAGE:
-            return
-        marker = page[-1]['id']
 
 
 def vanished(open_ids, live_ids):
@@ -90,7 +72,7 @@ def run(args, out=None):
             f'could not list Cinder backups, nothing ended: {exc}'
         ) from exc
     with gnocchi.client(conf) as client:
-        open_ids = list(open_backup_resources(client))
+        open_ids = [r['id'] for r in open_backup_resources(client)]
         gone = vanished(open_ids, live)
         if not args.dry_run and len(gone) > max(
             SHARE_FLOOR, args.max_share * len(open_ids)

@@ -62,6 +62,7 @@ def _shared(value):
 
 # Metadata keys a listed backup has, in the order a record keeps values.
 RECORD_METADATA_KEYS = tuple(_API_NAMES.get(f, f) for f in _KEPT_API_FIELDS)
+_STATUS = RECORD_METADATA_KEYS.index('status')
 
 
 class BackupRecord:
@@ -114,6 +115,10 @@ class BackupRecord:
         if not metadata.get('display_name'):
             metadata['display_name'] = self.id
         return metadata
+
+    @property
+    def status(self):
+        return self._values[_STATUS]
 
     def __str__(self):
         return self.id

@@ -12,6 +12,11 @@ from ceilometer_backup import contract as c
 
 Meter = collections.namedtuple('Meter', ('name', 'type', 'unit'))
 
+# The Gnocchi resource type every meter of a backup lands on, and its
+# attribute holding what the backup's create stored (meter/stored.py).
+RESOURCE_TYPE = 'volume_backup'
+STORED_ATTRIBUTE = 'stored_bytes'
+
 SIZE = Meter('backup.size', sample.TYPE_GAUGE, 'GiB')
 EXISTENCE = Meter('backup', sample.TYPE_GAUGE, 'backup')
 PROGRESS = Meter('backup.progress', sample.TYPE_GAUGE, '%')
@@ -65,9 +70,11 @@ DESCRIPTIONS = {
         f'backup.{op}.end carrying a duration.'
         for op, meter in DURATION.items()
     },
-    STORED.name: 'Bytes the backup wrote to the backup store (after '
+    STORED.name: 'Bytes the backup holds in the backup store (after '
     'compression; for an incremental backup only its own objects). From '
-    'backup.create.end carrying stored_bytes.',
+    "backup.create.end carrying stored_bytes, then polled: the create's "
+    "figure, kept on the backup's Gnocchi resource, every cycle while the "
+    'backup exists and is not in error.',
     CHANGED.name: 'Volume bytes the backup carries, before compression: '
     'the whole volume for a full backup, the changed extents for an '
     'incremental one. From backup.create.end carrying changed_bytes.',

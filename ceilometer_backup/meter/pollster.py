@@ -1,16 +1,20 @@
-"""``backup.size``, ``backup`` and ``backup.status`` from polling, for every
-discovered backup.
+"""``backup.size``, ``backup``, ``backup.status`` and ``backup.stored.size``
+from polling, for every discovered backup.
 
 They share the ``cinder_backups`` discovery (the polling manager lists the
-backups once per cycle for both) and produce the same meters, resource id,
+backups once per cycle for all) and produce the same meters, resource id,
 user, project and metadata as the notification path, so both feed the same
 Gnocchi metrics and a lost notification heals at the next poll.
 """
 
 from ceilometer.polling import plugin_base
 from ceilometer.sample import Sample
+from oslo_log import log as logging
 
 from ceilometer_backup.meter import meters
+from ceilometer_backup.meter.stored import StoredSizes
+
+LOG = logging.getLogger(__name__)
 
 
 class _BackupPollster(plugin_base.PollsterBase):
@@ -75,9 +79,63 @@ class BackupStatusPollster(_BackupPollster):
     meter = meters.STATUS
 
     def volume(self, record):
-        return STATUS_VALUES.get(record.metadata.get('status'), OTHER_STATUS)
+        return STATUS_VALUES.get(record.status, OTHER_STATUS)
 
     def metadata(self, record):
         metadata = record.metadata
         metadata['alarm_state'] = metadata.get('status') or 'unknown'
         return metadata
+
+
+class BackupStoredSizePollster(_BackupPollster):
+    """What each backup holds, every cycle, so storage is rated by the
+    period: its create's figure, read back from Gnocchi (meter/stored.py).
+
+    A backup in error holds nothing to restore and is not sampled; nor is
+    one whose create was never counted (made before this plugin, or by a
+    driver it cannot count): those are told once a cycle.
+    """
+
+    meter = meters.STORED
+    # Nothing held yet, or nothing worth billing.
+    UNHELD_STATUSES = frozenset({'creating', 'error'})
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.stored = StoredSizes(conf)
+        self._held = {}
+
+    def get_samples(self, manager, cache, resources):
+        try:
+            self._held = self.stored.by_backup()
+        except Exception as exc:
+            LOG.error(
+                'Could not read what backups hold from Gnocchi: %(error)s. '
+                'No %(meter)s this polling cycle.',
+                {'error': exc, 'meter': self.meter.name},
+            )
+            return
+        yield from super().get_samples(manager, cache, resources)
+        uncounted = sum(
+            1
+            for record in resources
+            if record.id not in self._held
+            and record.status not in self.UNHELD_STATUSES
+        )
+        if uncounted:
+            LOG.info(
+                '%(count)d of %(listed)d backups have no stored size on '
+                'their Gnocchi resource (made before ceilometer-backup '
+                'counted them, or by a driver it does not count): no '
+                '%(meter)s for them.',
+                {
+                    'count': uncounted,
+                    'listed': len(resources),
+                    'meter': self.meter.name,
+                },
+            )
+
+    def volume(self, record):
+        if record.status in self.UNHELD_STATUSES:
+            return None
+        return self._held.get(record.id)

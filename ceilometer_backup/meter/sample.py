@@ -166,9 +166,13 @@ def _volumes(event_type, payload, metadata, problems):
             volumes.append((meters.SIZE, _number(payload, 'size')))
         except Rejected as exc:
             problems.append(exc)
-        return volumes + _figures(
-            payload, _END_FIGURES.get(event_type, ()), problems
-        )
+        figures = _figures(payload, _END_FIGURES.get(event_type, ()), problems)
+        stored = dict(figures).get(meters.STORED)
+        if stored is not None:
+            # Kept on the backup's Gnocchi resource: what polling carries
+            # forward (meter/stored.py).
+            metadata[meters.STORED_ATTRIBUTE] = stored
+        return volumes + figures
     if event_type in _PROGRESS_EVENTS:
         metadata['operation'] = _PROGRESS_EVENTS[event_type]
         percent = payload.get('backup_percent')

@@ -8,6 +8,8 @@ something is recorded in ``calls``. The functional tests run the same
 code against a real Gnocchi.
 """
 
+import datetime
+
 from gnocchiclient import exceptions as gnocchi_exc
 
 
@@ -33,7 +35,7 @@ class FakeGnocchi:
         self.fail_post = fail_post
         self.unreachable = None
         self.posted = []
-        self.searches = 0
+        self.queries = []
         self.resource = _Resources(self)
         self.resource_type = _ResourceTypes(self)
         self.metric = _Metrics(self)
@@ -51,27 +53,51 @@ class _Resources:
         if gnocchi.fail_create is not None:
             error, gnocchi.fail_create = gnocchi.fail_create, None
             raise error
-        gnocchi.resources[resource['id']] = dict(resource, ended_at=None)
+        gnocchi.resources[resource['id']] = dict(
+            resource, ended_at=None, revision_start=_now()
+        )
 
     def update(self, resource_type, resource_id, attributes):
         self.gnocchi.calls.append(('update', resource_type, resource_id))
         _reach(self.gnocchi)
         if resource_id in self.gnocchi.resources:
-            self.gnocchi.resources[resource_id].update(attributes)
+            self.gnocchi.resources[resource_id].update(
+                attributes, revision_start=_now()
+            )
 
     def search(self, resource_type, query, sorts, limit, marker):
-        """The only search ``reconcile`` makes: open resources, by id."""
+        """The searches ``meter/stored.py`` makes, by id: open resources,
+        or those revised since a time."""
         assert resource_type == 'volume_backup'
-        assert query == {'=': {'ended_at': None}}
         assert sorts == ['id:asc']
-        self.gnocchi.searches += 1
-        open_ids = sorted(
-            i
-            for i, r in self.gnocchi.resources.items()
-            if r.get('ended_at') is None
+        self.gnocchi.queries.append(query)
+        _reach(self.gnocchi)
+        if query == {'=': {'ended_at': None}}:
+
+            def matches(r):
+                return r.get('ended_at') is None
+        else:
+            since = _when(query['>=']['revision_start'])
+
+            def matches(r):
+                return _when(r['revision_start']) >= since
+
+        ids = sorted(
+            i for i, r in self.gnocchi.resources.items() if matches(r)
         )
-        start = open_ids.index(marker) + 1 if marker else 0
-        return [{'id': i} for i in open_ids[start : start + limit]]
+        start = ids.index(marker) + 1 if marker else 0
+        return [
+            dict(self.gnocchi.resources[i], id=i)
+            for i in ids[start : start + limit]
+        ]
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+def _when(text):
+    return datetime.datetime.fromisoformat(text)
 
 
 class _ResourceTypes:

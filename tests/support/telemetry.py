@@ -6,7 +6,8 @@ files the agents run with (mapping, event definitions and pipeline,
 meters.d); ``ceilometer-agent-notification`` publishes to
 ``backup-gnocchi://`` (and to a file the tests read back), with the event
 pipeline on; ``ceilometer-polling --polling-namespaces central`` polls
-with the ``[service_credentials]`` given, every 3 seconds.
+Cinder with the ``[service_credentials]`` given, every 3 seconds, and
+reads Gnocchi for ``backup.stored.size``.
 """
 
 import sys
@@ -71,10 +72,16 @@ class Telemetry:
 definitions_cfg_file = {self.etc}/event_definitions.yaml
 {self.gnocchi.credentials()}""",
         )
+        # backup.stored.size reads Gnocchi with [gnocchi] auth_section:
+        # [service_credentials] are Keystone's here, and this Gnocchi is
+        # not in Keystone's catalog.
         self.poller = PollingAgent(
             str(root / 'polling'),
             rabbitmq.url,
-            credentials + polling,
+            credentials
+            + polling
+            + '[gnocchi]\nauth_section = gnocchi_basic\n'
+            + self.gnocchi.credentials('gnocchi_basic'),
             host='central-1',
         )
         self.upgrade_outputs = ()

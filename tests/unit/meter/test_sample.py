@@ -393,8 +393,23 @@ def test_create_end_with_stored_and_changed_bytes(agent):
     assert (changed.unit, changed.volume) == ('B', 3145728)
     assert stored.resource_id == samples['backup.size'].resource_id
     assert stored.resource_metadata == samples['backup.size'].resource_metadata
+    # Kept on the Gnocchi resource, for polling to carry forward.
+    assert stored.resource_metadata['stored_bytes'] == 3295589
     # Only create stores anything.
     message = notification(
         'backup.restore.end', _payload(stored_bytes=1, changed_bytes=1)
     )
-    assert 'backup.stored.size' not in _by_name(agent.receive(message))
+    samples = agent.receive(message)
+    assert 'backup.stored.size' not in _by_name(samples)
+    assert all('stored_bytes' not in s.resource_metadata for s in samples)
+
+
+@pytest.mark.parametrize('stored', [-1, 'many', float('inf'), None])
+def test_a_bad_stored_figure_is_not_kept_on_the_resource(agent, stored):
+    message = notification(
+        'backup.create.end', _payload(stored_bytes=stored, changed_bytes=5)
+    )
+    samples = _by_name(agent.receive(message))
+    assert 'backup.stored.size' not in samples
+    assert samples['backup.changed.size'].volume == 5
+    assert 'stored_bytes' not in samples['backup.size'].resource_metadata
