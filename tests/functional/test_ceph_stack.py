@@ -16,13 +16,11 @@ import time
 
 import pytest
 
-from tests.support import MIB, ROOT, config
+from tests.support import MIB, ROOT
 from tests.support.aodh import Aodh, Webhook
 from tests.support.ceph import sha256, write_random
-from tests.support.cloud import Cloud, wait_for
+from tests.support.cloud import real_cloud, wait_for
 from tests.support.recorders import listening
-from tests.support.stack import Stack
-from tests.support.telemetry import Telemetry
 
 CEPH = 'cinder.backup.drivers.ceph.CephBackupDriver'
 STALLED_ALARM = os.path.join(ROOT, 'etc', 'aodh', 'backup-stalled-alarm.json')
@@ -39,17 +37,8 @@ READ_ONLY = ['mon', 'profile rbd', 'osd', 'allow r pool=backups',
 @pytest.fixture(scope='module')
 def cloud(rabbitmq, ceph, tmp_path_factory):
     root = tmp_path_factory.mktemp('openstack-ceph')
-    with (
-        Stack(str(root / 'stack'), rabbitmq=rabbitmq, ceph=ceph) as stack,
-        Telemetry(
-            root,
-            rabbitmq,
-            stack.postgresql,
-            config.service_credentials(**stack.credentials('ceilometer')),
-            alarm_events=True,
-        ) as telemetry,
-    ):
-        yield Cloud(stack, telemetry)
+    with real_cloud(root, rabbitmq, ceph=ceph, alarm_events=True) as cloud:
+        yield cloud
 
 
 @pytest.fixture(scope='module')

@@ -8,14 +8,15 @@ metrics' force_granularity with it, the archive policy holding points at
 that granularity, with mean only as Ceilometer's default one).
 
 The test writes what ceilometer-backup would: volume_backup resources,
-backup.size measured twice a period (the pollster's), backup.stored.size
-once (backup.create.end's), then ``ended_at`` on the resource of a backup
-deleted halfway through a period, whose measures stop there but for one
-late poll. Gnocchi's aggregates API, which the collector calls with
-``use_history``, only sees a resource in the periods that end after its
-creation, so everything happens in real time: the resources are created
-in the first rated period, their measures are written ahead, and the
-deletion is made when its moment comes.
+backup.size and backup.stored.size measured twice a period (the
+pollsters'), then ``ended_at`` on the resource of a backup deleted halfway
+through a period, whose measures stop there but for one late poll.
+tests/functional/test_stored_billing.py has the real services make them.
+Gnocchi's aggregates API, which the collector calls with ``use_history``,
+only sees a resource in the periods that end after its creation, so
+everything happens in real time: the resources are created in the first
+rated period, their measures are written ahead, and the deletion is made
+when its moment comes.
 """
 
 import datetime
@@ -127,14 +128,13 @@ def billed(tmp_path_factory):
                 polls = [t for t in polls if t < deleted_at]
                 polls.append(starts[DELETED_IN + 2] + period * 0.1)
             measures[ids[name]] = {
-                'backup.size': [
-                    {'timestamp': _ts(t), 'value': backup['size']}
-                    for t in polls
-                ],
-                # backup.stored.size: backup.create.end's, the only one.
-                'backup.stored.size': [
-                    {'timestamp': _ts(polls[0]), 'value': backup['stored']}
-                ],
+                metric: [
+                    {'timestamp': _ts(t), 'value': backup[key]} for t in polls
+                ]
+                for metric, key in (
+                    ('backup.size', 'size'),
+                    ('backup.stored.size', 'stored'),
+                )
             }
         client.metric.batch_resources_metrics_measures(measures)
         for rid in ids.values():
@@ -191,17 +191,17 @@ def test_a_backup_is_billed_its_size_in_every_period_it_lives(billed):
     }
 
 
-def test_stored_size_is_billed_once_in_the_period_of_its_measure(billed):
-    # One measure, at creation: 6 GiB, 3 GiB and 0.5 GiB at 0.02 a GiB.
-    first = billed['starts'][0]
+def test_stored_size_is_billed_in_every_period_it_is_held(billed):
+    # 6 GiB, 3 GiB and 0.5 GiB at 0.02 a GiB and a period.
+    starts = billed['starts']
     assert _points(billed, 'full-1', 'backup.stored.size') == {
-        first: (D(6), D('0.12'))
+        s: (D(6), D('0.12')) for s in starts
     }
     assert _points(billed, 'deleted', 'backup.stored.size') == {
-        first: (D(3), D('0.06'))
+        s: (D(3), D('0.06')) for s in starts[: DELETED_IN + 1]
     }
     assert _points(billed, 'incremental', 'backup.stored.size') == {
-        first: (D('0.5'), D('0.01'))
+        s: (D('0.5'), D('0.01')) for s in starts
     }
 
 
@@ -211,7 +211,7 @@ def test_a_backup_in_error_is_rated_at_no_cost(billed):
         s: (D(8), D(0)) for s in billed['starts']
     }
     assert _points(billed, 'failed', 'backup.stored.size') == {
-        billed['starts'][0]: (D(1), D(0))
+        s: (D(1), D(0)) for s in billed['starts']
     }
 
 
@@ -253,14 +253,14 @@ def test_bill_lines_carry_the_backup_metadata(billed):
 
 def test_totals_per_project(billed):
     totals = billed['report']['totals']
-    # Project 1: 4 periods x 0.10, and 0.12 once; its failed backup 0.
+    # Project 1: 4 periods x 0.10 and x 0.12; its failed backup 0.
     assert totals[PROJECT_1] == pytest.approx(
-        {'backup.size': 0.4, 'backup.stored.size': 0.12}
+        {'backup.size': 0.4, 'backup.stored.size': 0.48}
     )
-    # Project 2: the deleted backup 2 periods x 0.04 and 0.06 once, the
-    # incremental one 4 periods x 0.01 and 0.01 once.
+    # Project 2: the deleted backup 2 periods x 0.04 and x 0.06, the
+    # incremental one 4 periods x 0.01 and x 0.01.
     assert totals[PROJECT_2] == pytest.approx(
-        {'backup.size': 0.12, 'backup.stored.size': 0.07}
+        {'backup.size': 0.12, 'backup.stored.size': 0.16}
     )
     # The lines add up to the same.
     for project, services in totals.items():

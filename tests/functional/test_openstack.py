@@ -21,10 +21,8 @@ from gnocchiclient import exceptions as gnocchi_exc
 from ceilometer_backup.meter.cinder import CinderBackups, NotWholeCloud
 from tests.support import MIB, config
 from tests.support.cinder_database import size_of
-from tests.support.cloud import Cloud, wait_for
+from tests.support.cloud import real_cloud, wait_for
 from tests.support.recorders import listening
-from tests.support.stack import Stack
-from tests.support.telemetry import Telemetry
 
 POSIX = 'cinder.backup.drivers.posix.PosixBackupDriver'
 SHA_BLOCK = 32768  # Cinder's backup_sha_block_size_bytes
@@ -35,15 +33,10 @@ LISTED = 250  # backups put straight into Cinder's database
 @pytest.fixture(scope='module')
 def cloud(rabbitmq, tmp_path_factory):
     root = tmp_path_factory.mktemp('openstack')
-    with Stack(str(root / 'stack'), rabbitmq=rabbitmq) as stack:
-        with Telemetry(
-            root,
-            rabbitmq,
-            stack.postgresql,
-            config.service_credentials(**stack.credentials('ceilometer')),
-            polling=f'[backup_polling]\npage_size = {PAGE}\n',
-        ) as telemetry:
-            yield Cloud(stack, telemetry)
+    with real_cloud(
+        root, rabbitmq, polling=f'[backup_polling]\npage_size = {PAGE}\n'
+    ) as cloud:
+        yield cloud
 
 
 def _sha256(path):

@@ -3,14 +3,35 @@ through python-cinderclient (``demo``, ``admin``), Telemetry's Gnocchi and
 notification agent, and waits on both.
 """
 
+import contextlib
 import os
 import time
 
 from cinderclient import exceptions as cinder_exceptions
 from gnocchiclient import exceptions as gnocchi_exc
 
-from tests.support import MIB
+from tests.support import MIB, config
 from tests.support.cinder import wait_status
+from tests.support.stack import Stack
+from tests.support.telemetry import Telemetry
+
+
+@contextlib.contextmanager
+def real_cloud(root, rabbitmq, ceph=None, **telemetry):
+    """A Stack in ``root``/stack (on ``ceph`` if given) and Telemetry
+    polling it as the ``ceilometer`` user (``telemetry``: more of
+    Telemetry's arguments), as a Cloud."""
+    with (
+        Stack(str(root / 'stack'), rabbitmq=rabbitmq, ceph=ceph) as stack,
+        Telemetry(
+            root,
+            rabbitmq,
+            stack.postgresql,
+            config.service_credentials(**stack.credentials('ceilometer')),
+            **telemetry,
+        ) as telemetry,
+    ):
+        yield Cloud(stack, telemetry)
 
 
 class Cloud:
