@@ -7,15 +7,17 @@ backup is a ``volume_backup`` resource with the attributes an operator
 filters and bills on, every meter of this project lands on it, and
 ``backup.delete.end`` sets its ``ended_at``.
 
-The deploy files are built from the installed Ceilometer's own packaged
-defaults plus this project's entries, so nobody merges YAML by hand, and
-building them twice gives the same bytes.
+The deploy files are built on the ones the deployment uses now (found as
+Ceilometer finds them, else its packaged defaults), replacing only what
+concerns backups, so nobody merges YAML by hand, an operator's own
+entries stay, and building them twice gives the same bytes.
 """
 
 import contextlib
 import copy
 import os
 import sys
+from urllib import parse as urlparse
 
 import ceilometer
 import yaml
@@ -198,29 +200,39 @@ def event_pipeline(stock, gnocchi_publisher):
     return merged
 
 
+def _gnocchi_publishers(pipeline):
+    """(scheme, URL) of each Gnocchi publisher of a sample pipeline."""
+    for sink in pipeline.get('sinks', []):
+        for publisher in sink.get('publishers', []):
+            scheme, sep, _ = publisher.partition('://')
+            if sep and scheme in (PUBLISHER, 'gnocchi'):
+                yield scheme, publisher
+
+
+def resources_definition_file_of(pipeline):
+    """The mapping file the sample pipeline's first Gnocchi publisher
+    loads: its ``resources_definition_file`` option, or upstream's
+    default."""
+    default = 'gnocchi_resources.yaml'
+    for _, publisher in _gnocchi_publishers(pipeline):
+        options = urlparse.parse_qs(urlparse.urlparse(publisher).query)
+        return options.get('resources_definition_file', [default])[-1]
+    return default
+
+
 def gnocchi_publisher_of(pipeline):
     """The Gnocchi event publisher that must end deleted backups, with the
     options (archive policy, project filter) of the sample pipeline's
     first Gnocchi publisher; None when that is ``backup-gnocchi://``,
     which ends them itself, in the path that retries what Gnocchi could
     not take (upstream's event publisher logs a traceback and drops)."""
-    for sink in pipeline.get('sinks', []):
-        for publisher in sink.get('publishers', []):
-            scheme, sep, rest = publisher.partition('://')
-            if sep and scheme == PUBLISHER:
-                return None
-            if sep and scheme == 'gnocchi':
-                return publisher
+    for scheme, publisher in _gnocchi_publishers(pipeline):
+        return None if scheme == PUBLISHER else publisher
     return 'gnocchi://'
 
 
 def _as_list(value):
     return value if isinstance(value, list) else [value]
-
-
-def _load(path):
-    with open(path) as f:
-        return yaml.safe_load(f)
 
 
 def _dump(data):
@@ -241,14 +253,17 @@ def deploy_files(conf):
         )
 
     pipeline = current(conf.pipeline_cfg_file, 'pipeline.yaml')
+    # The mapping in use, with the operator's own entries: only what
+    # concerns backups is replaced.
+    resources = current(
+        resources_definition_file_of(pipeline), 'gnocchi_resources.yaml'
+    )
     with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
         meters = f.read()
     with open(shipped_file('ceilometer', 'polling.yaml')) as f:
         polling = f.read()
     return {
-        'gnocchi_resources.yaml': _dump(
-            gnocchi_resources(_load(STOCK_FILES['gnocchi_resources.yaml']))
-        ),
+        'gnocchi_resources.yaml': _dump(gnocchi_resources(resources)),
         'event_definitions.yaml': _dump(
             event_definitions(
                 current(

@@ -156,3 +156,54 @@ def test_deploy_files_are_written_once(tmp_path):
     }
     assert gnocchi.write_files(files, tmp_path) == list(files)
     assert gnocchi.write_files(gnocchi.deploy_files(conf), tmp_path) == []
+
+
+def test_upgrade_keeps_the_operators_own_mapping_entries(tmp_path):
+    """Built on the mapping the pipeline's publisher loads, not on the
+    packaged one: only what concerns backups changes."""
+    mapping = _stock('gnocchi_resources.yaml')
+    mapping['archive_policies'].append(
+        {'name': 'site-policy', 'aggregation_methods': ['max'],
+         'back_window': 0, 'definition': [{'granularity': '1 hour'}]}
+    )  # fmt: skip
+    mapping['resources'].append(
+        {'resource_type': 'appliance', 'metrics': {'appliance.load': None}}
+    )
+    volume = next(
+        r for r in mapping['resources'] if r['resource_type'] == 'volume'
+    )
+    volume['metrics']['volume.site.iops'] = None
+    path = tmp_path / 'site_resources.yaml'
+    path.write_text(yaml.safe_dump(mapping))
+    pipeline = tmp_path / 'pipeline.yaml'
+    pipeline.write_text(
+        yaml.safe_dump(
+            {
+                'sources': [],
+                'sinks': [
+                    {
+                        'name': 'meter_sink',
+                        'publishers': [
+                            'backup-gnocchi://?archive_policy=low&'
+                            f'resources_definition_file={path}'
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+    conf = config.ceilometer_conf()
+    conf.set_override('pipeline_cfg_file', str(pipeline))
+    upgraded = gnocchi.deploy_files(conf)['gnocchi_resources.yaml']
+    merged = yaml.safe_load(upgraded)
+    owners = _resource_types_of(merged)
+    assert owners['appliance.load'] == ['appliance']
+    assert owners['volume.site.iops'] == ['volume']
+    assert owners['backup.size'] == ['volume_backup']
+    assert 'site-policy' in {p['name'] for p in merged['archive_policies']}
+    # Upgraded in place, a second upgrade changes nothing.
+    path.write_text(upgraded)
+    assert gnocchi.deploy_files(conf)['gnocchi_resources.yaml'] == upgraded
+    assert gnocchi.resources_definition_file_of({'sinks': []}) == (
+        'gnocchi_resources.yaml'
+    )
