@@ -13,6 +13,7 @@ bash tools/provision.sh test-requirements.txt
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.endpoint_cpu
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.progress_traffic
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.pollster_scale
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.stored_scale
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.backup_cost
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.backup_cost --ceph
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.rbd_watch_cost

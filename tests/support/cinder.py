@@ -35,7 +35,6 @@ Pitfalls met on the way, and their answers here:
 import datetime
 import os
 import signal
-import subprocess
 import time
 
 from cinderclient import client as cinder_client
@@ -240,7 +239,7 @@ progress_every_seconds = 1
     def put_backups(self, project_id, count, first=0):
         """Ids of ``count`` backups of ``project_id`` put straight into
         the database (``tests.support.cinder_database``)."""
-        listed = subprocess.run(
+        return servers.run(
             [
                 os.path.join(VENV, 'bin', 'python'),
                 '-m',
@@ -250,13 +249,9 @@ progress_every_seconds = 1
                 str(count),
                 str(first),
             ],
-            check=True,
-            capture_output=True,
-            text=True,
             timeout=600,
             cwd=ROOT,
-        )
-        return listed.stdout.split()
+        ).split()
 
     def volume_path(self, volume_id):
         """The sparse file holding a volume."""

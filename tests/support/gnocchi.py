@@ -9,6 +9,7 @@ the PostgreSQL indexer, opens and closes a connection for every sack lock,
 128 a second here, which alone keeps half a core busy forking backends.
 """
 
+import json
 import os
 import time
 
@@ -24,6 +25,7 @@ class Gnocchi:
     def __init__(self, workdir, indexer_url):
         servers.require('Gnocchi', os.path.join(VENV, 'bin', 'gnocchi-api'))
         self.workdir = workdir
+        self.indexer_url = indexer_url
         self.port = servers.free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         self.conf = os.path.join(workdir, 'gnocchi.conf')
@@ -93,6 +95,30 @@ workers = 1
         return (
             f'[{section}]\nauth_type = gnocchi-basic\nuser = admin\n'
             f'endpoint = {self.url}\n'
+        )
+
+    def put_backups(self, archive_policy, project_id, user_id, metrics, held):
+        """volume_backup resources, with one metric of each name, put
+        straight into the index (``tests.support.gnocchi_database``);
+        ``held``: (backup id, stored bytes) pairs."""
+        servers.run(
+            [
+                os.path.join(VENV, 'bin', 'python'),
+                '-m',
+                'tests.support.gnocchi_database',
+                self.indexer_url,
+                archive_policy,
+            ],
+            input=json.dumps(
+                {
+                    'project_id': project_id,
+                    'user_id': user_id,
+                    'metrics': list(metrics),
+                    'backups': list(held),
+                }
+            ),
+            timeout=900,
+            cwd=ROOT,
         )
 
     def client(self):

@@ -115,13 +115,20 @@ def console_script(name, bindir=None):
     return local if os.path.exists(local) else shutil.which(name)
 
 
-def run(argv, timeout=300):
+def run(argv, timeout=300, input=None, cwd=None):
     """Run a command to its end; its output, or an error with its stderr."""
     done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        cwd=cwd,
     )
     if done.returncode:
-        raise RuntimeError(f'{argv[0]} failed:\n{done.stderr[-3000:]}')
+        raise RuntimeError(
+            f'{" ".join(argv[:3])} failed:\n{done.stderr[-3000:]}'
+        )
     return done.stdout
 
 
