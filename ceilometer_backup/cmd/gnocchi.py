@@ -15,6 +15,7 @@ entries stay, and building them twice gives the same bytes.
 
 import contextlib
 import copy
+import fnmatch
 import os
 import sys
 from urllib import parse as urlparse
@@ -107,8 +108,13 @@ EVENT_DEFINITION = {
     },
 }
 
+# What earlier versions added to the event pipeline (event_pipeline).
 EVENT_SOURCE = 'backup_event_source'
 EVENT_SINK = 'backup_gnocchi_sink'
+# The sample pipeline's source and sink of every backup meter.
+BACKUP_SOURCE = 'backup_meter_source'
+BACKUP_SINK = 'backup_meter_sink'
+BACKUP_METERS = ('backup', 'backup.*')
 
 _CEILOMETER = os.path.dirname(ceilometer.__file__)
 _CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -176,33 +182,86 @@ def event_definitions(stock):
     return kept + [copy.deepcopy(EVENT_DEFINITION)]
 
 
-def event_pipeline(stock, gnocchi_publisher):
-    """Stock event pipeline plus a source sending backup deletions to
-    ``gnocchi_publisher``: the stock one publishes events to
-    ``notifier://`` only. Without one, none: the ``backup-gnocchi://``
-    sample publisher ends the resources itself."""
+def event_pipeline(stock):
+    """The event pipeline without the Gnocchi event sink for backup
+    deletions that earlier versions added: ``backup-gnocchi://``, which
+    publishes every backup meter (``sample_pipeline``), ends deleted
+    backups' resources itself, in the path that retries what Gnocchi
+    could not take (upstream's event publisher logs a traceback and
+    drops)."""
     merged = copy.deepcopy(stock)
     merged['sources'] = [
         s for s in merged['sources'] if s['name'] != EVENT_SOURCE
     ]
     merged['sinks'] = [s for s in merged['sinks'] if s['name'] != EVENT_SINK]
-    if gnocchi_publisher is not None:
-        merged['sources'].append(
-            {
-                'name': EVENT_SOURCE,
-                'events': [DELETE_EVENT],
-                'sinks': [EVENT_SINK],
-            }
-        )
-        merged['sinks'].append(
-            {'name': EVENT_SINK, 'publishers': [gnocchi_publisher]}
-        )
     return merged
 
 
-def _gnocchi_publishers(pipeline):
-    """(scheme, URL) of each Gnocchi publisher of a sample pipeline."""
-    for sink in pipeline.get('sinks', []):
+def _is_backup_meter(name):
+    return any(fnmatch.fnmatch(name, m) for m in BACKUP_METERS)
+
+
+def _ours(publisher):
+    scheme, sep, rest = publisher.partition('://')
+    return (
+        f'{PUBLISHER}://{rest}' if sep and scheme == 'gnocchi' else publisher
+    )
+
+
+def sample_pipeline(stock):
+    """The sample pipeline with the backup meters in a source of their own
+    (BACKUP_SOURCE), out of every other source feeding Gnocchi, so each
+    backup sample reaches Gnocchi once, through ``backup-gnocchi://`` with
+    the options of the first Gnocchi publisher and beside the other
+    publishers of its sink. Other meters keep their way. A pipeline
+    without a Gnocchi publisher is left as it is."""
+    merged = copy.deepcopy(stock)
+    merged['sources'] = [
+        s for s in merged['sources'] if s['name'] != BACKUP_SOURCE
+    ]
+    merged['sinks'] = [s for s in merged['sinks'] if s['name'] != BACKUP_SINK]
+    to_gnocchi = [
+        sink for sink in merged['sinks'] if any(_gnocchi_publishers([sink]))
+    ]
+    if not to_gnocchi:
+        return merged
+    names = {sink['name'] for sink in to_gnocchi}
+    other_sinks = []
+    for source in merged['sources']:
+        if not names & set(source.get('sinks', [])):
+            continue
+        meters = source.get('meters', [])
+        if all(m == '*' or m.startswith('!') for m in meters):
+            source['meters'] = meters + [
+                f'!{m}' for m in BACKUP_METERS if f'!{m}' not in meters
+            ]
+        else:
+            source['meters'] = [m for m in meters if not _is_backup_meter(m)]
+        other_sinks += [
+            n
+            for n in source['sinks']
+            if n not in names and n not in other_sinks
+        ]
+    merged['sources'] = [s for s in merged['sources'] if s.get('meters')]
+    merged['sources'].append(
+        {
+            'name': BACKUP_SOURCE,
+            'meters': list(BACKUP_METERS),
+            'sinks': [BACKUP_SINK, *other_sinks],
+        }
+    )
+    merged['sinks'].append(
+        {
+            'name': BACKUP_SINK,
+            'publishers': [_ours(p) for p in to_gnocchi[0]['publishers']],
+        }
+    )
+    return merged
+
+
+def _gnocchi_publishers(sinks):
+    """(scheme, URL) of each Gnocchi publisher of ``sinks``."""
+    for sink in sinks:
         for publisher in sink.get('publishers', []):
             scheme, sep, _ = publisher.partition('://')
             if sep and scheme in (PUBLISHER, 'gnocchi'):
@@ -214,21 +273,10 @@ def resources_definition_file_of(pipeline):
     loads: its ``resources_definition_file`` option, or upstream's
     default."""
     default = 'gnocchi_resources.yaml'
-    for _, publisher in _gnocchi_publishers(pipeline):
+    for _, publisher in _gnocchi_publishers(pipeline.get('sinks', [])):
         options = urlparse.parse_qs(urlparse.urlparse(publisher).query)
         return options.get('resources_definition_file', [default])[-1]
     return default
-
-
-def gnocchi_publisher_of(pipeline):
-    """The Gnocchi event publisher that must end deleted backups, with the
-    options (archive policy, project filter) of the sample pipeline's
-    first Gnocchi publisher; None when that is ``backup-gnocchi://``,
-    which ends them itself, in the path that retries what Gnocchi could
-    not take (upstream's event publisher logs a traceback and drops)."""
-    for scheme, publisher in _gnocchi_publishers(pipeline):
-        return None if scheme == PUBLISHER else publisher
-    return 'gnocchi://'
 
 
 def _as_list(value):
@@ -252,7 +300,9 @@ def deploy_files(conf):
             conf, {}, option_value, STOCK_FILES[name]
         )
 
-    pipeline = current(conf.pipeline_cfg_file, 'pipeline.yaml')
+    pipeline = sample_pipeline(
+        current(conf.pipeline_cfg_file, 'pipeline.yaml')
+    )
     # The mapping in use, with the operator's own entries: only what
     # concerns backups is replaced.
     resources = current(
@@ -273,10 +323,10 @@ def deploy_files(conf):
         ),
         'event_pipeline.yaml': _dump(
             event_pipeline(
-                current(conf.event_pipeline_cfg_file, 'event_pipeline.yaml'),
-                gnocchi_publisher_of(pipeline),
+                current(conf.event_pipeline_cfg_file, 'event_pipeline.yaml')
             )
         ),
+        'pipeline.yaml': _dump(pipeline),
         os.path.join('meters.d', 'backup.yaml'): meters,
         'polling.yaml.backup-sources': polling,
     }

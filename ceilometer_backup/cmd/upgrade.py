@@ -24,9 +24,10 @@ def add_arguments(parser):
     )
     parser.add_argument(
         '--output-dir',
-        help='Write gnocchi_resources.yaml, event_definitions.yaml, '
-        'event_pipeline.yaml, meters.d/backup.yaml and the polling source '
-        'here (e.g. /etc/ceilometer). Without it, no file is written.',
+        help='Write gnocchi_resources.yaml, pipeline.yaml, '
+        'event_definitions.yaml, event_pipeline.yaml, meters.d/backup.yaml '
+        'and the polling source here (e.g. /etc/ceilometer), each built '
+        'on the one in use. Without it, no file is written.',
     )
 
 

@@ -3,7 +3,8 @@
 PostgreSQL, Gnocchi API and metricd, RabbitMQ, ceilometer-agent-notification
 and ceilometer-polling run as processes the test owns. ceilometer-upgrade
 and ``ceilometer-backup upgrade`` prepare Gnocchi and the config files the
-agents then use. The emitter drives a backup's create (with progress),
+agents then use, the sample pipeline included: made from stock's, every
+meter to ``gnocchi://``. The emitter drives a backup's create (with progress),
 restore and delete, and a failed create; the pollster lists the same
 backup from a loopback Cinder API, plus one nothing notified.
 """
@@ -14,6 +15,7 @@ import sys
 import time
 
 import pytest
+import yaml
 from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup import contract as c
@@ -21,6 +23,8 @@ from ceilometer_backup.cmd import reconcile as reconcile_module
 from ceilometer_backup.emitter.notification import BackupNotifier
 from tests.support import MIB, config, servers
 from tests.support.config import cinder_conf
+from tests.support.gnocchi import measure_counts
+from tests.support.messages import send_volume_exists, volume_notifier
 from tests.support.openstack_api import (
     FakeOpenStack,
     make_backups,
@@ -39,9 +43,14 @@ def stack(rabbitmq, tmp_path_factory):
         database.start()
         api.__enter__()
         with Telemetry(
-            root, rabbitmq, database, config.credentials(api)
+            root,
+            rabbitmq,
+            database,
+            config.credentials(api),
+            deployed_pipeline=True,
         ) as telemetry:
             yield {
+                'telemetry': telemetry,
                 'gnocchi': telemetry.client,
                 'gnocchi_server': telemetry.gnocchi,
                 'root': root,
@@ -246,3 +255,52 @@ def test_reconcile_ends_backups_deleted_unseen(stack, tmp_path):
     )
     output = servers.run([*reconcile, '--max-share', '1'])
     assert f'{len(unlisted)} backup resource(s) ended' in output
+
+
+def test_the_upgraded_pipeline_meters_each_backup_sample_once(stack):
+    """The agent runs the pipeline.yaml ``upgrade`` wrote: each backup
+    sample reaches Gnocchi once, through ``backup-gnocchi://``, and a
+    stock meter still goes its own way, to its own resource."""
+    telemetry, client = stack['telemetry'], stack['gnocchi']
+    agent = telemetry.notification
+    with open(agent.pipeline) as f:
+        deployed = f.read()
+    with open(telemetry.etc / 'pipeline.yaml') as f:
+        assert deployed == f.read()
+    sinks = {
+        s['name']: s['publishers'] for s in yaml.safe_load(deployed)['sinks']
+    }
+    assert any(
+        p.startswith('backup-gnocchi://') for p in sinks['backup_meter_sink']
+    )
+    notifier = volume_notifier(stack['rabbitmq'].url)
+    volume_id = send_volume_exists(notifier)
+
+    def stock_path():
+        counts = measure_counts(client, 'volume', volume_id, 1)
+        assert counts.get('volume.size') == 1, counts
+
+    _wait(stock_path)
+    # Backups: what the agent published, counted in Gnocchi once each.
+    telemetry.poller.stop()
+    backups = {
+        r['id']
+        for r in client.resource.search(
+            resource_type='volume_backup', query={}, limit=1000
+        )
+    }
+    assert len(backups) > 3
+
+    def once_each():
+        published = agent.distinct_samples(backups)
+        counted = {}
+        for resource_id in backups:
+            for name, count in measure_counts(
+                client, 'volume_backup', resource_id, 1
+            ).items():
+                counted[resource_id, name] = count
+        assert counted == published
+
+    _wait(once_each, timeout=60)
+    with pytest.raises(gnocchi_exc.ResourceNotFound):
+        client.resource.get('volume_backup', volume_id)

@@ -10,6 +10,7 @@ Cinder with the ``[service_credentials]`` given, every 3 seconds, and
 reads Gnocchi for ``backup.stored.size``.
 """
 
+import shutil
 import sys
 
 import yaml
@@ -44,11 +45,17 @@ class Telemetry:
         polling='',
         archive_policy=ARCHIVE_POLICY,
         alarm_events=False,
+        deployed_pipeline=False,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
         every metric the agent creates; ``alarm_events``: backup events
-        also published to Aodh's listener, as the docs say."""
+        also published to Aodh's listener, as the docs say;
+        ``deployed_pipeline``: the agent runs the pipeline.yaml that
+        ``upgrade`` writes, made from stock's publishing to ``gnocchi://``
+        (and to the file the tests read), instead of every meter to
+        ``backup-gnocchi://``."""
+        self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
         self.alarm_events = alarm_events
         self.root = root
@@ -58,12 +65,15 @@ class Telemetry:
         self.gnocchi = Gnocchi(
             str(root / 'gnocchi'), postgresql.url('gnocchi')
         )
+        publisher = PUBLISHER.format(
+            etc=self.etc, policy=archive_policy['name']
+        )
+        if deployed_pipeline:
+            publisher = publisher.replace('backup-gnocchi://', 'gnocchi://')
         self.notification = NotificationAgent(
             str(root / 'notification'),
             rabbitmq.url,
-            publishers=[
-                PUBLISHER.format(etc=self.etc, policy=archive_policy['name'])
-            ],
+            publishers=[publisher],
             pipelines=('meter', 'event'),
             meters_dir=str(self.etc / 'meters.d'),
             defaults='event_pipeline_cfg_file = '
@@ -110,6 +120,11 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
                 str(self.etc),
             ]
             self.upgrade_outputs = (servers.run(upgrade), servers.run(upgrade))
+            if self.deployed_pipeline:
+                # As an operator installs it, over the one it was made from.
+                shutil.copy(
+                    self.etc / 'pipeline.yaml', self.notification.pipeline
+                )
             if self.alarm_events:
                 self._publish_events_to_aodh()
             self.notification.start()

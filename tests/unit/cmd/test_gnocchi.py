@@ -1,4 +1,7 @@
+import copy
+
 import yaml
+from ceilometer.pipeline.sample import SampleSource
 from ceilometer.publisher import gnocchi as gnocchi_publisher
 from ceilometer.sample import Sample
 
@@ -102,25 +105,83 @@ def test_event_definition_and_pipeline_are_added_once():
     for trait in ('backup_id', 'volume_id', 'fail_reason', 'status'):
         assert mine['traits'][trait] == {'fields': f'payload.{trait}'}
     assert mine['traits']['project_id'] == {'fields': 'payload.tenant_id'}
-    publisher = 'gnocchi://?archive_policy=ceilometer-high'
-    pipeline = gnocchi.event_pipeline(_stock('event_pipeline.yaml'), publisher)
-    assert gnocchi.event_pipeline(pipeline, publisher) == pipeline
+    # The event pipeline is stock's, without the Gnocchi event sink that
+    # earlier versions added (backup-gnocchi:// ends resources itself).
+    stock = _stock('event_pipeline.yaml')
+    assert gnocchi.event_pipeline(stock) == stock
+    earlier = copy.deepcopy(stock)
+    earlier['sources'].append(
+        {
+            'name': 'backup_event_source',
+            'events': ['backup.delete.end'],
+            'sinks': ['backup_gnocchi_sink'],
+        }
+    )
+    earlier['sinks'].append(
+        {'name': 'backup_gnocchi_sink', 'publishers': ['gnocchi://']}
+    )
+    assert gnocchi.event_pipeline(earlier) == stock
+
+
+def _routes(pipeline, meter):
+    """The publishers a meter reaches, one entry per time it reaches it,
+    as Ceilometer's own sources (which check themselves) route it."""
     sinks = {s['name']: s['publishers'] for s in pipeline['sinks']}
-    assert sinks['event_sink'] == ['notifier://'], 'stock sink kept'
-    assert sinks['backup_gnocchi_sink'] == [publisher]
+    return sorted(
+        publisher
+        for source in pipeline['sources']
+        if SampleSource(source).support_meter(meter)
+        for sink in source['sinks']
+        for publisher in sinks[sink]
+    )
 
 
-def test_publisher_options_come_from_the_sample_pipeline():
-    pipeline = {'sinks': [{'publishers': ['file://x', 'gnocchi://?a=1']}]}
-    assert gnocchi.gnocchi_publisher_of(pipeline) == 'gnocchi://?a=1'
-    assert gnocchi.gnocchi_publisher_of({'sinks': []}) == 'gnocchi://'
-    # backup-gnocchi:// ends deleted backups itself: no event sink.
-    ours = {'sinks': [{'publishers': ['backup-gnocchi://?a=2']}]}
-    assert gnocchi.gnocchi_publisher_of(ours) is None
-    pipeline = gnocchi.event_pipeline(_stock('event_pipeline.yaml'), None)
-    assert pipeline == _stock('event_pipeline.yaml')
-    before = gnocchi.event_pipeline(pipeline, 'gnocchi://')
-    assert gnocchi.event_pipeline(before, None) == pipeline, 'removed again'
+def test_each_backup_meter_reaches_gnocchi_once_others_as_before():
+    stock = _stock('pipeline.yaml')
+    stock['sinks'][0]['publishers'] = [
+        'gnocchi://?archive_policy=low&filter_project=service',
+        'prometheus://127.0.0.1:9091/metrics/job/ceilometer',
+    ]
+    pipeline = gnocchi.sample_pipeline(stock)
+    for meter in [m.name for m in meters.METERS]:
+        assert _routes(pipeline, meter) == [
+            'backup-gnocchi://?archive_policy=low&filter_project=service',
+            'prometheus://127.0.0.1:9091/metrics/job/ceilometer',
+        ], meter
+    for meter in ('volume.size', 'volume.backup.size', 'cpu'):
+        assert _routes(pipeline, meter) == sorted(
+            stock['sinks'][0]['publishers']
+        ), meter
+    assert gnocchi.sample_pipeline(pipeline) == pipeline
+
+
+def test_sources_naming_backup_meters_give_them_up():
+    stock = {
+        'sources': [
+            {'name': 'some', 'meters': ['backup.size', 'cpu'],
+             'sinks': ['to_gnocchi']},
+            {'name': 'only', 'meters': ['backup'], 'sinks': ['to_gnocchi']},
+            {'name': 'files', 'meters': ['*'], 'sinks': ['to_file']},
+        ],
+        'sinks': [
+            {'name': 'to_gnocchi', 'publishers': ['gnocchi://']},
+            {'name': 'to_file', 'publishers': ['file:///tmp/x']},
+        ],
+    }  # fmt: skip
+    pipeline = gnocchi.sample_pipeline(stock)
+    assert [s['name'] for s in pipeline['sources']] == [
+        'some',
+        'files',
+        'backup_meter_source',
+    ]
+    assert pipeline['sources'][0]['meters'] == ['cpu']
+    assert _routes(pipeline, 'backup.size') == [
+        'backup-gnocchi://',
+        'file:///tmp/x',
+    ]
+    # Without Gnocchi in the pipeline, nothing to route.
+    no_gnocchi = {'sources': stock['sources'][2:], 'sinks': stock['sinks'][1:]}
+    assert gnocchi.sample_pipeline(no_gnocchi) == no_gnocchi
 
 
 def test_resource_type_created_then_nothing_to_do():
@@ -151,6 +212,7 @@ def test_deploy_files_are_written_once(tmp_path):
         'gnocchi_resources.yaml',
         'event_definitions.yaml',
         'event_pipeline.yaml',
+        'pipeline.yaml',
         'meters.d/backup.yaml',
         'polling.yaml.backup-sources',
     }
