@@ -23,6 +23,7 @@ from urllib import parse as urlparse
 import ceilometer
 import yaml
 from ceilometer import declarative, gnocchi_client
+from ceilometer.agent import Source
 from gnocchiclient import exceptions as gnocchi_exc
 from keystoneauth1 import exceptions as ka_exc
 
@@ -115,6 +116,8 @@ EVENT_SINK = 'backup_gnocchi_sink'
 BACKUP_SOURCE = 'backup_meter_source'
 BACKUP_SINK = 'backup_meter_sink'
 BACKUP_METERS = ('backup', 'backup.*')
+_BACKUP_NAMES = [m.name for m in meters.METERS]
+
 
 _CEILOMETER = os.path.dirname(ceilometer.__file__)
 _CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -197,52 +200,88 @@ def event_pipeline(stock):
     return merged
 
 
-def _is_backup_meter(name):
-    return any(fnmatch.fnmatch(name, m) for m in BACKUP_METERS)
+def _carries_backup_meters(meters_of_source):
+    """Whether a source's ``meters`` take any backup meter, as Ceilometer
+    matches them."""
+    return any(
+        Source.is_supported(meters_of_source, name) for name in _BACKUP_NAMES
+    )
 
 
 def _ours(publisher):
     scheme, sep, rest = publisher.partition('://')
-    return (
-        f'{PUBLISHER}://{rest}' if sep and scheme == 'gnocchi' else publisher
-    )
+    if sep and scheme == 'gnocchi':
+        return f'{PUBLISHER}://{rest}'
+    return publisher
 
 
 def sample_pipeline(stock):
     """The sample pipeline with the backup meters in a source of their own
     (BACKUP_SOURCE), out of every other source feeding Gnocchi, so each
-    backup sample reaches Gnocchi once, through ``backup-gnocchi://`` with
-    the options of the first Gnocchi publisher and beside the other
-    publishers of its sink. Other meters keep their way. A pipeline
-    without a Gnocchi publisher is left as it is."""
+    backup sample reaches Gnocchi once, through ``backup-gnocchi://``
+    with the options of the Gnocchi sink that took them (one already on
+    ``backup-gnocchi://`` first), beside that sink's other publishers and
+    the other sinks of the sources that took them. Other meters keep their
+    way. A pipeline without a Gnocchi publisher is left as it is; a source
+    whose patterns take backup meters among others it cannot give up
+    (``*.size``) is refused: CommandFailed."""
     merged = copy.deepcopy(stock)
-    merged['sources'] = [
-        s for s in merged['sources'] if s['name'] != BACKUP_SOURCE
+    # What an earlier run made is taken again as it is.
+    ours = _pop(merged['sources'], BACKUP_SOURCE)
+    our_sink = _pop(merged['sinks'], BACKUP_SINK)
+    to_gnocchi = {
+        sink['name']: sink
+        for sink in merged['sinks']
+        if any(_gnocchi_publishers([sink]))
+    }
+    took = []
+    other_sinks = [
+        n for n in (ours or {}).get('sinks', []) if n != BACKUP_SINK
     ]
-    merged['sinks'] = [s for s in merged['sinks'] if s['name'] != BACKUP_SINK]
-    to_gnocchi = [
-        sink for sink in merged['sinks'] if any(_gnocchi_publishers([sink]))
-    ]
-    if not to_gnocchi:
-        return merged
-    names = {sink['name'] for sink in to_gnocchi}
-    other_sinks = []
     for source in merged['sources']:
-        if not names & set(source.get('sinks', [])):
-            continue
         meters = source.get('meters', [])
+        sinks = source.get('sinks', [])
+        if not (to_gnocchi.keys() & set(sinks)) or not _carries_backup_meters(
+            meters
+        ):
+            continue
+        took += [n for n in sinks if n in to_gnocchi and n not in took]
+        other_sinks += [
+            n for n in sinks if n not in to_gnocchi and n not in other_sinks
+        ]
         if all(m == '*' or m.startswith('!') for m in meters):
-            source['meters'] = meters + [
+            meters = meters + [
                 f'!{m}' for m in BACKUP_METERS if f'!{m}' not in meters
             ]
         else:
-            source['meters'] = [m for m in meters if not _is_backup_meter(m)]
-        other_sinks += [
-            n
-            for n in source['sinks']
-            if n not in names and n not in other_sinks
-        ]
+            meters = [
+                m
+                for m in meters
+                if not any(fnmatch.fnmatch(m, b) for b in BACKUP_METERS)
+            ]
+        if meters and _carries_backup_meters(meters):
+            raise CommandFailed(
+                f'source {source["name"]} of the sample pipeline takes '
+                f'backup meters through {meters}: name the meters it '
+                'needs, or write it as "*" with exclusions, so that backup '
+                'meters can be routed to Gnocchi once'
+            )
+        source['meters'] = meters
     merged['sources'] = [s for s in merged['sources'] if s.get('meters')]
+    if our_sink is not None:
+        publishers = our_sink['publishers']
+    elif took:
+        already = [
+            name
+            for name in took
+            if any(
+                scheme == PUBLISHER
+                for scheme, _ in _gnocchi_publishers([to_gnocchi[name]])
+            )
+        ]
+        publishers = to_gnocchi[(already or took)[0]]['publishers']
+    else:
+        return merged
     merged['sources'].append(
         {
             'name': BACKUP_SOURCE,
@@ -251,12 +290,17 @@ def sample_pipeline(stock):
         }
     )
     merged['sinks'].append(
-        {
-            'name': BACKUP_SINK,
-            'publishers': [_ours(p) for p in to_gnocchi[0]['publishers']],
-        }
+        {'name': BACKUP_SINK, 'publishers': [_ours(p) for p in publishers]}
     )
     return merged
+
+
+def _pop(items, name):
+    """The item named ``name``, removed from ``items``; or None."""
+    for index, item in enumerate(items):
+        if item['name'] == name:
+            return items.pop(index)
+    return None
 
 
 def _gnocchi_publishers(sinks):
@@ -291,7 +335,8 @@ def deploy_files(conf):
     """{relative path: text} of every file an operator installs.
 
     Built on the files this deployment uses now (found as Ceilometer finds
-    them), or on the installed Ceilometer's packaged defaults.
+    them), or on the installed Ceilometer's packaged defaults, and named
+    as the deployment names them (the file name its option gives).
     """
 
     def current(option_value, name):
@@ -305,28 +350,28 @@ def deploy_files(conf):
     )
     # The mapping in use, with the operator's own entries: only what
     # concerns backups is replaced.
-    resources = current(
-        resources_definition_file_of(pipeline), 'gnocchi_resources.yaml'
-    )
+    resources_file = resources_definition_file_of(pipeline)
+    resources = current(resources_file, 'gnocchi_resources.yaml')
     with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
         meters = f.read()
     with open(shipped_file('ceilometer', 'polling.yaml')) as f:
         polling = f.read()
+    name = os.path.basename
     return {
-        'gnocchi_resources.yaml': _dump(gnocchi_resources(resources)),
-        'event_definitions.yaml': _dump(
+        name(resources_file): _dump(gnocchi_resources(resources)),
+        name(conf.event.definitions_cfg_file): _dump(
             event_definitions(
                 current(
                     conf.event.definitions_cfg_file, 'event_definitions.yaml'
                 )
             )
         ),
-        'event_pipeline.yaml': _dump(
+        name(conf.event_pipeline_cfg_file): _dump(
             event_pipeline(
                 current(conf.event_pipeline_cfg_file, 'event_pipeline.yaml')
             )
         ),
-        'pipeline.yaml': _dump(pipeline),
+        name(conf.pipeline_cfg_file): _dump(pipeline),
         os.path.join('meters.d', 'backup.yaml'): meters,
         'polling.yaml.backup-sources': polling,
     }

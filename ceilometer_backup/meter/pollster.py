@@ -116,10 +116,21 @@ class BackupStoredSizePollster(_BackupPollster):
             )
             return
         yield from super().get_samples(manager, cache, resources)
+        untrusted = self.stored.untrusted
+        if untrusted:
+            LOG.warning(
+                '%(count)d open volume_backup resources in Gnocchi were '
+                "created by another project than Ceilometer's (a tenant "
+                'may have made them before Ceilometer did): no %(meter)s '
+                'from them. Restrict "create resource" in Gnocchi\'s '
+                'policy, then delete them; Ceilometer makes them again.',
+                {'count': len(untrusted), 'meter': self.meter.name},
+            )
         uncounted = sum(
             1
             for record in resources
             if record.id not in self._held
+            and record.id not in untrusted
             and record.status not in self.UNHELD_STATUSES
         )
         if uncounted:

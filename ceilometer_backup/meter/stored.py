@@ -6,8 +6,8 @@ backup holds for as long as it exists. The publisher keeps that figure on
 the backup's ``volume_backup`` resource (attribute ``stored_bytes``, set
 from ``backup.create.end`` only); the ``backup.stored.size`` pollster
 carries it forward every cycle, so storage can be rated by the period
-without a call to any backup store. Only Ceilometer's credentials can
-write it: nothing a tenant sets on a backup reaches it.
+without a call to any backup store. Nothing a tenant sets on a backup
+reaches it, and only resources Ceilometer's project created are read.
 """
 
 import datetime
@@ -22,8 +22,13 @@ OPEN = {'=': {'ended_at': None}}
 
 def open_backup_resources(client, query=OPEN):
     """Every volume_backup resource matching ``query`` (by default, those
-    without ended_at), paged by id."""
+    without ended_at), paged by id.
+
+    Gnocchi cuts a page to its ``[api] max_limit`` without saying so: the
+    search ends on an empty page or one shorter than the longest seen.
+    """
     marker = None
+    longest = 0
     while True:
         page = client.resource.search(
             resource_type=RESOURCE_TYPE,
@@ -33,7 +38,8 @@ def open_backup_resources(client, query=OPEN):
             marker=marker,
         )
         yield from page
-        if len(page) < PAGE:
+        longest = max(longest, len(page))
+        if not page or len(page) < longest:
             return
         marker = page[-1]['id']
 
@@ -43,43 +49,59 @@ class StoredSizes:
 
     Gnocchi builds each resource of a search in full (its metrics too),
     which costs it far more than Cinder's listing costs Cinder. Figures
-    do not change, so after the first search of a process only resources
-    revised since are asked for (a creation, an attribute update and an
-    end each start a revision), from OVERLAP before the latest revision
-    seen, for revisions committed out of order.
+    do not change, so between full searches (every FULL_EVERY) only
+    resources revised since the last search began are asked for (a
+    creation, an attribute update and an end each start a revision), less
+    OVERLAP for clocks that differ and revisions committed late.
+
+    Gnocchi's default policy lets anyone create a resource, with the id
+    they choose: one a tenant made for its own backup before Ceilometer
+    did is the tenant's to update. Only resources created by the project
+    of these credentials (Ceilometer's) are trusted; the others are told
+    in ``untrusted`` and billed nothing.
     """
 
     OVERLAP = datetime.timedelta(minutes=5)
+    FULL_EVERY = datetime.timedelta(hours=6)
 
     def __init__(self, conf):
         self.conf = conf
         self._client = None
         self._held = {}
-        self._latest = None
+        self._since = None
+        self._full_at = None
+        self.untrusted = set()
 
     def by_backup(self):
         if self._client is None:
             self._client = gnocchi_client.get_gnocchiclient(self.conf)
+        ours = self._client.api.get_project_id()
+        started = datetime.datetime.now(datetime.timezone.utc)
+        full = self._since is None or started - self._full_at > self.FULL_EVERY
         # Taken only once the whole search is read: a search failing on
         # a page must not leave the pages before it passing for all.
-        if self._latest is None:
-            query, held = OPEN, {}
+        if full:
+            query, held, untrusted = OPEN, {}, set()
         else:
-            since = self._latest - self.OVERLAP
-            query = {'>=': {'revision_start': since.isoformat()}}
-            held = dict(self._held)
-        latest = self._latest
+            since = self._since.isoformat()
+            query = {'>=': {'revision_start': since}}
+            held, untrusted = dict(self._held), set(self.untrusted)
         for resource in open_backup_resources(self._client, query):
             backup_id = resource['id']
-            figure = resource.get(STORED_ATTRIBUTE)
+            held.pop(backup_id, None)
+            untrusted.discard(backup_id)
             if resource.get('ended_at') is not None:
-                held.pop(backup_id, None)
-            elif figure is not None:
+                continue
+            if ours and resource.get('created_by_project_id') != ours:
+                untrusted.add(backup_id)
+                continue
+            figure = resource.get(STORED_ATTRIBUTE)
+            if figure is not None:
                 held[backup_id] = figure
-            revised = datetime.datetime.fromisoformat(
-                resource['revision_start']
-            )
-            if latest is None or revised > latest:
-                latest = revised
-        self._held, self._latest = held, latest
+        self._held, self.untrusted = held, untrusted
+        # From when this search began, not from the newest revision it
+        # saw: a page read early misses what is revised during the rest.
+        self._since = started - self.OVERLAP
+        if full:
+            self._full_at = started
         return held

@@ -36,10 +36,23 @@ class FakeGnocchi:
         self.unreachable = None
         self.posted = []
         self.queries = []
+        # Gnocchi's [api] max_limit: the longest page it gives.
+        self.max_limit = 1000
+        # The project of the credentials (None: Gnocchi's basic auth).
+        self.project_id = None
+        self.api = _Session(self)
         self.resource = _Resources(self)
         self.resource_type = _ResourceTypes(self)
         self.metric = _Metrics(self)
         self.archive_policy = _ArchivePolicies()
+
+
+class _Session:
+    def __init__(self, gnocchi):
+        self.gnocchi = gnocchi
+
+    def get_project_id(self):
+        return self.gnocchi.project_id
 
 
 class _Resources:
@@ -54,7 +67,10 @@ class _Resources:
             error, gnocchi.fail_create = gnocchi.fail_create, None
             raise error
         gnocchi.resources[resource['id']] = dict(
-            resource, ended_at=None, revision_start=_now()
+            resource,
+            ended_at=None,
+            revision_start=_now(),
+            created_by_project_id=gnocchi.project_id,
         )
 
     def update(self, resource_type, resource_id, attributes):
@@ -86,6 +102,7 @@ class _Resources:
             i for i, r in self.gnocchi.resources.items() if matches(r)
         )
         start = ids.index(marker) + 1 if marker else 0
+        limit = min(limit, self.gnocchi.max_limit)
         return [
             dict(self.gnocchi.resources[i], id=i)
             for i in ids[start : start + limit]
@@ -93,7 +110,7 @@ class _Resources:
 
 
 def _now():
-    return datetime.datetime.now(datetime.UTC).isoformat()
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
 def _when(text):

@@ -1,11 +1,12 @@
 import copy
 
+import pytest
 import yaml
 from ceilometer.pipeline.sample import SampleSource
 from ceilometer.publisher import gnocchi as gnocchi_publisher
 from ceilometer.sample import Sample
 
-from ceilometer_backup.cmd import gnocchi
+from ceilometer_backup.cmd import CommandFailed, gnocchi
 from ceilometer_backup.meter import meters
 from tests.support import config
 from tests.support.fake_gnocchi import FakeGnocchi
@@ -256,7 +257,11 @@ def test_upgrade_keeps_the_operators_own_mapping_entries(tmp_path):
     )
     conf = config.ceilometer_conf()
     conf.set_override('pipeline_cfg_file', str(pipeline))
-    upgraded = gnocchi.deploy_files(conf)['gnocchi_resources.yaml']
+    files = gnocchi.deploy_files(conf)
+    # Named as the deployment names them, for the publisher to load.
+    assert {'site_resources.yaml', 'pipeline.yaml'} <= set(files)
+    assert 'gnocchi_resources.yaml' not in files
+    upgraded = files['site_resources.yaml']
     merged = yaml.safe_load(upgraded)
     owners = _resource_types_of(merged)
     assert owners['appliance.load'] == ['appliance']
@@ -265,7 +270,49 @@ def test_upgrade_keeps_the_operators_own_mapping_entries(tmp_path):
     assert 'site-policy' in {p['name'] for p in merged['archive_policies']}
     # Upgraded in place, a second upgrade changes nothing.
     path.write_text(upgraded)
-    assert gnocchi.deploy_files(conf)['gnocchi_resources.yaml'] == upgraded
+    assert gnocchi.deploy_files(conf)['site_resources.yaml'] == upgraded
     assert gnocchi.resources_definition_file_of({'sinks': []}) == (
         'gnocchi_resources.yaml'
     )
+
+
+def _source(name, meters, *sinks):
+    return {'name': name, 'meters': meters, 'sinks': list(sinks)}
+
+
+def test_a_pattern_that_takes_backup_meters_among_others_is_refused():
+    stock = {
+        'sources': [_source('sizes', ['*.size'], 'to_gnocchi')],
+        'sinks': [{'name': 'to_gnocchi', 'publishers': ['gnocchi://']}],
+    }
+    with pytest.raises(CommandFailed, match='source sizes'):
+        gnocchi.sample_pipeline(stock)
+
+
+def test_backup_meters_keep_their_own_sinks_and_an_existing_backup_sink():
+    stock = {
+        'sources': [
+            _source('cpu', ['cpu'], 'to_gnocchi', 'to_kafka'),
+            _source('all', ['*', '!cpu'], 'to_gnocchi'),
+            _source('mine', ['backup', 'backup.*'], 'mine', 'to_file'),
+        ],
+        'sinks': [
+            {'name': 'to_gnocchi', 'publishers': ['gnocchi://?a=1']},
+            {'name': 'to_kafka', 'publishers': ['kafka://k']},
+            {
+                'name': 'mine',
+                'publishers': ['backup-gnocchi://?a=2', 'prometheus://p'],
+            },
+            {'name': 'to_file', 'publishers': ['file:///f']},
+        ],
+    }
+    pipeline = gnocchi.sample_pipeline(stock)
+    for meter in ('backup', 'backup.size', 'backup.stored.size'):
+        assert _routes(pipeline, meter) == [
+            'backup-gnocchi://?a=2',
+            'file:///f',
+            'prometheus://p',
+        ], meter
+    assert _routes(pipeline, 'cpu') == ['gnocchi://?a=1', 'kafka://k']
+    # Again, from what it wrote: the same.
+    assert gnocchi.sample_pipeline(pipeline) == pipeline
