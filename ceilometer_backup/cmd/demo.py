@@ -72,7 +72,7 @@ def _simulated_backup(size_gib):
         'availability_zone': 'nova',
         'host': DEMO_HOST,
         'display_name': 'nightly',
-        'created_at': datetime.datetime.now(datetime.UTC),
+        'created_at': datetime.datetime.now(datetime.timezone.utc),
         'status': 'creating',
         'volume_id': str(uuid.uuid4()),
         'size': size_gib,

@@ -33,7 +33,7 @@ from tests.support.postgresql import PostgreSQL
 
 PERIOD = 10
 GIB = 1024**3
-UTC = datetime.UTC
+UTC = datetime.timezone.utc
 ARCHIVE_POLICY = 'cloudkitty-test'
 
 # Keystone-style ids: CloudKitty's v1 storage keeps 32 characters.

@@ -43,7 +43,7 @@ def _write(cloud, volume_id, mib, offset_mib=0):
 
 
 def _sleep_until(moment):
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.timezone.utc)
     time.sleep(max(0.0, (moment - now).total_seconds()))
 
 
@@ -96,10 +96,10 @@ def _bill(cloud, root):
         PERIOD,
     )
     cloudkitty.prepare()
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.timezone.utc)
     epoch = int(now.timestamp())
     first = datetime.datetime.fromtimestamp(
-        epoch - epoch % PERIOD + PERIOD, datetime.UTC
+        epoch - epoch % PERIOD + PERIOD, datetime.timezone.utc
     )
     period = datetime.timedelta(seconds=PERIOD)
     starts = [first + i * period for i in range(PERIODS)]
@@ -107,7 +107,7 @@ def _bill(cloud, root):
         cloudkitty.start(first)
         _sleep_until(starts[DELETED_IN] + period / 3)
         cloud.delete(backups['deleted'].id)
-        deleted_at = datetime.datetime.now(datetime.UTC)
+        deleted_at = datetime.datetime.now(datetime.timezone.utc)
         assert deleted_at < starts[DELETED_IN + 1], 'deleted in its period'
 
         _sleep_until(starts[RESTARTED_IN] + period / 4)
@@ -116,7 +116,7 @@ def _bill(cloud, root):
             agent.stop()
         for agent in (telemetry.notification, telemetry.poller):
             agent.start()
-        restarted_at = datetime.datetime.now(datetime.UTC)
+        restarted_at = datetime.datetime.now(datetime.timezone.utc)
         assert restarted_at < starts[RESTARTED_IN + 1], 'restarted in time'
 
         cloudkitty.wait_rated(starts[-1], timeout=PERIOD * (PERIODS + 3))

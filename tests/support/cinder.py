@@ -497,7 +497,7 @@ def _killpg(pgid, sig):
 def _epoch(timestamp):
     value = datetime.datetime.fromisoformat(timestamp.rstrip('Z'))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.UTC)
+        value = value.replace(tzinfo=datetime.timezone.utc)
     return value.timestamp()
 
 

@@ -348,7 +348,7 @@ lock_path = {workdir}/locks
         self._command([f'{VENV}/bin/python', self.dbsync], 'upgrade')
         self._command([f'{VENV}/bin/cloudkitty-storage-init'])
         start = prices_start or datetime.datetime(
-            2000, 1, 1, tzinfo=datetime.UTC
+            2000, 1, 1, tzinfo=datetime.timezone.utc
         )
         return self._helper(
             'prices',

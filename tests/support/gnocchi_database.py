@@ -30,7 +30,7 @@ def main(url, archive_policy, spec):
         sqlalchemy.engine.make_url(url).set(drivername='postgresql+psycopg2')
     )
     day = datetime.timedelta(days=1)
-    first = datetime.datetime.now(datetime.UTC) - day
+    first = datetime.datetime.now(datetime.timezone.utc) - day
     backups = spec['backups']
     resources, attributes, metrics = [], [], []
     for n, (backup_id, stored) in enumerate(backups):

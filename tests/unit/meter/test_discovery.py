@@ -99,7 +99,8 @@ def test_fault_is_one_error_per_cycle_and_the_next_cycle_recovers(
     tmp_path, caplog, fault, named
 ):
     with FakeOpenStack(make_backups(3)) as api:
-        disc = _discover(api, tmp_path, timeout=0.5)
+        # An integer: keystoneauth's timeout option is one before 5.14.
+        disc = _discover(api, tmp_path, timeout=1)
         _fault(api, fault)
         with caplog.at_level(logging.DEBUG):
             assert disc.discover(None) == []
