@@ -123,7 +123,8 @@ class BackupStoredSizePollster(_BackupPollster):
                 "created by another project than Ceilometer's (a tenant "
                 'may have made them before Ceilometer did): no %(meter)s '
                 'from them. Restrict "create resource" in Gnocchi\'s '
-                'policy, then delete them; Ceilometer makes them again.',
+                'policy; deleted, they are made again by Ceilometer, '
+                'without the stored size of a backup already made.',
                 {'count': len(untrusted), 'meter': self.meter.name},
             )
         uncounted = sum(
