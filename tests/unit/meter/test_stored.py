@@ -13,9 +13,12 @@ GIB = 1024**3
 @pytest.fixture
 def gnocchi(monkeypatch):
     fake = FakeGnocchi()
-    monkeypatch.setattr(
-        stored.gnocchi_client, 'get_gnocchiclient', lambda conf: fake
-    )
+
+    def client(conf, request_timeout):
+        fake.request_timeout = request_timeout
+        return fake
+
+    monkeypatch.setattr(stored.gnocchi_client, 'get_gnocchiclient', client)
     return fake
 
 
@@ -204,6 +207,10 @@ def test_gnocchi_unreachable_is_one_error_and_no_samples(gnocchi, caplog):
     _held(gnocchi, records, [GIB])
     gnocchi.unreachable = ConnectionError('gnocchi-api is down')
     assert _poll(records) == []
+    # Failing fast: the cycle's later pollsters stamp their samples with
+    # when they start.
+    assert gnocchi.request_timeout == stored.TIMEOUT
+    assert gnocchi.api.connect_retries == 0
     (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert line.levelno == logging.ERROR
     assert 'gnocchi-api is down' in line.getMessage()
