@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 
-import psutil
 from gnocchiclient.v1.resource import ResourceManager
 
 from benchmarks.common import describe_machine
@@ -30,7 +29,7 @@ from ceilometer_backup.cmd.gnocchi import METERS, upgrade_resource_type
 from ceilometer_backup.meter import pollster
 from ceilometer_backup.meter.cinder import CinderBackups
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests.support import config
+from tests.support import config, servers
 from tests.support.gnocchi import Gnocchi
 from tests.support.stack import Stack
 
@@ -61,20 +60,12 @@ class Calls:
         setattr(owner, name, counted)
 
 
-def tree_cpu(pid):
-    """CPU seconds of a process and its children so far."""
-    process = psutil.Process(pid)
-    total = 0.0
-    for member in [process, *process.children(recursive=True)]:
-        times = member.cpu_times()
-        total += times.user + times.system
-    return total
-
-
-def cycle(discovery, pollsters, servers, calls):
-    """One polling cycle: (wall s, CPU s here, CPU s per server, calls per
-    API, samples)."""
-    before = {name: tree_cpu(pid) for name, pid in servers.items()}
+def cycle(discovery, pollsters, apis, calls):
+    """One polling cycle: (wall s, CPU s here, CPU s of each of ``apis``
+    (name -> pid, with the processes under it), calls per API, samples)."""
+    before = {
+        name: servers.tree_cpu_seconds(pid) for name, pid in apis.items()
+    }
     counts = {name: c.count for name, c in calls.items()}
     wall, cpu = time.perf_counter(), time.process_time()
     records = discovery.discover(None)
@@ -85,7 +76,10 @@ def cycle(discovery, pollsters, servers, calls):
     return (
         wall,
         cpu,
-        {name: tree_cpu(pid) - before[name] for name, pid in servers.items()},
+        {
+            name: servers.tree_cpu_seconds(pid) - before[name]
+            for name, pid in apis.items()
+        },
         {name: c.count - counts[name] for name, c in calls.items()},
         samples,
     )
@@ -123,18 +117,18 @@ def main(sizes):
                 'cinder-api': Calls(CinderBackups, '_page'),
                 'gnocchi-api': Calls(ResourceManager, 'search'),
             }
-            servers = {
+            apis = {
                 'cinder-api': stack.cinder.processes['cinder-api'].pid,
                 'gnocchi-api': gnocchi.api.pid,
             }
-            _run(sizes, stack, gnocchi, discovery, today, conf, servers,
+            _run(sizes, stack, gnocchi, discovery, today, conf, apis,
                  calls)  # fmt: skip
         finally:
             gnocchi.stop()
     return 0
 
 
-def _run(sizes, stack, gnocchi, discovery, today, conf, servers, calls):
+def _run(sizes, stack, gnocchi, discovery, today, conf, apis, calls):
     project = stack.keystone.project_ids['demo']
     print(
         'backups | cycle before: s (CPU s here / cinder-api / gnocchi-api), '
@@ -153,16 +147,16 @@ def _run(sizes, stack, gnocchi, discovery, today, conf, servers, calls):
         )
         listed = count
         stored = pollster.BackupStoredSizePollster(conf)
-        cycle(discovery, today + [stored], servers, calls)  # its first
+        cycle(discovery, today + [stored], apis, calls)  # its first
         runs = {'before': [], 'first': [], 'later': []}
         for _ in range(2):
-            runs['before'].append(cycle(discovery, today, servers, calls))
+            runs['before'].append(cycle(discovery, today, apis, calls))
             fresh = pollster.BackupStoredSizePollster(conf)
             runs['first'].append(
-                cycle(discovery, today + [fresh], servers, calls)
+                cycle(discovery, today + [fresh], apis, calls)
             )
             runs['later'].append(
-                cycle(discovery, today + [stored], servers, calls)
+                cycle(discovery, today + [stored], apis, calls)
             )
         best = {
             name: min(timings, key=lambda r: r[0])

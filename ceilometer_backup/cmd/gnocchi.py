@@ -239,34 +239,34 @@ def sample_pipeline(stock):
         n for n in (ours or {}).get('sinks', []) if n != BACKUP_SINK
     ]
     for source in merged['sources']:
-        meters = source.get('meters', [])
+        patterns = source.get('meters', [])
         sinks = source.get('sinks', [])
         if not (to_gnocchi.keys() & set(sinks)) or not _carries_backup_meters(
-            meters
+            patterns
         ):
             continue
         took += [n for n in sinks if n in to_gnocchi and n not in took]
         other_sinks += [
             n for n in sinks if n not in to_gnocchi and n not in other_sinks
         ]
-        if all(m == '*' or m.startswith('!') for m in meters):
-            meters = meters + [
-                f'!{m}' for m in BACKUP_METERS if f'!{m}' not in meters
+        if all(m == '*' or m.startswith('!') for m in patterns):
+            patterns = patterns + [
+                f'!{m}' for m in BACKUP_METERS if f'!{m}' not in patterns
             ]
         else:
-            meters = [
+            patterns = [
                 m
-                for m in meters
+                for m in patterns
                 if not any(fnmatch.fnmatch(m, b) for b in BACKUP_METERS)
             ]
-        if meters and _carries_backup_meters(meters):
+        if patterns and _carries_backup_meters(patterns):
             raise CommandFailed(
                 f'source {source["name"]} of the sample pipeline takes '
-                f'backup meters through {meters}: name the meters it '
+                f'backup meters through {patterns}: name the meters it '
                 'needs, or write it as "*" with exclusions, so that backup '
                 'meters can be routed to Gnocchi once'
             )
-        source['meters'] = meters
+        source['meters'] = patterns
     merged['sources'] = [s for s in merged['sources'] if s.get('meters')]
     if our_sink is not None:
         publishers = our_sink['publishers']
@@ -353,7 +353,7 @@ def deploy_files(conf):
     resources_file = resources_definition_file_of(pipeline)
     resources = current(resources_file, 'gnocchi_resources.yaml')
     with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
-        meters = f.read()
+        meter_definitions = f.read()
     with open(shipped_file('ceilometer', 'polling.yaml')) as f:
         polling = f.read()
     name = os.path.basename
@@ -372,7 +372,7 @@ def deploy_files(conf):
             )
         ),
         name(conf.pipeline_cfg_file): _dump(pipeline),
-        os.path.join('meters.d', 'backup.yaml'): meters,
+        os.path.join('meters.d', 'backup.yaml'): meter_definitions,
         'polling.yaml.backup-sources': polling,
     }
 
