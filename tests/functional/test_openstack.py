@@ -13,12 +13,15 @@ measures, Cinder's own statuses.
 
 import hashlib
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup.meter.cinder import CinderBackups, NotWholeCloud
+from ceilometer_backup.meter.discovery import BackupDiscovery
 from tests.support import MIB, config
 from tests.support.cinder_database import size_of
 from tests.support.cloud import real_cloud, wait_for
@@ -241,29 +244,64 @@ def test_the_pollster_pages_through_the_real_cinder_api(cloud):
     assert len({line for line in pages if 'marker=' in line}) >= 2
 
 
-def _listing(cloud, tmp_path, username):
+def _central_conf(cloud, tmp_path, username):
+    """The central agent's configuration, with ``username``'s credentials."""
     path = tmp_path / f'{username}.conf'
     path.write_text(
         config.service_credentials(**cloud.stack.credentials(username))
+        + '[gnocchi]\nauth_section = gnocchi_basic\n'
+        + cloud.telemetry.gnocchi.credentials('gnocchi_basic')
     )
-    return CinderBackups(config.prepare_service([str(path)]))
+    return str(path)
 
 
 def test_credentials_without_admin_are_refused_not_taken_for_the_cloud(
-    cloud, tmp_path
+    cloud, tmp_path, caplog
 ):
-    """The real cinder-api 29 with its default policy: the reader role
-    gets its own project's backups (none), all_tenants ignored."""
+    """The real cinder-api 29 and Keystone 30 with their policy defaults
+    (new defaults, scope enforced): the reader role gets its own project's
+    backups (none), all_tenants ignored."""
+    reader = _central_conf(cloud, tmp_path, 'metering-reader')
     with pytest.raises(NotWholeCloud) as refused:
-        _listing(cloud, tmp_path, 'metering-reader').records()
-    assert 'user metering-reader in project service (roles: reader)' in str(
-        refused.value
-    )
+        CinderBackups(config.prepare_service([reader])).records()
+    why = 'user metering-reader in project service (roles: reader)'
+    assert why in str(refused.value)
     assert 'Give that user the admin role in its project' in str(refused.value)
+    # The pollster: an ERROR saying so, no backup.
+    discovery = BackupDiscovery(config.prepare_service([reader]))
+    with caplog.at_level('ERROR'):
+        assert discovery.discover(None) == []
+    (error,) = [r.getMessage() for r in caplog.records]
+    assert why in error and 'without the admin role' in error
+    # reconcile: ends nothing, fails, with the same line.
+    open_before = _open_backup_resources(cloud)
+    assert open_before
+    done = subprocess.run(
+        [sys.executable, '-m', 'ceilometer_backup.cmd.main', 'reconcile',
+         '--config-file', reader],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert why in done.stderr and 'nothing ended' in done.stderr
+    assert _open_backup_resources(cloud) == open_before
     # The admin role lists every project's, the demo tenant's among them.
-    every = {r.id for r in _listing(cloud, tmp_path, 'ceilometer').records()}
+    admin = _central_conf(cloud, tmp_path, 'ceilometer')
+    every = {
+        r.id for r in CinderBackups(config.prepare_service([admin])).records()
+    }
     demo = {b.id for b in cloud.demo.backups.list()}
     assert demo and demo <= every
+
+
+def _open_backup_resources(cloud):
+    return {
+        r['id']
+        for r in cloud.gnocchi.resource.search(
+            resource_type='volume_backup',
+            query={'=': {'ended_at': None}},
+            limit=1000,
+        )
+    }
 
 
 def test_rabbitmq_restarted_during_a_backup(cloud):
