@@ -11,7 +11,9 @@ and names each one's project only to the ``admin`` role; to credentials
 without it, it silently lists their own project's. Such a listing is
 refused here (``NotWholeCloud``), never passed off as the cloud's: a
 listed backup without its project says so, and an empty listing from
-credentials without ``admin`` may.
+credentials without ``admin`` may. A TLS failure is told in one line
+(``TLSFailure``): the server, the CA bundle in use and OpenSSL's reason,
+instead of urllib3's retry chain.
 
 The polling manager keeps a discovery's whole result for the cycle and,
 when agents share the work, keeps the resources whose ``str()`` hashes to
@@ -19,12 +21,14 @@ it. So each backup is kept as a compact record (no client object, no raw
 dict) whose string form is its id.
 """
 
+import re
 import sys
 
 from ceilometer import keystone_client
 from cinderclient import api_versions
 from cinderclient import exceptions as cinder_exceptions
 from cinderclient.v3 import client as cinder_client
+from keystoneauth1 import exceptions as ka_exc
 from oslo_log import log as logging
 
 from ceilometer_backup import opts
@@ -141,6 +145,29 @@ class NotWholeCloud(Exception):
     """Cinder lists the credentials' own project's backups, not all."""
 
 
+class TLSFailure(Exception):
+    """No TLS session with Keystone or Cinder: most often a certificate
+    the configured bundle does not verify."""
+
+
+# keystoneauth's SSLError says this, and a DiscoveryFailure caused by one.
+_SSL_FAILED = 'SSL exception connecting to'
+
+
+def _tls_failure(exc, cafile):
+    # 'SSL exception connecting to URL: <urllib3's retry chain>'.
+    url = re.search(_SSL_FAILED + r' (\S+?):? ', str(exc))
+    reason = re.search(r'\[SSL: \w+\][^\'"]*', str(exc))
+    bundle = cafile or "(unset: the system's CA bundle)"
+    return TLSFailure(
+        f'TLS to {url.group(1) if url else "a server"} failed '
+        f'({reason.group(0) if reason else exc}) with '
+        f'[service_credentials] cafile {bundle}. On CERTIFICATE_VERIFY_FAILED '
+        "set cafile to the bundle of the CA that signed the server's "
+        'certificate'
+    )
+
+
 class CinderBackups:
     """Lists backups page by page; picks the microversion once."""
 
@@ -209,6 +236,16 @@ class CinderBackups:
     def records(self):
         """Every backup but deleted ones, as BackupRecord, page by page;
         NotWholeCloud when Cinder shows these credentials less."""
+        try:
+            return self._records()
+        except (ka_exc.SSLError, ka_exc.DiscoveryFailure) as exc:
+            if _SSL_FAILED not in str(exc):
+                raise
+            raise _tls_failure(
+                exc, self.conf.service_credentials.cafile
+            ) from exc
+
+    def _records(self):
         records = []
         marker = None
         listed = 0

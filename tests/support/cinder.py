@@ -30,6 +30,11 @@ Pitfalls met on the way, and their answers here:
 - os-brick's probing makes an empty /etc/nvme on the host: stop() removes
   it if it was not there before and is still empty;
 - each service takes ~7 s to stop on SIGTERM: stop() escalates after 2 s.
+
+Over TLS (a Keystone given a CertificateAuthority, and a RabbitMQ's
+``client_options``), cinder-api serves HTTPS only with that authority's
+server certificate, and every service verifies Keystone's and the
+broker's against it.
 """
 
 import datetime
@@ -67,6 +72,19 @@ driver = messagingv2
 """
 
 
+def _https(tls):
+    """cinder-api on HTTPS (oslo.service's [ssl] options)."""
+    if not tls:
+        return ''
+    return f"""[DEFAULT]
+osapi_volume_use_ssl = true
+
+[ssl]
+cert_file = {tls.certfile}
+key_file = {tls.keyfile}
+"""
+
+
 # What a scheduler does at its start, with Cinder's own client.
 ASK_BACKUP_CAPABILITIES = """
 import sys
@@ -90,7 +108,9 @@ class Cinder:
         keystone,
         host='stack',
         ceph=None,
+        messaging='',
     ):
+        """``messaging``: more oslo.messaging options (TLS)."""
         servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
         self.workdir = workdir
         self.transport_url = transport_url
@@ -101,7 +121,8 @@ class Cinder:
         self.keystone = keystone
         self.host = host
         self.port = servers.free_port()
-        self.url = f'http://127.0.0.1:{self.port}/v3'
+        tls = keystone.tls
+        self.url = f'{"https" if tls else "http"}://127.0.0.1:{self.port}/v3'
         self.conf = os.path.join(workdir, 'cinder.conf')
         self.state_path = os.path.join(workdir, 'state')
         self.backup_posix_path = os.path.join(workdir, 'backups')
@@ -159,7 +180,13 @@ project_name = {cinder_user['project_name']}
 user_domain_name = {cinder_user['user_domain_name']}
 project_domain_name = {cinder_user['project_domain_name']}
 region_name = {cinder_user['region_name']}
+{f'cafile = {tls.cafile}' if tls else ''}
 
+[oslo_policy]
+# oslo.policy's default since 4.0, said; it enforces scope always since 6.0.
+enforce_new_defaults = true
+{_https(tls)}
+{messaging}
 [oslo_concurrency]
 lock_path = {self.lock_path}
 

@@ -17,17 +17,24 @@ from tests.support.telemetry import Telemetry
 
 
 @contextlib.contextmanager
-def real_cloud(root, rabbitmq, ceph=None, **telemetry):
+def real_cloud(root, rabbitmq, ceph=None, tls=None, **telemetry):
     """A Stack in ``root``/stack (on ``ceph`` if given) and Telemetry
     polling it as the ``ceilometer`` user (``telemetry``: more of
-    Telemetry's arguments), as a Cloud."""
+    Telemetry's arguments), as a Cloud; over TLS with ``tls``'s
+    certificates (tests.support.tls; ``rabbitmq`` should then be its)."""
+    credentials = {'cafile': tls.cafile} if tls else {}
     with (
-        Stack(str(root / 'stack'), rabbitmq=rabbitmq, ceph=ceph) as stack,
+        Stack(
+            str(root / 'stack'), rabbitmq=rabbitmq, ceph=ceph, tls=tls
+        ) as stack,
         Telemetry(
             root,
             rabbitmq,
             stack.postgresql,
-            config.service_credentials(**stack.credentials('ceilometer')),
+            config.service_credentials(
+                **stack.credentials('ceilometer'), **credentials
+            ),
+            tls=tls,
             **telemetry,
         ) as telemetry,
     ):

@@ -7,6 +7,10 @@ Keystone is needed; storage is files; metricd processes measures every
 second. Coordination is tooz's file driver (one host): Gnocchi's default,
 the PostgreSQL indexer, opens and closes a connection for every sack lock,
 128 a second here, which alone keeps half a core busy forking backends.
+
+Given a CertificateAuthority (tests.support.tls), the API serves HTTPS
+only: gnocchi-api starts uwsgi with plain HTTP, so uwsgi runs Gnocchi's
+WSGI module itself, as a deployment's own web server does.
 """
 
 import json
@@ -22,12 +26,13 @@ VENV = os.environ.get('GNOCCHI_VENV', os.path.join(ROOT, '.venv-gnocchi'))
 
 
 class Gnocchi:
-    def __init__(self, workdir, indexer_url):
+    def __init__(self, workdir, indexer_url, tls=None):
         servers.require('Gnocchi', os.path.join(VENV, 'bin', 'gnocchi-api'))
         self.workdir = workdir
         self.indexer_url = indexer_url
         self.port = servers.free_port()
-        self.url = f'http://127.0.0.1:{self.port}'
+        self.tls = tls
+        self.url = f'{"https" if tls else "http"}://127.0.0.1:{self.port}'
         self.conf = os.path.join(workdir, 'gnocchi.conf')
         self.log = os.path.join(workdir, 'gnocchi.out')
         os.makedirs(os.path.join(workdir, 'storage'), exist_ok=True)
@@ -73,7 +78,10 @@ workers = 1
         self.start_api()
 
     def start_api(self):
-        self.api = self._run('gnocchi-api')
+        if self.tls:
+            self.api = self._https_api()
+        else:
+            self.api = self._run('gnocchi-api')
         servers.wait_for_port(self.port, self.api, 60)
         deadline = time.monotonic() + 60
         while True:
@@ -85,6 +93,26 @@ workers = 1
                     raise
                 time.sleep(0.3)
 
+    def _https_api(self):
+        process = servers.start(
+            [
+                f'{VENV}/bin/uwsgi',
+                '--https-socket',
+                f'127.0.0.1:{self.port},{self.tls.certfile},'
+                f'{self.tls.keyfile}',
+                '--home', VENV,
+                '--module', 'gnocchi.rest.wsgi:application',
+                '--pyargv', f'--config-file {self.conf}',
+                '--master', '--processes', '1', '--threads', '4',
+                '--die-on-term', '--need-app', '--lazy-apps',
+                '--add-header', 'Connection: close',
+            ],
+            self.env,
+            self.log,
+        )  # fmt: skip
+        self.processes.append(process)
+        return process
+
     def stop_api(self):
         """An outage: the API goes, metricd and the database stay."""
         servers.stop(self.api, timeout=3)
@@ -95,6 +123,7 @@ workers = 1
         return (
             f'[{section}]\nauth_type = gnocchi-basic\nuser = admin\n'
             f'endpoint = {self.url}\n'
+            + (f'cafile = {self.tls.cafile}\n' if self.tls else '')
         )
 
     def put_backups(self, archive_policy, project_id, user_id, metrics, held):
@@ -123,7 +152,12 @@ workers = 1
 
     def client(self):
         auth = gnocchi_auth.GnocchiBasicPlugin(user='admin', endpoint=self.url)
-        return gnocchi_client.Client(session_options={'auth': auth})
+        return gnocchi_client.Client(
+            session_options={
+                'auth': auth,
+                'verify': self.tls.cafile if self.tls else True,
+            }
+        )
 
     def stop(self):
         # uwsgi sometimes ignores SIGTERM: stop() escalates to SIGKILL.

@@ -12,6 +12,10 @@ uwsgi's ``--http-socket`` does not serve a second request on a kept-alive
 connection, and keystoneauth reuses its connections: every answer says
 ``Connection: close``. uwsgi 2.0 reloads on SIGTERM unless told
 ``--die-on-term``.
+
+Given a CertificateAuthority (tests.support.tls), Keystone serves HTTPS
+only (uwsgi's ``--https-socket``), its endpoints say ``https``, and this
+module's sessions trust that authority alone.
 """
 
 import os
@@ -55,14 +59,18 @@ def psycopg2_url(url):
 
 
 class Keystone:
-    def __init__(self, workdir, database_url):
+    def __init__(self, workdir, database_url, tls=None):
         servers.require(
             'Keystone', os.path.join(VENV, 'bin', 'keystone-manage')
         )
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = servers.free_port()
-        self.url = f'http://127.0.0.1:{self.port}/v3'
+        self.tls = tls
+        scheme = 'https' if tls else 'http'
+        self.url = f'{scheme}://127.0.0.1:{self.port}/v3'
+        # What a client verifies this Keystone's certificate with.
+        self.verify = tls.cafile if tls else True
         self.conf = os.path.join(workdir, 'keystone.conf')
         self.log = os.path.join(workdir, 'keystone.out')
         self.database_url = psycopg2_url(database_url)
@@ -90,6 +98,9 @@ key_repository = {workdir}/credential-keys
 password_hash_rounds = 4
 [cache]
 enabled = false
+[oslo_policy]
+# oslo.policy's default since 4.0, said; it enforces scope always since 6.0.
+enforce_new_defaults = true
 """
             )
         self.env = dict(
@@ -169,10 +180,16 @@ enabled = false
         self.timings['accounts'] = round(time.monotonic() - started, 2)
 
     def serve(self):
+        listen = ('--http-socket', f'127.0.0.1:{self.port}')
+        if self.tls:
+            listen = (
+                '--https-socket',
+                f'{listen[1]},{self.tls.certfile},{self.tls.keyfile}',
+            )
         self.process = servers.start(
             [
                 f'{VENV}/bin/uwsgi',
-                '--http-socket', f'127.0.0.1:{self.port}',
+                *listen,
                 '--home', VENV,
                 '--module', 'keystone.wsgi.api:application',
                 '--master', '--processes', '1', '--threads', '4',
@@ -221,7 +238,7 @@ enabled = false
             user_domain_name=DOMAIN,
             project_domain_name=DOMAIN,
         )
-        return ks_session.Session(auth=auth)
+        return ks_session.Session(auth=auth, verify=self.verify)
 
     # Keystone's REST API, as the admin.
 

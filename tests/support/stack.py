@@ -38,7 +38,8 @@ class Stack:
     """PostgreSQL, RabbitMQ, Keystone and Cinder, started in that order.
 
     Cinder's volumes and backups are on ``ceph`` if given (see
-    tests.support.cinder).
+    tests.support.cinder). Given ``tls`` (tests.support.tls), Keystone and
+    cinder-api serve HTTPS only, with that authority's certificate.
 
     ``rabbitmq`` and ``postgresql``: already running servers to use (the
     test session's); the stack neither starts nor stops them. It creates
@@ -53,8 +54,10 @@ class Stack:
         keystone_database='keystone',
         cinder_database='cinder',
         ceph=None,
+        tls=None,
     ):
         self.workdir = os.path.abspath(workdir)
+        self.tls = tls
         self.rabbitmq = rabbitmq
         self.postgresql = postgresql
         self.owns_rabbitmq = rabbitmq is None
@@ -86,11 +89,12 @@ class Stack:
             if self.owns_rabbitmq:
                 path = os.path.join(self.workdir, 'rabbitmq')
                 os.makedirs(path, exist_ok=True)
-                self.rabbitmq = RabbitMQ(path)
+                self.rabbitmq = RabbitMQ(path, tls=self.tls)
                 self._timed('rabbitmq', self.rabbitmq.start)
             self.keystone = Keystone(
                 os.path.join(self.workdir, 'keystone'),
                 self.postgresql.url(self.databases['keystone']),
+                tls=self.tls,
             )
             self._timed('keystone', self.keystone.start)
             cinder_dir = os.path.join(self.workdir, 'cinder')
@@ -101,6 +105,7 @@ class Stack:
                 self.rabbitmq.url,
                 self.keystone,
                 ceph=self.ceph,
+                messaging=self.rabbitmq.client_options,
             )
             self._timed('cinder', self.cinder.start)
         except BaseException:

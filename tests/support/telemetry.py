@@ -46,6 +46,7 @@ class Telemetry:
         archive_policy=ARCHIVE_POLICY,
         alarm_events=False,
         deployed_pipeline=False,
+        tls=None,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
@@ -54,7 +55,8 @@ class Telemetry:
         ``deployed_pipeline``: the agent runs the pipeline.yaml that
         ``upgrade`` writes, made from stock's publishing to ``gnocchi://``
         (and to the file the tests read), instead of every meter to
-        ``backup-gnocchi://``."""
+        ``backup-gnocchi://``; ``tls``: Gnocchi on HTTPS with that
+        authority's certificate (tests.support.tls)."""
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
         self.alarm_events = alarm_events
@@ -63,7 +65,7 @@ class Telemetry:
         self.rabbitmq = rabbitmq
         self.postgresql = postgresql
         self.gnocchi = Gnocchi(
-            str(root / 'gnocchi'), postgresql.url('gnocchi')
+            str(root / 'gnocchi'), postgresql.url('gnocchi'), tls=tls
         )
         publisher = PUBLISHER.format(
             etc=self.etc, policy=archive_policy['name']
@@ -80,7 +82,7 @@ class Telemetry:
             f'{self.etc}/event_pipeline.yaml',
             extra=f"""[event]
 definitions_cfg_file = {self.etc}/event_definitions.yaml
-{self.gnocchi.credentials()}""",
+{self.gnocchi.credentials()}{rabbitmq.client_options}""",
         )
         # backup.stored.size reads Gnocchi with [gnocchi] auth_section:
         # [service_credentials] are Keystone's here, and this Gnocchi is
@@ -91,7 +93,8 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
             credentials
             + polling
             + '[gnocchi]\nauth_section = gnocchi_basic\n'
-            + self.gnocchi.credentials('gnocchi_basic'),
+            + self.gnocchi.credentials('gnocchi_basic')
+            + rabbitmq.client_options,
             host='central-1',
         )
         self.upgrade_outputs = ()

@@ -14,6 +14,7 @@ from tests.support.openstack_api import (
     FakeOpenStack,
     make_backups,
 )
+from tests.support.tls import CertificateAuthority
 
 
 def _discover(api, tmp_path, **credentials):
@@ -246,3 +247,25 @@ def test_an_empty_cloud_listed_to_admin_is_empty(tmp_path, caplog):
         with caplog.at_level(logging.WARNING):
             assert _discover(api, tmp_path).discover(None) == []
     assert caplog.records == []
+
+
+def test_a_tls_failure_is_one_line_naming_the_server_and_the_bundle(
+    tmp_path, caplog
+):
+    """Keystone's URL says https, the server speaks plain HTTP: no TLS
+    session, told without urllib3's retry chain or a credential."""
+    authority = CertificateAuthority(str(tmp_path / 'ca'))
+    with FakeOpenStack(make_backups(1)) as api:
+        https = api.url.replace('http://', 'https://') + '/identity/v3'
+        disc = _discover(
+            api, tmp_path, auth_url=https, cafile=authority.cafile
+        )
+        with caplog.at_level(logging.WARNING):
+            assert disc.discover(None) == []
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    text = error.getMessage()
+    assert f'TLS to {https}' in text
+    assert f'[service_credentials] cafile {authority.cafile}' in text
+    assert '[SSL: ' in text
+    assert 'HTTPSConnectionPool' not in text
+    assert PASSWORD not in text
