@@ -64,6 +64,39 @@ def test_backup_lifecycle_arrives_on_the_cinder_exchange(rabbitmq):
     assert by_type['backup.create.error']['backup_id'] == failing.id
 
 
+# What Cinder's own notifier uses, and no more: the control exchange
+# (cinder.conf sets none: oslo.messaging's openstack) and the
+# notifications.<priority> queues it declares and binds.
+NOTIFICATION_PERMISSIONS = {
+    'configure': r'^(openstack|notifications\..*)$',
+    'write': r'^(openstack|notifications\..*)$',
+    'read': r'^openstack$',
+}
+
+
+def test_a_transport_user_limited_to_notifications_is_enough(rabbitmq):
+    """doc/source/security.md's permissions for cinder-backup's transport
+    user: the wrapper's notifications arrive through it."""
+    url = rabbitmq.add_user(
+        'cinder-notifier', 'notifier-Passw0rd', **NOTIFICATION_PERMISSIONS
+    )
+    conf = cinder_conf(url=url, driver='messagingv2')
+    conf.set_override('control_exchange', 'openstack')
+    notifier = BackupNotifier.from_config(conf, host='node1@posix')
+    backup = cinder_objects.backup(size=1)
+    with listening(rabbitmq.url, exchange='openstack') as received:
+        with notifier.operation(None, backup, c.CREATE) as op:
+            _transfer(op, c.GIB, 64 * MIB)
+            backup.status = 'available'
+        received.wait_for('backup.create.end')
+    assert received.event_types() == [
+        'backup.create.start',
+        'backup.createprogress',
+        'backup.createprogress',
+        'backup.create.end',
+    ]
+
+
 def _one_tib_backup(conf):
     notifier = BackupNotifier.from_config(conf, host='node1@posix')
     backup = cinder_objects.backup(size=1024)
