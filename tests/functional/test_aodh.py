@@ -16,7 +16,7 @@ import yaml
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import cinder_objects
+from tests.support import cinder_objects, tenant_input
 from tests.support.aodh import EVENT_PIPELINE, Aodh, Webhook
 from tests.support.ceilometer_services import NotificationAgent
 from tests.support.config import cinder_conf
@@ -68,7 +68,9 @@ def test_a_failed_backup_fires_its_projects_event_alarm_once(chain):
         ('project-1', True),
         ('project-1', True),
     ):
-        backup = cinder_objects.backup(size=1, project_id=project)
+        backup = cinder_objects.backup(
+            size=1, project_id=project, display_name=tenant_input.NAME
+        )
         try:
             with notifier.operation(None, backup, c.CREATE):
                 if fails:
@@ -90,5 +92,6 @@ def test_a_failed_backup_fires_its_projects_event_alarm_once(chain):
     assert traits['volume_id'] == first.volume_id
     assert traits['fail_reason'] == 'repository full'
     assert traits['project_id'] == 'project-1'
+    assert traits['display_name'] == tenant_input.NAME
     assert aodh.alarm(alarm['alarm_id'])['state'] == 'alarm'
     assert 'Notifying alarm' in aodh.log_text('aodh-notifier')

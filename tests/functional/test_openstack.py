@@ -22,7 +22,7 @@ from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup.meter.cinder import CinderBackups, NotWholeCloud
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests.support import MIB, config
+from tests.support import MIB, config, tenant_input
 from tests.support.cinder_database import size_of
 from tests.support.cloud import real_cloud, wait_for
 from tests.support.recorders import listening
@@ -302,6 +302,40 @@ def _open_backup_resources(cloud):
             limit=1000,
         )
     }
+
+
+def test_tenant_strings_stay_data(cloud):
+    """A name and description at their most awkward, and metadata named
+    like the figures of a bill, through cinder-api: carried as written,
+    obeyed nowhere."""
+    volume = cloud.volume()
+    with open(cloud.cinder.volume_path(volume.id), 'r+b') as f:
+        os.pwrite(f.fileno(), os.urandom(4 * MIB), 0)
+    backup = cloud.backup(
+        volume.id,
+        name=tenant_input.NAME,
+        description=tenant_input.DESCRIPTION,
+        metadata=tenant_input.METADATA,
+    )
+    assert backup.status == 'available'
+    listed = cloud.demo.backups.get(backup.id)
+    assert listed.name == tenant_input.NAME
+    assert listed.metadata == tenant_input.METADATA
+    on_disk = cloud.on_disk(backup.id)
+    demo = cloud.stack.keystone.project_ids['demo']
+
+    def metered():
+        resource = cloud.gnocchi.resource.get('volume_backup', backup.id)
+        assert resource['display_name'] == tenant_input.NAME
+        assert resource['stored_bytes'] == on_disk
+        assert resource['project_id'] == demo
+        assert set(cloud.measures(backup.id, 'backup.size')) == {1.0}
+        stored = cloud.measures(backup.id, 'backup.stored.size')
+        assert stored and set(stored) == {on_disk}
+
+    wait_for(metered)
+    for agent in (cloud.agent, cloud.telemetry.poller):
+        assert tenant_input.split_lines(agent.log_text()) == [], agent.log
 
 
 def test_rabbitmq_restarted_during_a_backup(cloud):

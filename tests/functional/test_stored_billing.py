@@ -7,9 +7,10 @@ the shipped polling.yaml, metrics.yml and prices. The rating period is
 PERIOD seconds (the archive policy keeps one mean a period, CloudKitty
 collects at that granularity); the poller runs every 3 seconds. Four
 periods are rated: a full and an incremental backup in each, at what
-each wrote to disk (measured with os.stat); a backup deleted in the
-second period in no period after it; a backup in error in none; both
-agents restarted in the third.
+each wrote to disk (measured with os.stat), the incremental named by a
+tenant at its most awkward; a backup deleted in the second period in no
+period after it; a backup in error in none; both agents restarted in the
+third.
 """
 
 import datetime
@@ -18,7 +19,7 @@ import time
 
 import pytest
 
-from tests.support import MIB
+from tests.support import MIB, tenant_input
 from tests.support.cloud import real_cloud, wait_for
 from tests.support.cloudkitty import CloudKitty
 
@@ -59,8 +60,14 @@ def _bill(cloud, root):
     _write(cloud, volume.id, 64)
     backups = {'full': cloud.backup(volume.id, name='full')}
     _write(cloud, volume.id, 4, offset_mib=512)
+    # Named and described by a tenant at its most awkward, with metadata
+    # named like the bill's figures: billed as any other.
     backups['incremental'] = cloud.backup(
-        volume.id, name='incremental', incremental=True
+        volume.id,
+        name=tenant_input.NAME,
+        description=tenant_input.DESCRIPTION,
+        metadata=tenant_input.METADATA,
+        incremental=True,
     )
     other = cloud.volume()
     _write(cloud, other.id, 16)
@@ -207,3 +214,14 @@ def test_a_backup_in_error_is_not_billed_for_storage(billed):
 def test_no_traceback_in_either_agent(billed):
     for log in billed['polls']:
         assert 'Traceback' not in log
+        assert tenant_input.split_lines(log) == []
+
+
+def test_a_tenants_awkward_name_reaches_the_bill_as_written(billed):
+    rid = billed['ids']['incremental']
+    names = {
+        f['desc']['display_name']
+        for f in billed['report']['frames']
+        if f['desc']['id'] == rid
+    }
+    assert names == {tenant_input.NAME}
