@@ -436,6 +436,13 @@ def explain(exc, conf):
         | gnocchi_exc.ConnectionFailure,
     ):
         return f'cannot reach Gnocchi: {exc}'
+    if isinstance(exc, ka_exc.Forbidden | gnocchi_exc.Forbidden):
+        return (
+            f'Gnocchi forbids the user of [{conf.gnocchi.auth_section}] this '
+            f"change: {exc}. Gnocchi's default policy gives resource type "
+            'changes, and updates of resources its user did not create, to '
+            'the admin and service roles'
+        )
     if isinstance(exc, ka_exc.ClientException | gnocchi_exc.ClientException):
         return f'Gnocchi refused the change: {exc}'
     return None

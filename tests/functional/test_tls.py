@@ -1,12 +1,15 @@
 """TLS everywhere: every hop of a backup's metering on certificates of a
-CA the suite makes, as a cloud's services are on its internal CA.
+CA the suite makes, as a cloud's services are on its internal CA; and
+Gnocchi behind Keystone, as in production.
 
 Keystone 30, cinder-api 29 and Gnocchi 4.7.1 serve HTTPS only (uwsgi's
 ``--https-socket``, oslo.service's ``[ssl]``); RabbitMQ takes AMQP over
 TLS only. cinder-backup (the wrapper, as shipped) sends over TLS with
 oslo.messaging's own options, Ceilometer's agents consume over TLS,
-publish to Gnocchi and poll cinder-api over HTTPS with keystoneauth's
-``cafile``, and refuse a server their bundle does not vouch for.
+publish to Gnocchi (found in Keystone's catalog, its tokens checked by
+keystonemiddleware over HTTPS) and poll cinder-api over HTTPS with
+keystoneauth's ``cafile``, and refuse a server their bundle does not
+vouch for.
 """
 
 import os
@@ -38,7 +41,9 @@ def cloud(tmp_path_factory, authority):
     broker = RabbitMQ(str(root / 'rabbitmq'), tls=authority)
     try:
         broker.start()
-        with real_cloud(root, broker, tls=authority) as cloud:
+        with real_cloud(
+            root, broker, tls=authority, keystone_gnocchi=True
+        ) as cloud:
             yield cloud
     finally:
         broker.close()
@@ -140,3 +145,39 @@ def test_a_certificate_the_bundle_does_not_vouch_for_is_refused_clearly(
     )
     assert done.returncode == 0, done.stderr
     assert 'backup resource(s) would end' in done.stdout
+
+
+def test_gnocchi_resource_type_changes_take_the_service_role(cloud, tmp_path):
+    """``upgrade`` with Gnocchi's default policy: the reader role is
+    refused in one line and changes nothing; the service role alone is
+    enough."""
+    client = cloud.gnocchi
+    # As installed before stored_bytes: upgrade has an attribute to add.
+    client.resource_type.update(
+        'volume_backup',
+        [{'op': 'remove', 'path': '/attributes/stored_bytes'}],
+    )
+
+    def upgrade(user):
+        path = tmp_path / f'{user}.conf'
+        path.write_text(cloud.telemetry.gnocchi.credentials(user=user))
+        return subprocess.run(
+            [sys.executable, '-m', 'ceilometer_backup.cmd.main', 'upgrade',
+             '--config-file', str(path)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+
+    def attributes():
+        return client.resource_type.get('volume_backup')['attributes']
+
+    refused = upgrade('metering-reader')
+    assert refused.returncode == 1
+    assert 'Gnocchi forbids the user of [service_credentials]' in (
+        refused.stderr
+    )
+    assert 'to the admin and service roles' in refused.stderr
+    assert PASSWORDS['metering-reader'] not in refused.stderr
+    assert 'stored_bytes' not in attributes()
+    done = upgrade('metering-service')
+    assert done.returncode == 0, done.stderr
+    assert 'stored_bytes' in attributes()

@@ -17,11 +17,14 @@ from tests.support.telemetry import Telemetry
 
 
 @contextlib.contextmanager
-def real_cloud(root, rabbitmq, ceph=None, tls=None, **telemetry):
+def real_cloud(
+    root, rabbitmq, ceph=None, tls=None, keystone_gnocchi=False, **telemetry
+):
     """A Stack in ``root``/stack (on ``ceph`` if given) and Telemetry
     polling it as the ``ceilometer`` user (``telemetry``: more of
     Telemetry's arguments), as a Cloud; over TLS with ``tls``'s
-    certificates (tests.support.tls; ``rabbitmq`` should then be its)."""
+    certificates (tests.support.tls; ``rabbitmq`` should then be its);
+    Gnocchi behind the stack's Keystone with ``keystone_gnocchi``."""
     credentials = {'cafile': tls.cafile} if tls else {}
     with (
         Stack(
@@ -35,6 +38,7 @@ def real_cloud(root, rabbitmq, ceph=None, tls=None, **telemetry):
                 **stack.credentials('ceilometer'), **credentials
             ),
             tls=tls,
+            keystone=stack.keystone if keystone_gnocchi else None,
             **telemetry,
         ) as telemetry,
     ):

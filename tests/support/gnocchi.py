@@ -10,9 +10,13 @@ the PostgreSQL indexer, opens and closes a connection for every sack lock,
 
 Given a CertificateAuthority (tests.support.tls), the API serves HTTPS
 only: gnocchi-api starts uwsgi with plain HTTP, so uwsgi runs Gnocchi's
-WSGI module itself, as a deployment's own web server does.
+WSGI module itself, as a deployment's own web server does. Given a
+Keystone (tests.support.keystone), the API authenticates there instead
+(``auth_mode = keystone``, keystonemiddleware as the ``gnocchi`` user),
+is in its catalog as ``metric``, and clients use Keystone credentials.
 """
 
+import glob
 import json
 import os
 import time
@@ -20,18 +24,19 @@ import time
 from gnocchiclient import auth as gnocchi_auth
 from gnocchiclient.v1 import client as gnocchi_client
 
-from tests.support import ROOT, servers
+from tests.support import ROOT, config, servers
 
 VENV = os.environ.get('GNOCCHI_VENV', os.path.join(ROOT, '.venv-gnocchi'))
 
 
 class Gnocchi:
-    def __init__(self, workdir, indexer_url, tls=None):
+    def __init__(self, workdir, indexer_url, tls=None, keystone=None):
         servers.require('Gnocchi', os.path.join(VENV, 'bin', 'gnocchi-api'))
         self.workdir = workdir
         self.indexer_url = indexer_url
         self.port = servers.free_port()
         self.tls = tls
+        self.keystone = keystone
         self.url = f'{"https" if tls else "http"}://127.0.0.1:{self.port}'
         self.conf = os.path.join(workdir, 'gnocchi.conf')
         self.log = os.path.join(workdir, 'gnocchi.out')
@@ -42,7 +47,7 @@ class Gnocchi:
 log_file = {workdir}/gnocchi.log
 coordination_url = file://{workdir}/locks
 [api]
-auth_mode = basic
+auth_mode = {'keystone' if keystone else 'basic'}
 host = 127.0.0.1
 port = {self.port}
 [indexer]
@@ -53,12 +58,44 @@ file_basepath = {workdir}/storage
 [metricd]
 metric_processing_delay = 1
 workers = 1
-"""
+{self._authtoken()}"""
             )
         self.env = dict(
             os.environ, PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}'
         )
         self.processes = []
+
+    def _authtoken(self):
+        """keystonemiddleware's options. It reads them from the files of
+        project ``gnocchi`` (/etc/gnocchi/...) unless Gnocchi's paste file
+        names one: a copy of Gnocchi's names this configuration."""
+        if not self.keystone:
+            return ''
+        (shipped,) = glob.glob(
+            f'{VENV}/lib/python3*/site-packages/gnocchi/rest/api-paste.ini'
+        )
+        paste = os.path.join(self.workdir, 'api-paste.ini')
+        with open(shipped) as f:
+            text = f.read()
+        named = 'use = egg:keystonemiddleware#auth_token\n'
+        assert text.count(named) == 1, shipped
+        with open(paste, 'w') as f:
+            f.write(
+                text.replace(named, f'{named}oslo_config_file = {self.conf}\n')
+            )
+        user = self.keystone.credentials('gnocchi')
+        return (
+            f'[api]\npaste_config = {paste}\n[keystone_authtoken]\n'
+            'auth_type = password\n'
+            + ''.join(
+                f'{key} = {value}\n'
+                for key, value in {
+                    **user,
+                    'www_authenticate_uri': user['auth_url'],
+                    'cafile': self.tls.cafile if self.tls else '',
+                }.items()
+            )
+        )
 
     def _run(self, name):
         process = servers.start(
@@ -70,6 +107,8 @@ workers = 1
         return process
 
     def start(self):
+        if self.keystone:
+            self.keystone.register_service('metric', 'gnocchi', self.url)
         upgrade = self._run('gnocchi-upgrade')
         if upgrade.wait(120):
             raise RuntimeError(f'gnocchi-upgrade failed, see {self.log}')
@@ -118,13 +157,18 @@ workers = 1
         servers.stop(self.api, timeout=3)
         self.processes.remove(self.api)
 
-    def credentials(self, section='service_credentials'):
-        """A Ceilometer config section authenticating to this Gnocchi."""
-        return (
-            f'[{section}]\nauth_type = gnocchi-basic\nuser = admin\n'
-            f'endpoint = {self.url}\n'
-            + (f'cafile = {self.tls.cafile}\n' if self.tls else '')
-        )
+    def credentials(self, section='service_credentials', user='ceilometer'):
+        """A Ceilometer config section authenticating to this Gnocchi (as
+        Keystone's ``user`` when behind Keystone)."""
+        cafile = f'cafile = {self.tls.cafile}\n' if self.tls else ''
+        if self.keystone:
+            lines = config.service_credentials(
+                **self.keystone.credentials(user)
+            ).split('\n', 1)[1]
+        else:
+            lines = 'auth_type = gnocchi-basic\nuser = admin\n'
+            lines += f'endpoint = {self.url}\n'
+        return f'[{section}]\n{lines}{cafile}'
 
     def put_backups(self, archive_policy, project_id, user_id, metrics, held):
         """volume_backup resources, with one metric of each name, put
@@ -151,6 +195,11 @@ workers = 1
         )
 
     def client(self):
+        if self.keystone:
+            return gnocchi_client.Client(
+                session=self.keystone.session('admin'),
+                adapter_options={'endpoint_override': self.url},
+            )
         auth = gnocchi_auth.GnocchiBasicPlugin(user='admin', endpoint=self.url)
         return gnocchi_client.Client(
             session_options={

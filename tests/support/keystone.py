@@ -6,7 +6,8 @@ Cinder's. Its database is on the PostgreSQL given; fernet and credential
 keys live under the work directory. After ``keystone-manage bootstrap``
 (admin, RegionOne, the identity endpoints) the REST API itself creates the
 ``service`` project with the ``cinder`` and ``ceilometer`` users (admin
-there) and the ``demo`` project with its ``demo`` user (member).
+there), users with the ``reader`` or the ``service`` role alone, and the
+``demo`` project with its ``demo`` user (member).
 
 uwsgi's ``--http-socket`` does not serve a second request on a kept-alive
 connection, and keystoneauth reuses its connections: every answer says
@@ -37,6 +38,8 @@ PASSWORDS = {
     'ceilometer': 'ceilometer-Passw0rd',
     'demo': 'demo-Passw0rd',
     'metering-reader': 'reader-Passw0rd',
+    'metering-service': 'service-Passw0rd',
+    'gnocchi': 'gnocchi-Passw0rd',
 }
 # user -> (project, role)
 USERS = {
@@ -47,6 +50,11 @@ USERS = {
     # What an operator moving to Keystone's newer roles may give the
     # pollster: it reads, it is not admin.
     'metering-reader': ('service', 'reader'),
+    # Keystone's role for services, alone: what Gnocchi's default policy
+    # asks of resource type changes.
+    'metering-service': ('service', 'service'),
+    # keystonemiddleware's user, in a Gnocchi behind Keystone.
+    'gnocchi': ('service', 'service'),
 }
 
 
@@ -257,7 +265,7 @@ enforce_new_defaults = true
     def _create_accounts(self):
         roles = {
             name: self._find('roles', name)
-            for name in ('admin', 'member', 'reader')
+            for name in ('admin', 'member', 'reader', 'service')
         }
         for project in ('admin', 'service', 'demo'):
             pid = (

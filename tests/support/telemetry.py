@@ -47,6 +47,7 @@ class Telemetry:
         alarm_events=False,
         deployed_pipeline=False,
         tls=None,
+        keystone=None,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
@@ -56,7 +57,8 @@ class Telemetry:
         ``upgrade`` writes, made from stock's publishing to ``gnocchi://``
         (and to the file the tests read), instead of every meter to
         ``backup-gnocchi://``; ``tls``: Gnocchi on HTTPS with that
-        authority's certificate (tests.support.tls)."""
+        authority's certificate (tests.support.tls); ``keystone``: Gnocchi
+        behind that Keystone, the agents its ``ceilometer`` user."""
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
         self.alarm_events = alarm_events
@@ -65,7 +67,10 @@ class Telemetry:
         self.rabbitmq = rabbitmq
         self.postgresql = postgresql
         self.gnocchi = Gnocchi(
-            str(root / 'gnocchi'), postgresql.url('gnocchi'), tls=tls
+            str(root / 'gnocchi'),
+            postgresql.url('gnocchi'),
+            tls=tls,
+            keystone=keystone,
         )
         publisher = PUBLISHER.format(
             etc=self.etc, policy=archive_policy['name']
