@@ -29,7 +29,7 @@ from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import CommandFailed
-from ceilometer_backup.meter import meters
+from ceilometer_backup.meter import cinder, meters
 from ceilometer_backup.meter.meters import RESOURCE_TYPE
 
 # Gnocchi attribute types: nullable (required: False) as a backup's
@@ -424,10 +424,15 @@ def upgrade_resource_type(gnocchi):
 
 def explain(exc, conf):
     """One line for a failure to use Gnocchi, or None if it is not one."""
+    section = conf.gnocchi.auth_section
+    # Before ConnectFailure: keystoneauth's SSLError is one.
+    failure = cinder.tls_failure(exc, conf, 'gnocchi')
+    if failure is not None:
+        return str(failure)
     if isinstance(exc, ka_exc.Unauthorized | gnocchi_exc.Unauthorized):
         return (
-            f'Gnocchi or Keystone refused the credentials of '
-            f'[{conf.gnocchi.auth_section}]: {exc}'
+            f'Gnocchi or Keystone refused the credentials of [{section}]: '
+            f'{exc}'
         )
     if isinstance(
         exc,
@@ -438,9 +443,9 @@ def explain(exc, conf):
         return f'cannot reach Gnocchi: {exc}'
     if isinstance(exc, ka_exc.Forbidden | gnocchi_exc.Forbidden):
         return (
-            f'Gnocchi forbids the user of [{conf.gnocchi.auth_section}] this '
-            f"change: {exc}. Gnocchi's default policy gives resource type "
-            'changes, and updates of resources its user did not create, to '
+            f'Gnocchi or Keystone forbids the user of [{section}] this '
+            f"request: {exc}. Gnocchi's default policy gives resource type "
+            'changes, and updates of resources another project created, to '
             'the admin and service roles'
         )
     if isinstance(exc, ka_exc.ClientException | gnocchi_exc.ClientException):

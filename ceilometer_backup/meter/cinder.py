@@ -11,9 +11,10 @@ and names each one's project only to the ``admin`` role; to credentials
 without it, it silently lists their own project's. Such a listing is
 refused here (``NotWholeCloud``), never passed off as the cloud's: a
 listed backup without its project says so, and an empty listing from
-credentials without ``admin`` may. A TLS failure is told in one line
-(``TLSFailure``): the server, the CA bundle in use and OpenSSL's reason,
-instead of urllib3's retry chain.
+credentials without ``admin`` may, and Cinder's refusal (403) to
+credentials with neither ``admin`` nor ``reader`` is told the same way. A
+TLS failure is told in one line (``TLSFailure``): the server, the CA
+bundle in use and OpenSSL's reason, instead of urllib3's retry chain.
 
 The polling manager keeps a discovery's whole result for the cycle and,
 when agents share the work, keeps the resources whose ``str()`` hashes to
@@ -154,17 +155,38 @@ class TLSFailure(Exception):
 _SSL_FAILED = 'SSL exception connecting to'
 
 
-def _tls_failure(exc, cafile):
+def tls_failure(exc, conf, group):
+    """A TLSFailure telling ``exc`` in one line, if keystoneauth failed
+    to make a TLS session with the credentials of ``conf``'s ``[group]``
+    (or of the section its ``auth_section`` names); else None."""
+    if not isinstance(exc, ka_exc.SSLError | ka_exc.DiscoveryFailure):
+        return None
+    text = str(exc)
+    if _SSL_FAILED not in text:
+        return None
+    section = conf[group].auth_section or group
+    cafile = conf[section].cafile
     # 'SSL exception connecting to URL: <urllib3's retry chain>'.
-    url = re.search(_SSL_FAILED + r' (\S+?):? ', str(exc))
-    reason = re.search(r'\[SSL: \w+\][^\'"]*', str(exc))
-    bundle = cafile or "(unset: the system's CA bundle)"
+    url = re.search(_SSL_FAILED + r' (\S+?):? ', text)
+    # OpenSSL's reason, quotes and all, ends with its source position.
+    reason = re.search(r'\[SSL: \w+\].*?\(_ssl\.c:\d+\)', text)
+    reason = reason.group(0) if reason else text
+    if 'mismatch' in reason:
+        advice = (
+            ' The certificate does not name the host of that URL: reach '
+            'the server by a name its certificate holds'
+        )
+    elif 'CERTIFICATE_VERIFY_FAILED' in reason:
+        advice = (
+            ' Set cafile to the bundle of the CA that signed the '
+            "server's certificate"
+        )
+    else:
+        advice = ''
+    bundle = cafile or "(unset: the default bundle of Python's requests)"
     return TLSFailure(
-        f'TLS to {url.group(1) if url else "a server"} failed '
-        f'({reason.group(0) if reason else exc}) with '
-        f'[service_credentials] cafile {bundle}. On CERTIFICATE_VERIFY_FAILED '
-        "set cafile to the bundle of the CA that signed the server's "
-        'certificate'
+        f'TLS to {url.group(1) if url else "a server"} failed ({reason}) '
+        f'with [{section}] cafile {bundle}.{advice}'
     )
 
 
@@ -238,19 +260,25 @@ class CinderBackups:
         NotWholeCloud when Cinder shows these credentials less."""
         try:
             return self._records()
-        except (ka_exc.SSLError, ka_exc.DiscoveryFailure) as exc:
-            if _SSL_FAILED not in str(exc):
+        except Exception as exc:
+            failure = tls_failure(exc, self.conf, 'service_credentials')
+            if failure is None:
                 raise
-            raise _tls_failure(
-                exc, self.conf.service_credentials.cafile
-            ) from exc
+            raise failure from exc
 
     def _records(self):
         records = []
         marker = None
         listed = 0
         while True:
-            page = self._page(marker)
+            try:
+                page = self._page(marker)
+            except cinder_exceptions.Forbidden as exc:
+                raise self._not_whole_cloud(
+                    f'refuses to list backups ({exc})',
+                    why="Cinder lists every project's backups only to the "
+                    f'{ADMIN_ROLE} role',
+                ) from exc
             listed += len(page)
             for backup in page:
                 raw = backup._info
@@ -269,14 +297,16 @@ class CinderBackups:
                 raise self._not_whole_cloud('lists no backup', access)
         return records
 
-    def _not_whole_cloud(self, seen, access=None):
+    def _not_whole_cloud(self, seen, access=None, why=None):
         access = access or self._session.auth.get_access(self._session)
+        why = why or (
+            f'without the {ADMIN_ROLE} role Cinder lists only that '
+            "project's backups, whatever all_tenants says"
+        )
         return NotWholeCloud(
             f'Cinder {seen} to the [service_credentials] user '
             f'{access.username} in project {access.project_name} (roles: '
-            f'{", ".join(sorted(access.role_names)) or "none"}): without '
-            f"the {ADMIN_ROLE} role Cinder lists only that project's "
-            'backups, whatever all_tenants says. Give that user the '
-            f'{ADMIN_ROLE} role in its project; nothing is taken as the '
-            "cloud's backups until then"
+            f'{", ".join(sorted(access.role_names)) or "none"}): {why}. '
+            f'Give that user the {ADMIN_ROLE} role in its project; nothing '
+            "is taken as the cloud's backups until then"
         )

@@ -12,6 +12,7 @@ from ceilometer.sample import Sample
 from oslo_log import log as logging
 
 from ceilometer_backup.meter import meters
+from ceilometer_backup.meter.cinder import tls_failure
 from ceilometer_backup.meter.stored import StoredSizes
 
 LOG = logging.getLogger(__name__)
@@ -112,7 +113,10 @@ class BackupStoredSizePollster(_BackupPollster):
             LOG.error(
                 'Could not read what backups hold from Gnocchi: %(error)s. '
                 'No %(meter)s this polling cycle.',
-                {'error': exc, 'meter': self.meter.name},
+                {
+                    'error': tls_failure(exc, self.conf, 'gnocchi') or exc,
+                    'meter': self.meter.name,
+                },
             )
             return
         yield from super().get_samples(manager, cache, resources)

@@ -62,6 +62,7 @@ def test_a_backup_is_metered_with_every_hop_on_tls(cloud, authority):
     gnocchi = cloud.telemetry.gnocchi
     for port in (keystone.port, cinder.port, gnocchi.port):
         assert _refuses_plain_http(port), port
+    assert cloud.rabbitmq.listeners() == [('amqp/ssl', cloud.rabbitmq.port)]
     plain = kombu.Connection(
         f'amqp://guest:guest@127.0.0.1:{cloud.rabbitmq.port}//',
         connect_timeout=5,
@@ -80,7 +81,8 @@ def test_a_backup_is_metered_with_every_hop_on_tls(cloud, authority):
     # TLS to the agent, over HTTPS to Gnocchi. The polled size comes from
     # the HTTPS cinder-api.
     def metered():
-        assert cloud.measures(backup.id, 'backup.stored.size')[0] == on_disk
+        stored = cloud.measures(backup.id, 'backup.stored.size')
+        assert stored and stored[0] == on_disk
         assert cloud.measures(backup.id, 'backup.create.duration')
         return [
             s
@@ -120,7 +122,9 @@ def test_a_certificate_the_bundle_does_not_vouch_for_is_refused_clearly(
     discovery = BackupDiscovery(config.prepare_service([str(bad)]))
     with caplog.at_level('ERROR'):
         assert discovery.discover(None) == []
-    (line,) = [r.getMessage() for r in caplog.records]
+    (line,) = [
+        r.getMessage() for r in caplog.records if r.levelname == 'ERROR'
+    ]
     expected = (
         f'TLS to {cloud.stack.keystone.url}',
         f'[service_credentials] cafile {wrong.cafile}',

@@ -115,8 +115,9 @@ def console_script(name, bindir=None):
     return local if os.path.exists(local) else shutil.which(name)
 
 
-def run(argv, timeout=300, input=None, cwd=None):
-    """Run a command to its end; its output, or an error with its stderr."""
+def run(argv, timeout=300, input=None, cwd=None, env=None):
+    """Run a command to its end; its output, or an error with its stderr
+    (and the first three words of ``argv``: no password given after)."""
     done = subprocess.run(
         argv,
         capture_output=True,
@@ -124,6 +125,7 @@ def run(argv, timeout=300, input=None, cwd=None):
         timeout=timeout,
         input=input,
         cwd=cwd,
+        env=env,
     )
     if done.returncode:
         raise RuntimeError(

@@ -91,7 +91,7 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
         )
         # backup.stored.size reads Gnocchi with [gnocchi] auth_section:
         # [service_credentials] are Keystone's here, and this Gnocchi is
-        # not in Keystone's catalog.
+        # in Keystone's catalog only when behind it.
         self.poller = PollingAgent(
             str(root / 'polling'),
             rabbitmq.url,

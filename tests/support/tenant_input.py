@@ -8,7 +8,7 @@ Cinder's longest: 255 characters, more than 255 bytes. The metadata keys
 are the names of figures a bill is made of.
 """
 
-# Starts a line of its own wherever a tenant's newline splits one.
+# After the newline: found in a log, it says a tenant's string got there.
 MARKER = 'INJECTED-LINE'
 _AWKWARD = f'q"uo\'te \\back\\slash {{x}} %(x)s #hash\n{MARKER} '
 NAME = (_AWKWARD + 'Größe 名前 🙂' * 30)[:255]
@@ -17,8 +17,3 @@ NAME = (_AWKWARD + 'Größe 名前 🙂' * 30)[:255]
 DESCRIPTION = (_AWKWARD.replace('\n', ' ') + 'Größe 名前 ' * 30)[:255]
 # Backup metadata named like what the bill is made of.
 METADATA = {'stored_bytes': '1', 'size': '9999', 'project_id': 'other'}
-
-
-def split_lines(log_text):
-    """Lines a tenant's newline started: there should be none."""
-    return [line for line in log_text.splitlines() if line.startswith(MARKER)]

@@ -1,7 +1,9 @@
 import logging
 import sys
+from unittest import mock
 
 import pytest
+from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup.meter import cinder, discovery, meters, pollster
 from ceilometer_backup.meter.sample import BackupNotifications
@@ -269,3 +271,60 @@ def test_a_tls_failure_is_one_line_naming_the_server_and_the_bundle(
     assert '[SSL: ' in text
     assert 'HTTPSConnectionPool' not in text
     assert PASSWORD not in text
+
+
+def test_a_policy_refusal_names_the_admin_role(tmp_path, caplog):
+    """Keystone's service role alone: Cinder's policy refuses the list."""
+    with FakeOpenStack(make_backups(3)) as api:
+        api.roles = ['service']
+        with caplog.at_level(logging.WARNING):
+            assert _discover(api, tmp_path).discover(None) == []
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    text = error.getMessage()
+    assert 'Cinder refuses to list backups (' in text
+    assert 'backup:get_all' in text
+    assert 'user ceilometer in project service (roles: service)' in text
+    assert "Cinder lists every project's backups only to the admin role" in (
+        text
+    )
+    assert 'Give that user the admin role in its project' in text
+
+
+@pytest.mark.parametrize(
+    'reason, advice',
+    [
+        (
+            '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: '
+            'Hostname mismatch, certificate is not valid for '
+            "'keystone.example'. (_ssl.c:1006)",
+            'does not name the host of that URL',
+        ),
+        (
+            '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: '
+            'unable to get local issuer certificate (_ssl.c:1006)',
+            'Set cafile to the bundle of the CA',
+        ),
+    ],
+)
+def test_a_tls_failure_keeps_openssls_whole_reason(reason, advice):
+    """urllib3 quotes the reason, which may hold quotes itself."""
+    quote = '"' if "'" in reason else "'"
+    exc = ka_exc.SSLError(
+        'SSL exception connecting to https://keystone.example:5000/v3: '
+        "HTTPSConnectionPool(host='keystone.example', port=5000): Max "
+        'retries exceeded with url: /v3 (Caused by SSLError('
+        f'SSLCertVerificationError(1, {quote}{reason}{quote})))'
+    )
+    conf = {
+        'gnocchi': mock.Mock(auth_section='gnocchi_section'),
+        'gnocchi_section': mock.Mock(cafile=None),
+    }
+    failure = str(cinder.tls_failure(exc, conf, 'gnocchi'))
+    assert failure.startswith(
+        f'TLS to https://keystone.example:5000/v3 failed ({reason}) with '
+        "[gnocchi_section] cafile (unset: the default bundle of Python's "
+        'requests).'
+    )
+    assert advice in failure
+    refused = ka_exc.ConnectFailure('refused')
+    assert cinder.tls_failure(refused, conf, 'gnocchi') is None
