@@ -176,7 +176,7 @@ def test_gnocchi_resource_type_changes_take_the_service_role(cloud, tmp_path):
 
     refused = upgrade('metering-reader')
     assert refused.returncode == 1
-    assert 'Gnocchi forbids the user of [service_credentials]' in (
+    assert 'Gnocchi or Keystone forbids the user of [service_credentials]' in (
         refused.stderr
     )
     assert 'to the admin and service roles' in refused.stderr

@@ -166,6 +166,10 @@ backup_posix_path = {self.backup_posix_path}
 # default).
 backup_file_size = {BACKUP_FILE_SIZE}
 backup_use_temp_snapshot = false
+# Backups put straight into the database (put_backups) count towards the
+# project's quota once Cinder syncs its usage: no limit here.
+quota_backups = -1
+quota_backup_gigabytes = -1
 
 [database]
 connection = {psycopg2_url(database_url)}
