@@ -31,3 +31,6 @@ echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process
 "${pytest[@]}" tests/cinder_harness "$@"
 echo '== pytest: unit and functional'
 "${pytest[@]}" tests/unit tests/functional "$@"
+
+# The SLURP release before: its own virtualenv, Python and constraints.
+bash tools/release.sh 2024.1
