@@ -143,12 +143,13 @@ ADMIN_ROLE = 'admin'
 
 
 class NotWholeCloud(Exception):
-    """Cinder lists the credentials' own project's backups, not all."""
+    """Cinder lists these credentials their own project's backups, or
+    none, rather than every project's."""
 
 
 class TLSFailure(Exception):
-    """No TLS session with Keystone or Cinder: most often a certificate
-    the configured bundle does not verify."""
+    """No TLS session with Keystone, Cinder or Gnocchi: most often a
+    certificate the configured bundle does not verify."""
 
 
 # keystoneauth's SSLError says this, and a DiscoveryFailure caused by one.
@@ -257,7 +258,8 @@ class CinderBackups:
 
     def records(self):
         """Every backup but deleted ones, as BackupRecord, page by page;
-        NotWholeCloud when Cinder shows these credentials less."""
+        NotWholeCloud when Cinder shows these credentials less, TLSFailure
+        when there is no TLS session to ask it."""
         try:
             return self._records()
         except Exception as exc:
