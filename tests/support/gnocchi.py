@@ -134,18 +134,10 @@ workers = 1
 
     def _https_api(self):
         process = servers.start(
-            [
-                f'{VENV}/bin/uwsgi',
-                '--https-socket',
-                f'127.0.0.1:{self.port},{self.tls.certfile},'
-                f'{self.tls.keyfile}',
-                '--home', VENV,
-                '--module', 'gnocchi.rest.wsgi:application',
+            servers.uwsgi(
+                VENV, self.port, 'gnocchi.rest.wsgi:application', self.tls,
                 '--pyargv', f'--config-file {self.conf}',
-                '--master', '--processes', '1', '--threads', '4',
-                '--die-on-term', '--need-app', '--lazy-apps',
-                '--add-header', 'Connection: close',
-            ],
+            ),
             self.env,
             self.log,
         )  # fmt: skip

@@ -9,10 +9,9 @@ keys live under the work directory. After ``keystone-manage bootstrap``
 there), users with the ``reader`` or the ``service`` role alone, and the
 ``demo`` project with its ``demo`` user (member).
 
-uwsgi's ``--http-socket`` does not serve a second request on a kept-alive
-connection, and keystoneauth reuses its connections: every answer says
-``Connection: close``. uwsgi 2.0 reloads on SIGTERM unless told
-``--die-on-term``.
+It runs under uwsgi as ``servers.uwsgi`` starts a WSGI module (every
+answer saying ``Connection: close``: keystoneauth reuses its connections,
+which uwsgi's socket modes do not serve twice).
 
 Given a CertificateAuthority (tests.support.tls), Keystone serves HTTPS
 only (uwsgi's ``--https-socket``), its endpoints say ``https``, and this
@@ -188,24 +187,11 @@ enforce_new_defaults = true
         self.timings['accounts'] = round(time.monotonic() - started, 2)
 
     def serve(self):
-        listen = ('--http-socket', f'127.0.0.1:{self.port}')
-        if self.tls:
-            listen = (
-                '--https-socket',
-                f'{listen[1]},{self.tls.certfile},{self.tls.keyfile}',
-            )
         self.process = servers.start(
-            [
-                f'{VENV}/bin/uwsgi',
-                *listen,
-                '--home', VENV,
-                '--module', 'keystone.wsgi.api:application',
-                '--master', '--processes', '1', '--threads', '4',
-                '--die-on-term', '--need-app', '--lazy-apps',
-                '--add-header', 'Connection: close',
-                '--buffer-size', '65535',
-                '--disable-logging',
-            ],
+            servers.uwsgi(
+                VENV, self.port, 'keystone.wsgi.api:application', self.tls,
+                '--buffer-size', '65535', '--disable-logging',
+            ),
             self.env,
             self.log,
         )  # fmt: skip

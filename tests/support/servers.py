@@ -115,6 +115,30 @@ def console_script(name, bindir=None):
     return local if os.path.exists(local) else shutil.which(name)
 
 
+def uwsgi(venv, port, module, tls=None, *more):
+    """uwsgi of ``venv`` serving the WSGI ``module`` on 127.0.0.1:``port``,
+    HTTPS with ``tls``'s certificate if given (tests.support.tls): one
+    process of four threads, every answer saying ``Connection: close``
+    (uwsgi's socket modes do not serve a second request on a kept-alive
+    connection), stopped by SIGTERM rather than reloaded. ``more``: more
+    uwsgi arguments."""
+    listen = f'127.0.0.1:{port}'
+    if tls:
+        listen = ('--https-socket', f'{listen},{tls.certfile},{tls.keyfile}')
+    else:
+        listen = ('--http-socket', listen)
+    return [
+        f'{venv}/bin/uwsgi',
+        *listen,
+        '--home', venv,
+        '--module', module,
+        '--master', '--processes', '1', '--threads', '4',
+        '--die-on-term', '--need-app', '--lazy-apps',
+        '--add-header', 'Connection: close',
+        *more,
+    ]  # fmt: skip
+
+
 def run(argv, timeout=300, input=None, cwd=None, env=None):
     """Run a command to its end; its output, or an error with its stderr
     (and the first three words of ``argv``: no password given after)."""
