@@ -244,24 +244,15 @@ def test_the_pollster_pages_through_the_real_cinder_api(cloud):
     assert len({line for line in pages if 'marker=' in line}) >= 2
 
 
-def _central_conf(cloud, tmp_path, username):
-    """The central agent's configuration, with ``username``'s credentials."""
-    path = tmp_path / f'{username}.conf'
-    path.write_text(
-        config.service_credentials(**cloud.stack.credentials(username))
-        + '[gnocchi]\nauth_section = gnocchi_basic\n'
-        + cloud.telemetry.gnocchi.credentials('gnocchi_basic')
-    )
-    return str(path)
-
-
 def test_credentials_without_admin_are_refused_not_taken_for_the_cloud(
     cloud, tmp_path, caplog
 ):
     """The real cinder-api 29 and Keystone 30 with their policy defaults
     (new defaults, scope enforced): the reader role gets its own project's
     backups (none), all_tenants ignored."""
-    reader = _central_conf(cloud, tmp_path, 'metering-reader')
+    reader = cloud.central_conf(
+        tmp_path / 'metering-reader.conf', 'metering-reader'
+    )
     with pytest.raises(NotWholeCloud) as refused:
         CinderBackups(config.prepare_service([reader])).records()
     why = 'user metering-reader in project service (roles: reader)'
@@ -288,7 +279,9 @@ def test_credentials_without_admin_are_refused_not_taken_for_the_cloud(
     assert why in done.stderr and 'nothing ended' in done.stderr
     assert _open_backup_resources(cloud) == open_before
     # Keystone's service role alone: Cinder's policy refuses the list.
-    service = _central_conf(cloud, tmp_path, 'metering-service')
+    service = cloud.central_conf(
+        tmp_path / 'metering-service.conf', 'metering-service'
+    )
     with pytest.raises(NotWholeCloud) as refused:
         CinderBackups(config.prepare_service([service])).records()
     assert 'Cinder refuses to list backups (' in str(refused.value)
@@ -296,7 +289,7 @@ def test_credentials_without_admin_are_refused_not_taken_for_the_cloud(
         str(refused.value)
     )
     # The admin role lists every project's, the demo tenant's among them.
-    admin = _central_conf(cloud, tmp_path, 'ceilometer')
+    admin = cloud.central_conf(tmp_path / 'ceilometer.conf', 'ceilometer')
     every = {
         r.id for r in CinderBackups(config.prepare_service([admin])).records()
     }

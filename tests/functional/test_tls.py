@@ -99,24 +99,15 @@ def test_a_backup_is_metered_with_every_hop_on_tls(cloud, authority):
     )
 
 
-def _conf(cloud, path, cafile):
-    path.write_text(
-        config.service_credentials(
-            **cloud.stack.credentials('ceilometer'), cafile=cafile
-        )
-        + '[gnocchi]\nauth_section = gnocchi_basic\n'
-        + cloud.telemetry.gnocchi.credentials('gnocchi_basic')
-    )
-    return path
-
-
 def test_a_certificate_the_bundle_does_not_vouch_for_is_refused_clearly(
     cloud, tmp_path, caplog
 ):
     wrong = CertificateAuthority(str(tmp_path / 'wrong'), 'wrong')
-    good = _conf(cloud, tmp_path / 'good.conf', cloud.stack.tls.cafile)
+    good = cloud.central_conf(
+        tmp_path / 'good.conf', cafile=cloud.stack.tls.cafile
+    )
     CinderBackups(config.prepare_service([str(good)])).records()
-    bad = _conf(cloud, tmp_path / 'wrong.conf', wrong.cafile)
+    bad = cloud.central_conf(tmp_path / 'wrong.conf', cafile=wrong.cafile)
 
     # The pollster: one ERROR naming the server and the bundle, no backup.
     discovery = BackupDiscovery(config.prepare_service([str(bad)]))

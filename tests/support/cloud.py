@@ -56,6 +56,18 @@ class Cloud:
         self.agent = telemetry.notification
         self.rabbitmq = telemetry.rabbitmq
 
+    def central_conf(self, path, username='ceilometer', **credentials):
+        """The central agent's configuration as ``username`` (with more
+        [service_credentials] options, ``credentials``), written to
+        ``path``; its path."""
+        path.write_text(
+            config.service_credentials(
+                **self.stack.credentials(username), **credentials
+            )
+            + self.telemetry.gnocchi_reader()
+        )
+        return str(path)
+
     def wait(self, get, *statuses, timeout=180):
         return wait_status(get, *statuses, timeout=timeout)
 

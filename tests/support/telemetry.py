@@ -89,20 +89,26 @@ class Telemetry:
 definitions_cfg_file = {self.etc}/event_definitions.yaml
 {self.gnocchi.credentials()}{rabbitmq.client_options}""",
         )
-        # backup.stored.size reads Gnocchi with [gnocchi] auth_section:
-        # [service_credentials] are Keystone's here, and this Gnocchi is
-        # in Keystone's catalog only when behind it.
         self.poller = PollingAgent(
             str(root / 'polling'),
             rabbitmq.url,
             credentials
             + polling
-            + '[gnocchi]\nauth_section = gnocchi_basic\n'
-            + self.gnocchi.credentials('gnocchi_basic')
+            + self.gnocchi_reader()
             + rabbitmq.client_options,
             host='central-1',
         )
         self.upgrade_outputs = ()
+
+    def gnocchi_reader(self):
+        """A central agent's [gnocchi] sections: backup.stored.size reads
+        Gnocchi with [gnocchi] auth_section, as [service_credentials] are
+        Keystone's here and this Gnocchi is in Keystone's catalog only
+        when behind it."""
+        return (
+            '[gnocchi]\nauth_section = gnocchi_basic\n'
+            + self.gnocchi.credentials('gnocchi_basic')
+        )
 
     def start(self):
         try:
