@@ -26,11 +26,29 @@ echo '== docs (-W: a warning fails), and the links between pages'
 .venv/bin/sphinx-build -W -q -b html doc/source doc/build/html
 .venv/bin/sphinx-build -W -q -b linkcheck doc/source doc/build/linkcheck
 
-pytest=(.venv/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning)
+pytest=(.venv/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning --durations=15)
 echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
 "${pytest[@]}" tests/cinder_harness "$@"
-echo '== pytest: unit and functional'
-"${pytest[@]}" tests/unit tests/functional "$@"
 
-# The SLURP release before: its own virtualenv, Python and constraints.
-bash tools/release.sh 2024.1
+# The ten-minute Gnocchi outage mostly waits: it runs in a pytest process
+# of its own (its own servers, on ports of its own) beside everything
+# else, and is waited for, never killed, so that its servers are stopped.
+outage=tests/functional/test_gnocchi_outage.py
+outage_log=$(mktemp)
+"${pytest[@]}" "$outage" "$@" > "$outage_log" 2>&1 &
+outage_pid=$!
+failed=0
+echo '== pytest: unit and functional (but the outage)'
+"${pytest[@]}" tests/unit tests/functional --ignore "$outage" "$@" || failed=1
+
+# The SLURP releases before: each in its own virtualenv, Python and
+# constraints.
+for release in 2024.1 2025.1; do
+    bash tools/release.sh "$release" || failed=1
+done
+
+wait "$outage_pid" || failed=1
+echo "== pytest: $outage (ran beside the rest)"
+cat "$outage_log"
+rm -f "$outage_log"
+exit "$failed"

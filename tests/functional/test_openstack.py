@@ -277,7 +277,8 @@ def test_credentials_without_admin_are_refused_not_taken_for_the_cloud(
     )  # fmt: skip
     assert done.returncode == 1
     assert why in done.stderr and 'nothing ended' in done.stderr
-    assert _open_backup_resources(cloud) == open_before
+    # Every one still open (the polling agent may be adding more).
+    assert open_before <= _open_backup_resources(cloud)
     # Keystone's service role alone: Cinder's policy refuses the list.
     service = cloud.central_conf(
         tmp_path / 'metering-service.conf', 'metering-service'

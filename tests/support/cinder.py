@@ -47,7 +47,9 @@ from cinderclient import client as cinder_client
 from tests.support import ROOT, servers
 from tests.support.keystone import psycopg2_url
 
-VENV = os.environ.get('CINDER_VENV', os.path.join(ROOT, '.venv'))
+VENV = os.path.abspath(
+    os.environ.get('CINDER_VENV', os.path.join(ROOT, '.venv'))
+)
 API_VERSION = '3.71'
 POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
 CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'

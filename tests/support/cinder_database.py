@@ -28,9 +28,15 @@ def main(conf_file, project_id, count, first):
 
     objects.register_all()
     cfg.CONF(['--config-file', conf_file], project='cinder')
-    from cinder.db import api, models
-
-    api.configure(cfg.CONF)
+    try:
+        from cinder.db import api, models
+    except ImportError:
+        # Older Cinders (2025.1's 26 too): the models are in
+        # cinder.db.sqlalchemy, whose engine reads cfg.CONF's [database]
+        # when first used.
+        from cinder.db.sqlalchemy import api, models
+    else:
+        api.configure(cfg.CONF)
     rows = []
     for n in range(first, first + count):
         backup_id = str(uuid.uuid4())
