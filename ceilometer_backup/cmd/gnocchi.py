@@ -29,7 +29,7 @@ from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import CommandFailed
-from ceilometer_backup.meter import cinder, meters
+from ceilometer_backup.meter import meters, tls
 from ceilometer_backup.meter.meters import RESOURCE_TYPE
 
 # Gnocchi attribute types: nullable (required: False) as a backup's
@@ -426,7 +426,7 @@ def explain(exc, conf):
     """One line for a failure to use Gnocchi, or None if it is not one."""
     section = conf.gnocchi.auth_section
     # Before ConnectFailure: keystoneauth's SSLError is one.
-    failure = cinder.tls_failure(exc, conf, 'gnocchi')
+    failure = tls.tls_failure(exc, conf, 'gnocchi')
     if failure is not None:
         return str(failure)
     if isinstance(exc, ka_exc.Unauthorized | gnocchi_exc.Unauthorized):

@@ -12,9 +12,8 @@ without it, it silently lists their own project's. Such a listing is
 refused here (``NotWholeCloud``), never passed off as the cloud's: a
 listed backup without its project says so, and an empty listing from
 credentials without ``admin`` may, and Cinder's refusal (403) to
-credentials with neither ``admin`` nor ``reader`` is told the same way. A
-TLS failure is told in one line (``TLSFailure``): the server, the CA
-bundle in use and OpenSSL's reason, instead of urllib3's retry chain.
+credentials with neither ``admin`` nor ``reader`` is told the same way,
+and a TLS failure in one line (``meter/tls.py``).
 
 The polling manager keeps a discovery's whole result for the cycle and,
 when agents share the work, keeps the resources whose ``str()`` hashes to
@@ -22,18 +21,17 @@ it. So each backup is kept as a compact record (no client object, no raw
 dict) whose string form is its id.
 """
 
-import re
 import sys
 
 from ceilometer import keystone_client
 from cinderclient import api_versions
 from cinderclient import exceptions as cinder_exceptions
 from cinderclient.v3 import client as cinder_client
-from keystoneauth1 import exceptions as ka_exc
 from oslo_log import log as logging
 
 from ceilometer_backup import opts
 from ceilometer_backup.meter.metadata import backup_metadata
+from ceilometer_backup.meter.tls import tls_failure
 
 LOG = logging.getLogger(__name__)
 
@@ -145,50 +143,6 @@ ADMIN_ROLE = 'admin'
 class NotWholeCloud(Exception):
     """Cinder lists these credentials their own project's backups, or
     none, rather than every project's."""
-
-
-class TLSFailure(Exception):
-    """No TLS session with Keystone, Cinder or Gnocchi: most often a
-    certificate the configured bundle does not verify."""
-
-
-# keystoneauth's SSLError says this, and a DiscoveryFailure caused by one.
-_SSL_FAILED = 'SSL exception connecting to'
-
-
-def tls_failure(exc, conf, group):
-    """A TLSFailure telling ``exc`` in one line, if keystoneauth failed
-    to make a TLS session with the credentials of ``conf``'s ``[group]``
-    (or of the section its ``auth_section`` names); else None."""
-    if not isinstance(exc, ka_exc.SSLError | ka_exc.DiscoveryFailure):
-        return None
-    text = str(exc)
-    if _SSL_FAILED not in text:
-        return None
-    section = conf[group].auth_section or group
-    cafile = conf[section].cafile
-    # 'SSL exception connecting to URL: <urllib3's retry chain>'.
-    url = re.search(_SSL_FAILED + r' (\S+?):? ', text)
-    # OpenSSL's reason, quotes and all, ends with its source position.
-    reason = re.search(r'\[SSL: \w+\].*?\(_ssl\.c:\d+\)', text)
-    reason = reason.group(0) if reason else text
-    if 'mismatch' in reason:
-        advice = (
-            ' The certificate does not name the host of that URL: reach '
-            'the server by a name its certificate holds'
-        )
-    elif 'CERTIFICATE_VERIFY_FAILED' in reason:
-        advice = (
-            ' Set cafile to the bundle of the CA that signed the '
-            "server's certificate"
-        )
-    else:
-        advice = ''
-    bundle = cafile or "(unset: the default bundle of Python's requests)"
-    return TLSFailure(
-        f'TLS to {url.group(1) if url else "a server"} failed ({reason}) '
-        f'with [{section}] cafile {bundle}.{advice}'
-    )
 
 
 class CinderBackups:

@@ -12,8 +12,8 @@ from ceilometer.sample import Sample
 from oslo_log import log as logging
 
 from ceilometer_backup.meter import meters
-from ceilometer_backup.meter.cinder import tls_failure
 from ceilometer_backup.meter.stored import StoredSizes
+from ceilometer_backup.meter.tls import tls_failure
 
 LOG = logging.getLogger(__name__)
 
