@@ -1,9 +1,12 @@
 """A real OpenStack on loopback: PostgreSQL, RabbitMQ, Keystone, Cinder.
 
 For the functional tests (``Stack`` as a session-scoped fixture, given the
-session's RabbitMQ and PostgreSQL if it has them) and for a person::
+session's RabbitMQ and PostgreSQL if it has them) and for a person, who
+also gets Gnocchi and Ceilometer's two agents (tests.support.telemetry,
+deployed as the install pages say) metering the stack::
 
     tools/stack.sh up [--dir DIR]     # prints credentials and an openrc
+    tools/stack.sh meters BACKUP_ID [--dir DIR]
     tools/stack.sh status [--dir DIR]
     tools/stack.sh down [--dir DIR]
 
@@ -17,6 +20,7 @@ leaves the logs in DIR.
 import argparse
 import json
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -24,13 +28,18 @@ import subprocess
 import sys
 import time
 
+from tests.support import ROOT, config
 from tests.support import postgresql as pg_module
 from tests.support.cinder import SERVICES, Cinder, remove_empty_etc_nvme
 from tests.support.keystone import Keystone
 from tests.support.postgresql import PostgreSQL
 from tests.support.rabbitmq import RabbitMQ
+from tests.support.swift import Swift
+from tests.support.telemetry import Telemetry
 
 DEFAULT_DIR = '/tmp/ceilometer-backup-stack'
+# What up prints before the commands that make a backup and show its meters.
+MAKE_A_BACKUP = '# a backup, then its meters in Gnocchi'
 STATE = 'stack.json'
 
 
@@ -38,8 +47,11 @@ class Stack:
     """PostgreSQL, RabbitMQ, Keystone and Cinder, started in that order.
 
     Cinder's volumes and backups are on ``ceph`` if given (see
-    tests.support.cinder). Given ``tls`` (tests.support.tls), Keystone and
-    cinder-api serve HTTPS only, with that authority's certificate.
+    tests.support.cinder); with ``object_store`` (``swift`` or ``s3``),
+    backups go to a Swift behind the Keystone (tests.support.swift), by
+    Cinder's Swift driver or by its S3 driver through Swift's S3 API.
+    Given ``tls`` (tests.support.tls), Keystone and cinder-api serve HTTPS
+    only, with that authority's certificate.
 
     ``rabbitmq`` and ``postgresql``: already running servers to use (the
     test session's); the stack neither starts nor stops them. It creates
@@ -55,6 +67,7 @@ class Stack:
         cinder_database='cinder',
         ceph=None,
         tls=None,
+        object_store=None,
     ):
         self.workdir = os.path.abspath(workdir)
         self.tls = tls
@@ -69,6 +82,8 @@ class Stack:
             'cinder': cinder_database,
         }
         self.keystone = None
+        self.object_store = object_store
+        self.swift = None
         self.cinder = None
         self.timings = {}
 
@@ -97,6 +112,11 @@ class Stack:
                 tls=self.tls,
             )
             self._timed('keystone', self.keystone.start)
+            if self.object_store:
+                self.swift = Swift(
+                    os.path.join(self.workdir, 'swift'), self.keystone
+                )
+                self._timed('swift', self.swift.start)
             cinder_dir = os.path.join(self.workdir, 'cinder')
             os.makedirs(cinder_dir, exist_ok=True)
             self.cinder = Cinder(
@@ -106,6 +126,8 @@ class Stack:
                 self.keystone,
                 ceph=self.ceph,
                 messaging=self.rabbitmq.client_options,
+                swift=self.swift,
+                s3=self.object_store == 's3',
             )
             self._timed('cinder', self.cinder.start)
         except BaseException:
@@ -120,6 +142,7 @@ class Stack:
         postgresql = self.postgresql if self.owns_postgresql else None
         for name, stop in (
             ('cinder', self.cinder and self.cinder.stop),
+            ('swift', self.swift and self.swift.stop),
             ('keystone', self.keystone and self.keystone.stop),
             ('rabbitmq', rabbitmq and rabbitmq.close),
             ('postgresql', postgresql and postgresql.stop),
@@ -132,7 +155,7 @@ class Stack:
             except Exception as error:
                 errors.append(f'{name}: {error}')
             self.timings[f'stop {name}'] = round(time.monotonic() - started, 2)
-        self.cinder = self.keystone = None
+        self.cinder = self.swift = self.keystone = None
         if self.owns_rabbitmq:
             self.rabbitmq = None
         if self.owns_postgresql:
@@ -388,8 +411,8 @@ def _running(state):
 
 # What up leaves in DIR: all of it is removed by the next up, and nothing
 # else is (DIR may be a directory of the user's).
-LEFT_IN_DIR = (STATE, 'rabbitmq', 'keystone', 'cinder', 'demo-openrc.sh',
-               'admin-openrc.sh')  # fmt: skip
+LEFT_IN_DIR = (STATE, 'rabbitmq', 'keystone', 'cinder', 'telemetry',
+               'demo-openrc.sh', 'admin-openrc.sh')  # fmt: skip
 
 
 def clear(workdir):
@@ -419,7 +442,13 @@ def up(workdir):
     clear(workdir)
     stack = Stack(workdir)
     stack.start()
+    try:
+        telemetry = _metering(stack)
+    except BaseException:
+        stack.stop()
+        raise
     state = stack.state()
+    _add_metering(state, telemetry)
     with open(os.path.join(workdir, STATE), 'w') as f:
         json.dump(state, f, indent=2)
     for user in ('demo', 'admin'):
@@ -427,13 +456,94 @@ def up(workdir):
             f.write(stack.openrc(user) + '\n')
     print(f'up in {stack.timings["total"]} s: {stack.timings}')
     print(f'Keystone {stack.keystone.url}   Cinder {stack.cinder.url}')
-    print(f'RabbitMQ {stack.rabbitmq.url}   state, logs: {workdir}')
+    print(f'Gnocchi {telemetry.gnocchi.url}   RabbitMQ {stack.rabbitmq.url}')
+    print(f'state, logs: {workdir}')
     for user, creds in state['credentials'].items():
         print(f'  {user:11} password {creds["password"]:20} project '
               f'{creds["project_name"]}')  # fmt: skip
     print(f'\n# the demo tenant ({workdir}/demo-openrc.sh; admin-openrc.sh)')
     print(stack.openrc('demo'))
+    print(
+        f'\n{MAKE_A_BACKUP} (in bash, from {ROOT}):\n'
+        f'. .venv/bin/activate; . {workdir}/demo-openrc.sh\n'
+        'cinder create 1\n'
+        'cinder backup-create VOLUME_ID\n'
+        f'tools/stack.sh meters BACKUP_ID --dir {workdir}'
+    )
     # The servers stay up after this process exits.
+    return 0
+
+
+def _metering(stack):
+    """Gnocchi and the two agents, as the install pages deploy them: the
+    pipeline ``ceilometer-backup upgrade`` writes, ``ceilometer-low``."""
+    return Telemetry(
+        pathlib.Path(stack.workdir) / 'telemetry',
+        stack.rabbitmq,
+        stack.postgresql,
+        config.service_credentials(**stack.credentials('ceilometer')),
+        archive_policy=None,
+        deployed_pipeline=True,
+    ).start()
+
+
+def _add_metering(state, telemetry):
+    """The agents are stopped first, Gnocchi before RabbitMQ."""
+    agents = [
+        {'name': name, 'pgid': agent.process.pid}
+        for name, agent in (
+            ('ceilometer-polling', telemetry.poller),
+            ('ceilometer-agent-notification', telemetry.notification),
+        )
+    ]
+    gnocchi = [
+        {'name': f'gnocchi ({os.path.basename(p.args[0])})', 'pgid': p.pid}
+        for p in telemetry.gnocchi.processes
+    ]
+    groups = state['process_groups']
+    at = next(
+        (n for n, g in enumerate(groups) if g['name'] == 'rabbitmq-server'),
+        len(groups),
+    )
+    state['process_groups'] = agents + groups[:at] + gnocchi + groups[at:]
+    state['ports']['gnocchi'] = telemetry.gnocchi.port
+    state['urls']['gnocchi'] = telemetry.gnocchi.url
+
+
+def meters(workdir, backup_id):
+    """The backup's volume_backup resource in Gnocchi and the newest
+    measure of each of its metrics."""
+    from gnocchiclient import auth as gnocchi_auth
+    from gnocchiclient import client as gnocchi_client
+    from gnocchiclient import exceptions as gnocchi_exc
+
+    state = _load(workdir)
+    if state is None:
+        print(f'not up: no {STATE} in {workdir}')
+        return 3
+    client = gnocchi_client.Client(
+        '1',
+        session_options={
+            'auth': gnocchi_auth.GnocchiBasicPlugin(
+                user='admin', endpoint=state['urls']['gnocchi']
+            )
+        },
+    )
+    try:
+        resource = client.resource.get('volume_backup', backup_id)
+    except gnocchi_exc.ResourceNotFound:
+        print(f'no volume_backup {backup_id} in Gnocchi (yet?)')
+        return 1
+    for key in ('display_name', 'project_id', 'volume_id', 'stored_bytes',
+                'started_at', 'ended_at'):  # fmt: skip
+        print(f'{key:28} {resource.get(key)}')
+    for name, metric_id in sorted(resource['metrics'].items()):
+        measures = client.metric.get_measures(metric_id, refresh=True)
+        newest = (
+            f'{measures[-1][2]:.15g} at {measures[-1][0]}'
+            if measures else 'no measure yet'
+        )  # fmt: skip
+        print(f'{name:28} {newest}')
     return 0
 
 
@@ -441,10 +551,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='tools/stack.sh', description=__doc__.split('\n')[0]
     )
-    parser.add_argument('command', choices=('up', 'down', 'status'))
+    parser.add_argument('command', choices=('up', 'down', 'status', 'meters'))
+    parser.add_argument('backup_id', nargs='?', help='for meters')
     parser.add_argument('--dir', default=DEFAULT_DIR)
     args = parser.parse_args(argv)
     workdir = os.path.abspath(args.dir)
+    if args.command == 'meters':
+        if not args.backup_id:
+            parser.error('meters needs a BACKUP_ID')
+        return meters(workdir, args.backup_id)
     return {'up': up, 'down': down, 'status': status}[args.command](workdir)
 
 

@@ -24,6 +24,7 @@ PUBLISHER = (
     'backup-gnocchi://?enable_filter_project=false&archive_policy={policy}'
     '&resources_definition_file={etc}/gnocchi_resources.yaml'
 )
+LOW = 'ceilometer-low'
 # The mean and the max of each second, as ceilometer-high, and how many
 # measures made it. Its back window keeps measures that come back late
 # after an outage.
@@ -51,7 +52,9 @@ class Telemetry:
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
-        every metric the agent creates; ``alarm_events``: backup events
+        every metric the agent creates (None: ``ceilometer-low``, as the
+        install pages say, which the Gnocchi publisher creates from
+        Ceilometer's own definitions); ``alarm_events``: backup events
         also published to Aodh's listener, as the docs say;
         ``deployed_pipeline``: the agent runs the pipeline.yaml that
         ``upgrade`` writes, made from stock's publishing to ``gnocchi://``
@@ -73,7 +76,8 @@ class Telemetry:
             keystone=keystone,
         )
         publisher = PUBLISHER.format(
-            etc=self.etc, policy=archive_policy['name']
+            etc=self.etc,
+            policy=archive_policy['name'] if archive_policy else LOW,
         )
         if deployed_pipeline:
             publisher = publisher.replace('backup-gnocchi://', 'gnocchi://')
@@ -115,7 +119,8 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
             self.postgresql.create_database('gnocchi')
             self.gnocchi.start()
             self.client = self.gnocchi.client()
-            self.client.archive_policy.create(self.archive_policy)
+            if self.archive_policy:
+                self.client.archive_policy.create(self.archive_policy)
             servers.run(
                 [
                     servers.console_script('ceilometer-upgrade'),
