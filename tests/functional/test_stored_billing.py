@@ -14,7 +14,6 @@ third.
 """
 
 import datetime
-import os
 import time
 
 import pytest
@@ -37,12 +36,6 @@ POLICY = {
 STORED = 'backup.stored.size'
 
 
-def _write(cloud, volume_id, mib, offset_mib=0):
-    with open(cloud.cinder.volume_path(volume_id), 'r+b') as f:
-        for n in range(mib):
-            os.pwrite(f.fileno(), os.urandom(MIB), (offset_mib + n) * MIB)
-
-
 def _sleep_until(moment):
     now = datetime.datetime.now(datetime.timezone.utc)
     time.sleep(max(0.0, (moment - now).total_seconds()))
@@ -57,9 +50,9 @@ def billed(rabbitmq, tmp_path_factory):
 
 def _bill(cloud, root):
     volume = cloud.volume()
-    _write(cloud, volume.id, 64)
+    cloud.write(volume.id, 64)
     backups = {'full': cloud.backup(volume.id, name='full')}
-    _write(cloud, volume.id, 4, offset_mib=512)
+    cloud.write(volume.id, 4, at_mib=512)
     # Named and described by a tenant at its most awkward, with metadata
     # named like the bill's figures: billed as any other.
     backups['incremental'] = cloud.backup(
@@ -70,7 +63,7 @@ def _bill(cloud, root):
         incremental=True,
     )
     other = cloud.volume()
-    _write(cloud, other.id, 16)
+    cloud.write(other.id, 16)
     backups['deleted'] = cloud.backup(other.id, name='deleted')
     backups['failed'] = cloud.failed_backup(other.id, 'blocked')
     statuses = {name: b.status for name, b in backups.items()}

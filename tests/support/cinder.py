@@ -53,6 +53,8 @@ VENV = os.path.abspath(
 API_VERSION = '3.71'
 POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
 CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'
+SWIFT_BACKUP = 'cinder.backup.drivers.swift.SwiftBackupDriver'
+S3_BACKUP = 'cinder.backup.drivers.s3.S3BackupDriver'
 # client.cinder and client.cinder-backup, as docs.ceph.com's "Block
 # Devices and OpenStack" creates them.
 CEPH_USERS = {
@@ -111,8 +113,12 @@ class Cinder:
         host='stack',
         ceph=None,
         messaging='',
+        swift=None,
+        s3=False,
     ):
-        """``messaging``: more oslo.messaging options (TLS)."""
+        """``messaging``: more oslo.messaging options (TLS); ``swift``: a
+        running Swift (tests.support.swift) backups go to, instead of
+        files, through its S3 API with ``s3``."""
         servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
         self.workdir = workdir
         self.transport_url = transport_url
@@ -120,6 +126,10 @@ class Cinder:
         self.backend = self.volume_type = 'ceph' if ceph else 'sparse'
         self.snippet = SNIPPET
         self.backup_driver = CEPH_BACKUP if ceph else POSIX_BACKUP
+        self.swift = swift
+        self.s3_keys = None
+        if swift:
+            self.backup_driver = S3_BACKUP if s3 else SWIFT_BACKUP
         self.keystone = keystone
         self.host = host
         self.port = servers.free_port()
@@ -216,29 +226,21 @@ helper_command = {privsep}
         )
 
     def _backend(self):
-        """The volume backend's section, and cinder-backup's Ceph
-        options."""
+        """The volume backend's section, and cinder-backup's options for
+        its store."""
         if self.ceph is None:
             return f"""[{self.backend}]
 volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
 volume_backend_name = {self.backend}
 sparse_volume_directory = {self.volumes_path}
 backup_use_temp_snapshot = false
-"""
+""" + (self._object_store() if self.swift else '')
         for user, caps in CEPH_USERS.items():
             self.ceph.create_client(user, caps)
         # cinder-backup opens RBD volumes with os-brick's connector, which
         # reads the volume user's keyring from /etc/ceph only.
         self.ceph.install_keyring('cinder')
-        self.snippet = os.path.join(self.workdir, 'cinder.conf.snippet')
-        with open(SNIPPET) as f:
-            shipped = f.read()
-        wrapped = f'wrapped_driver = {POSIX_BACKUP}'
-        assert shipped.count(wrapped) == 1, 'the snippet names another driver'
-        with open(self.snippet, 'w') as f:
-            f.write(
-                shipped.replace(wrapped, f'wrapped_driver = {CEPH_BACKUP}')
-            )
+        self._wrap(CEPH_BACKUP)
         return f"""[DEFAULT]
 backup_ceph_conf = {self.ceph.conf}
 backup_ceph_user = cinder-backup
@@ -258,6 +260,39 @@ backup_use_temp_snapshot = false
 # object crosses, reports on this timer only.
 progress_every_seconds = 1
 """
+
+    def _object_store(self):
+        self._wrap(self.backup_driver)
+        if self.backup_driver == S3_BACKUP:
+            self.s3_keys = self.keystone.ec2_credentials('cinder')
+            access, secret = self.s3_keys
+            return f"""[DEFAULT]
+# As devstack's s3_swift: Swift's S3 API, EC2 credentials of Cinder's
+# service user (its project's account holds every backup).
+backup_s3_endpoint_url = {self.swift.url}
+backup_s3_store_access_key = {access}
+backup_s3_store_secret_key = {secret}
+backup_s3_object_size = {BACKUP_FILE_SIZE}
+"""
+        return f"""[DEFAULT]
+# Cinder's defaults, written out: each backup goes to the account of the
+# tenant's project with the tenant's own token, at the object-store
+# endpoint of the catalog cinder-api passes on.
+backup_swift_auth = per_user
+swift_catalog_info = object-store:swift:publicURL
+# Objects of the POSIX files' size, for as many progress reports.
+backup_swift_object_size = {BACKUP_FILE_SIZE}
+"""
+
+    def _wrap(self, driver):
+        """cinder-backup's snippet: the shipped one, ``driver`` wrapped."""
+        self.snippet = os.path.join(self.workdir, 'cinder.conf.snippet')
+        with open(SNIPPET) as f:
+            shipped = f.read()
+        wrapped = f'wrapped_driver = {POSIX_BACKUP}'
+        assert shipped.count(wrapped) == 1, 'the snippet names another driver'
+        with open(self.snippet, 'w') as f:
+            f.write(shipped.replace(wrapped, f'wrapped_driver = {driver}'))
 
     def pids(self):
         return {

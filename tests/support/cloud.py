@@ -4,6 +4,7 @@ notification agent, and waits on both.
 """
 
 import contextlib
+import hashlib
 import os
 import time
 
@@ -18,9 +19,16 @@ from tests.support.telemetry import Telemetry
 
 @contextlib.contextmanager
 def real_cloud(
-    root, rabbitmq, ceph=None, tls=None, keystone_gnocchi=False, **telemetry
+    root,
+    rabbitmq,
+    ceph=None,
+    tls=None,
+    keystone_gnocchi=False,
+    object_store=None,
+    **telemetry,
 ):
-    """A Stack in ``root``/stack (on ``ceph`` if given) and Telemetry
+    """A Stack in ``root``/stack (on ``ceph`` if given, backups to
+    ``object_store``: ``swift`` or ``s3``, see Stack) and Telemetry
     polling it as the ``ceilometer`` user (``telemetry``: more of
     Telemetry's arguments), as a Cloud; over TLS with ``tls``'s
     certificates (tests.support.tls; ``rabbitmq`` should then be its);
@@ -28,7 +36,11 @@ def real_cloud(
     credentials = {'cafile': tls.cafile} if tls else {}
     with (
         Stack(
-            str(root / 'stack'), rabbitmq=rabbitmq, ceph=ceph, tls=tls
+            str(root / 'stack'),
+            rabbitmq=rabbitmq,
+            ceph=ceph,
+            tls=tls,
+            object_store=object_store,
         ) as stack,
         Telemetry(
             root,
@@ -93,13 +105,18 @@ class Cloud:
             lambda: self.demo.backups.get(created.id), 'available', 'error'
         )
 
+    def write(self, volume_id, mib, at_mib=0):
+        """``mib`` MiB of random data into the volume, from ``at_mib``."""
+        with open(self.cinder.volume_path(volume_id), 'r+b') as f:
+            for n in range(mib):
+                os.pwrite(f.fileno(), os.urandom(MIB), (at_mib + n) * MIB)
+
     def backup_under_way(self, name):
         """A volume with 256 MiB of random data, and its backup once the
         wrapper has reported progress on it: (volume, backup)."""
         volume = self.volume()
-        with open(self.cinder.volume_path(volume.id), 'r+b') as f:
-            for n in range(16):
-                os.pwrite(f.fileno(), os.urandom(16 * MIB), n * 32 * MIB)
+        for n in range(16):
+            self.write(volume.id, 16, at_mib=n * 32)
         backup = self.demo.backups.create(volume.id, name=name)
         wait_for(
             lambda: self.samples(backup.id, 'backup.progress'), timeout=180
@@ -157,6 +174,14 @@ class Cloud:
                 refresh=True,
             )
         ]
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while chunk := f.read(8 * MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def wait_for(check, timeout=120):

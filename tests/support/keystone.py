@@ -39,8 +39,9 @@ PASSWORDS = {
     'metering-reader': 'reader-Passw0rd',
     'metering-service': 'service-Passw0rd',
     'gnocchi': 'gnocchi-Passw0rd',
+    'swift': 'swift-Passw0rd',
 }
-# user -> (project, role)
+# user -> (project, role, more roles...)
 USERS = {
     'admin': ('admin', 'admin'),
     'cinder': ('service', 'admin'),
@@ -54,6 +55,9 @@ USERS = {
     'metering-service': ('service', 'service'),
     # keystonemiddleware's user, in a Gnocchi behind Keystone.
     'gnocchi': ('service', 'service'),
+    # keystonemiddleware's and s3token's user in Swift's proxy, as
+    # devstack makes it: s3token reads EC2 credentials to cache them.
+    'swift': ('service', 'service', 'admin'),
 }
 
 
@@ -263,7 +267,7 @@ enforce_new_defaults = true
                 )['project']['id']
             )
             self.project_ids[project] = pid
-        for user, (project, role) in USERS.items():
+        for user, (project, *user_roles) in USERS.items():
             uid = (
                 self._find('users', user)
                 or self._call(
@@ -280,10 +284,21 @@ enforce_new_defaults = true
                 )['user']['id']
             )
             self.user_ids[user] = uid
-            self._call(
-                'PUT',
-                f'/projects/{self.project_ids[project]}/users/{uid}/roles/{roles[role]}',
-            )
+            for role in user_roles:
+                self._call(
+                    'PUT',
+                    f'/projects/{self.project_ids[project]}/users/{uid}/roles/{roles[role]}',
+                )
+
+    def ec2_credentials(self, username):
+        """(access, secret): new EC2 credentials of ``username`` in its
+        project, as ``openstack ec2 credential create`` makes them."""
+        created = self._call(
+            'POST',
+            f'/users/{self.user_ids[username]}/credentials/OS-EC2',
+            {'tenant_id': self.project_ids[USERS[username][0]]},
+        )['credential']
+        return created['access'], created['secret']
 
     def register_service(self, service_type, name, url):
         """A service with public, internal and admin endpoints at ``url``."""
