@@ -30,25 +30,36 @@ pytest=(.venv/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWar
 echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
 "${pytest[@]}" tests/cinder_harness "$@"
 
-# The ten-minute Gnocchi outage mostly waits: it runs in a pytest process
-# of its own (its own servers, on ports of its own) beside everything
-# else, and is waited for, never killed, so that its servers are stopped.
-outage=tests/functional/test_gnocchi_outage.py
-outage_log=$(mktemp)
-"${pytest[@]}" "$outage" "$@" > "$outage_log" 2>&1 &
-outage_pid=$!
-failed=0
-echo '== pytest: unit and functional (but the outage)'
-"${pytest[@]}" tests/unit tests/functional --ignore "$outage" "$@" || failed=1
+# Beside the main suite, each in a process of its own and waited for,
+# never killed (so that their servers are stopped): the older releases'
+# virtualenvs are made, and the two tests that mostly wait (a ten-minute
+# Gnocchi outage, four rating periods) run with servers of their own on
+# ports of their own.
+releases=(2024.1 2025.1)
+waiting=(tests/functional/test_gnocchi_outage.py
+         tests/functional/test_stored_billing.py)
+logs=$(mktemp -d)
+(for release in "${releases[@]}"; do
+     bash tools/release.sh "$release" install || exit 1
+ done) > "$logs/install" 2>&1 &
+install_pid=$!
+"${pytest[@]}" "${waiting[@]}" "$@" > "$logs/waiting" 2>&1 &
+waiting_pid=$!
 
-# The SLURP releases before: each in its own virtualenv, Python and
-# constraints.
-for release in 2024.1 2025.1; do
-    bash tools/release.sh "$release" || failed=1
+failed=0
+echo '== pytest: unit and functional (but the two beside)'
+"${pytest[@]}" tests/unit tests/functional \
+    "${waiting[@]/#/--ignore=}" "$@" || failed=1
+
+wait "$install_pid" || failed=1
+echo "== the older releases' virtualenvs (made beside)"
+grep -v '^WARNING: Location' "$logs/install" || true
+for release in "${releases[@]}"; do
+    bash tools/release.sh "$release" test || failed=1
 done
 
-wait "$outage_pid" || failed=1
-echo "== pytest: $outage (ran beside the rest)"
-cat "$outage_log"
-rm -f "$outage_log"
+wait "$waiting_pid" || failed=1
+echo "== pytest: ${waiting[*]} (ran beside)"
+cat "$logs/waiting"
+rm -rf "$logs"
 exit "$failed"
