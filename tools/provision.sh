@@ -11,13 +11,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# memcached: Swift's proxy caches tokens and S3 secrets in it.
+# memcached: Swift's proxy caches tokens and S3 secrets in it; python3-venv
+# for the virtualenvs below, made before tools/install.sh runs.
 if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || ! command -v epmd >/dev/null \
         || [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
         || ! command -v memcached >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        rabbitmq-server postgresql-15 memcached >/dev/null
+        rabbitmq-server postgresql-15 memcached python3-venv >/dev/null
 fi
 
 # service_venv DIR COMMAND PACKAGE...: DIR holds COMMAND once installed.
@@ -25,8 +26,8 @@ service_venv() {
     local dir=$1 command=$2
     shift 2
     if [ ! -x "$dir/bin/$command" ]; then
-        python3 -m venv "$dir"
-        "$dir/bin/pip" install --quiet "$@"
+        { python3 -m venv "$dir" && "$dir/bin/pip" install --quiet "$@"; } ||
+            { echo "provision: $dir failed" >&2; return 1; }
     fi
 }
 gnocchi_venv() {
@@ -55,6 +56,8 @@ service_venv .venv-swift swift-proxy-server swift==2.38.3 \
 service_venv .venv-cloudkitty cloudkitty-processor cloudkitty==25.0.0 &
 services+=($!)
 service_venv .venv-aodh aodh-listener aodh==23.0.0 & services+=($!)
+# A step below that fails still waits for them.
+trap wait EXIT
 
 bash tools/provision-prometheus.sh
 
@@ -76,3 +79,4 @@ for pid in "${services[@]}"; do
     wait "$pid" || failed=1
 done
 [ "$failed" = 0 ] || { echo 'a service virtualenv failed: see above' >&2; exit 1; }
+trap - EXIT

@@ -19,6 +19,10 @@ cd "$(dirname "$0")/.."
 
 release=${1:?usage: tools/release.sh RELEASE [install|test]}
 step=${2:-all}
+case $step in
+    all|install|test) ;;
+    *) echo "usage: tools/release.sh RELEASE [install|test]" >&2; exit 2 ;;
+esac
 case $release in
     # The oldest also runs the real-services test: the manager hooks
     # (tests/functional/test_openstack.py) are the fragile part.
@@ -44,6 +48,10 @@ if [ "$step" != test ] && [ ! -x "$venv/bin/cinder-backup" ]; then
 fi
 
 [ "$step" = install ] && exit 0
+if [ ! -x "$venv/bin/cinder-backup" ]; then
+    echo "$venv is not made: run tools/release.sh $release install" >&2
+    exit 1
+fi
 
 pytest=("$venv/bin/python" -m pytest -p no:cacheprovider -W ignore::DeprecationWarning)
 echo "== $release ($("$venv/bin/python" --version), cinder $cinder, ceilometer $ceilometer): Cinder's harness, POSIX"

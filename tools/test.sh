@@ -1,11 +1,11 @@
 #!/bin/bash
 # Installs everything the tests need and runs lint, the configuration
 # sample check, the docs build (-W) and the whole test suite. Run as root
-# on Debian 12: it installs Debian's rabbitmq-server, postgresql and
-# prometheus, and the services whose pins differ from Cinder's and
-# Ceilometer's in virtualenvs of their own (tools/provision.sh). The
-# tests start and stop their own servers, once per session or module;
-# nothing is left running.
+# on Debian 12: it installs Debian's rabbitmq-server, postgresql,
+# memcached, prometheus and Ceph, and the services whose pins differ from
+# Cinder's and Ceilometer's in virtualenvs of their own
+# (tools/provision.sh). The tests start and stop their own servers, once
+# per session or module; nothing is left running once it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,10 +31,11 @@ echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process
 "${pytest[@]}" tests/cinder_harness "$@"
 
 # Beside the main suite, each in a process of its own and waited for,
-# never killed (so that their servers are stopped): the older releases'
-# virtualenvs are made, and the two tests that mostly wait (a ten-minute
-# Gnocchi outage, four rating periods) run with servers of their own on
-# ports of their own.
+# never killed (so that their servers are stopped; an interrupted
+# tools/test.sh leaves them to finish): the older releases' virtualenvs
+# are made, and the two tests that mostly wait (a ten-minute Gnocchi
+# outage, four rating periods) run with servers of their own on ports of
+# their own. Arguments go to the other pytest runs only.
 releases=(2024.1 2025.1)
 waiting=(tests/functional/test_gnocchi_outage.py
          tests/functional/test_stored_billing.py)
@@ -43,7 +44,7 @@ logs=$(mktemp -d)
      bash tools/release.sh "$release" install || exit 1
  done) > "$logs/install" 2>&1 &
 install_pid=$!
-"${pytest[@]}" "${waiting[@]}" "$@" > "$logs/waiting" 2>&1 &
+"${pytest[@]}" "${waiting[@]}" > "$logs/waiting" 2>&1 &
 waiting_pid=$!
 
 failed=0

@@ -57,16 +57,17 @@ def _until(get, done, timeout=180):
 def up(tmp_path):
     workdir = tmp_path / 'stack'
     stack = [sys.executable, '-m', 'tests.support.stack', '--dir', workdir]
-    started = _run([*stack, 'up'], 600)
-    assert started.returncode == 0, started.stdout + started.stderr
-    with open(workdir / 'stack.json') as f:
-        state = json.load(f)
+    state = None
     try:
+        started = _run([*stack, 'up'], 600)
+        assert started.returncode == 0, started.stdout + started.stderr
+        with open(workdir / 'stack.json') as f:
+            state = json.load(f)
         yield started.stdout, state
     finally:
         stopped = _run([*stack, 'down'], 120)
         assert stopped.returncode == 0, stopped.stdout
-        for group in state['process_groups']:
+        for group in state['process_groups'] if state else ():
             assert not group_members(group['pgid']), group
 
 

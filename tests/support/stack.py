@@ -44,7 +44,8 @@ STATE = 'stack.json'
 
 
 class Stack:
-    """PostgreSQL, RabbitMQ, Keystone and Cinder, started in that order.
+    """PostgreSQL, RabbitMQ, Keystone, Swift if asked for, and Cinder,
+    started in that order.
 
     Cinder's volumes and backups are on ``ceph`` if given (see
     tests.support.cinder); with ``object_store`` (``swift`` or ``s3``),
@@ -82,6 +83,10 @@ class Stack:
             'cinder': cinder_database,
         }
         self.keystone = None
+        if object_store not in (None, 'swift', 's3'):
+            raise ValueError(f'no such object store here: {object_store}')
+        if object_store and ceph:
+            raise ValueError('backups go to Ceph or to an object store')
         self.object_store = object_store
         self.swift = None
         self.cinder = None
@@ -442,15 +447,19 @@ def up(workdir):
     clear(workdir)
     stack = Stack(workdir)
     stack.start()
+    telemetry = None
     try:
         telemetry = _metering(stack)
+        state = stack.state()
+        _add_metering(state, telemetry)
+        with open(os.path.join(workdir, STATE), 'w') as f:
+            json.dump(state, f, indent=2)
     except BaseException:
+        # Nothing recorded for down: stop what runs.
+        if telemetry:
+            telemetry.stop()
         stack.stop()
         raise
-    state = stack.state()
-    _add_metering(state, telemetry)
-    with open(os.path.join(workdir, STATE), 'w') as f:
-        json.dump(state, f, indent=2)
     for user in ('demo', 'admin'):
         with open(os.path.join(workdir, f'{user}-openrc.sh'), 'w') as f:
             f.write(stack.openrc(user) + '\n')

@@ -18,9 +18,9 @@ filesystem without them makes every upload a 507, so they are checked
 first, with an error saying so.
 """
 
-import getpass
 import json
 import os
+import pwd
 
 from tests.support import ROOT, servers
 
@@ -51,6 +51,12 @@ FILTERS = (
     'container_sync', 'bulk', 'copy', 'slo', 'dlo', 'versioned_writes',
     'symlink', 's3api', 'ratelimit',
 )  # fmt: skip
+
+
+def _user():
+    """The user Swift's servers switch to at start: the one running
+    them (not $USER, which su may leave as it was)."""
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def check_user_xattrs(directory):
@@ -93,7 +99,7 @@ class Swift:
 bind_ip = 127.0.0.1
 bind_port = {port}
 workers = 0
-user = {getpass.getuser()}
+user = {_user()}
 swift_dir = {self.workdir}
 devices = {self.devices}
 mount_check = false
@@ -181,7 +187,7 @@ operator_roles = admin, member
             )
             self.processes['memcached'] = servers.start(
                 [MEMCACHED, '-l', '127.0.0.1', '-p', str(self.memcached_port),
-                 '-U', '0', '-u', getpass.getuser()],
+                 '-U', '0', '-u', _user()],
                 dict(os.environ),
                 os.path.join(self.workdir, 'memcached.log'),
             )  # fmt: skip
@@ -210,7 +216,8 @@ operator_roles = admin, member
         servers.stop(self.processes.pop(kind), timeout=5)
 
     def stop(self):
-        for kind in list(self.processes):
+        # The proxy first, memcached last.
+        for kind in reversed(list(self.processes)):
             self.stop_server(kind)
 
     def listing(self, session, container, marker):
