@@ -192,19 +192,21 @@ workers = 1
                 session=self.keystone.session('admin'),
                 adapter_options={'endpoint_override': self.url},
             )
-        auth = gnocchi_auth.GnocchiBasicPlugin(user='admin', endpoint=self.url)
-        return gnocchi_client.Client(
-            session_options={
-                'auth': auth,
-                'verify': self.tls.cafile if self.tls else True,
-            }
-        )
+        return basic_client(self.url, self.tls.cafile if self.tls else True)
 
     def stop(self):
         # uwsgi sometimes ignores SIGTERM: stop() escalates to SIGKILL.
         for process in self.processes:
             servers.stop(process, timeout=3)
         self.processes = []
+
+
+def basic_client(endpoint, verify=True):
+    """A client of the Gnocchi at ``endpoint`` in basic auth, as admin."""
+    auth = gnocchi_auth.GnocchiBasicPlugin(user='admin', endpoint=endpoint)
+    return gnocchi_client.Client(
+        session_options={'auth': auth, 'verify': verify}
+    )
 
 
 def measure_counts(client, resource_type, resource_id, granularity):

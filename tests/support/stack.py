@@ -31,6 +31,7 @@ import time
 from tests.support import ROOT, config
 from tests.support import postgresql as pg_module
 from tests.support.cinder import SERVICES, Cinder, remove_empty_etc_nvme
+from tests.support.gnocchi import basic_client
 from tests.support.keystone import Keystone
 from tests.support.postgresql import PostgreSQL
 from tests.support.rabbitmq import RabbitMQ
@@ -522,22 +523,13 @@ def _add_metering(state, telemetry):
 def meters(workdir, backup_id):
     """The backup's volume_backup resource in Gnocchi and the newest
     measure of each of its metrics."""
-    from gnocchiclient import auth as gnocchi_auth
-    from gnocchiclient import client as gnocchi_client
     from gnocchiclient import exceptions as gnocchi_exc
 
     state = _load(workdir)
     if state is None:
         print(f'not up: no {STATE} in {workdir}')
         return 3
-    client = gnocchi_client.Client(
-        '1',
-        session_options={
-            'auth': gnocchi_auth.GnocchiBasicPlugin(
-                user='admin', endpoint=state['urls']['gnocchi']
-            )
-        },
-    )
+    client = basic_client(state['urls']['gnocchi'])
     try:
         resource = client.resource.get('volume_backup', backup_id)
     except gnocchi_exc.ResourceNotFound:
