@@ -30,9 +30,10 @@ import functools
 import os
 import threading
 import time
-from importlib import metadata
 
 from oslo_log import log as logging
+
+from ceilometer_backup import upstream
 
 LOG = logging.getLogger(__name__)
 
@@ -226,10 +227,11 @@ def watch(notifier):
 
 
 def _missing(symbol):
-    LOG.error(
-        'oslo.messaging %(release)s has no %(symbol)s: notifications it '
-        'fails to send are not seen, and not sent again',
-        {'release': metadata.version('oslo.messaging'), 'symbol': symbol},
+    upstream.log_missing(
+        LOG,
+        'oslo.messaging',
+        symbol,
+        'notifications it fails to send are not seen, and not sent again',
     )
 
 

@@ -38,11 +38,12 @@ itself works as in stock Cinder.
 
 import contextlib
 
-from cinder import objects, version
+from cinder import objects
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
+from ceilometer_backup import upstream
 from ceilometer_backup.emitter import driver, measured, store
 
 # cinder-backup registers Cinder's objects before it loads a manager;
@@ -76,14 +77,7 @@ def check_upstream(driver_class):
         if not callable(getattr(manager.BackupManager, name, None))
     ] + store.missing_private(driver_class)
     for symbol, feature in missing:
-        LOG.error(
-            'Cinder %(release)s has no %(symbol)s: %(feature)s',
-            {
-                'release': version.version_info.version_string(),
-                'symbol': symbol,
-                'feature': feature,
-            },
-        )
+        upstream.log_missing(LOG, 'Cinder', symbol, feature)
 
 
 class MeteredBackupManager(manager.BackupManager):

@@ -44,14 +44,13 @@ import datetime
 import threading
 import time
 
-from ceilometer import version
 from ceilometer.publisher import gnocchi
 from gnocchiclient import exceptions as gnocchi_exc
 from keystoneauth1 import exceptions as ka_exc
 from oslo_log import log
 
 from ceilometer_backup import contract as c
-from ceilometer_backup import opts
+from ceilometer_backup import opts, upstream
 from ceilometer_backup.meter import spool
 
 LOG = log.getLogger(__name__)
@@ -145,14 +144,8 @@ def _missing(publisher):
         and name not in vars(publisher)
     }
     for name in sorted(missing):
-        LOG.error(
-            "Ceilometer %(release)s's Gnocchi publisher has no %(name)s: "
-            '%(feature)s',
-            {
-                'release': version.version_info.version_string(),
-                'name': name,
-                'feature': UPSTREAM[name],
-            },
+        upstream.log_missing(
+            LOG, 'Ceilometer', f'GnocchiPublisher.{name}', UPSTREAM[name]
         )
     return missing
 

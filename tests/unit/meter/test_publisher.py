@@ -389,8 +389,8 @@ def test_a_missing_upstream_internal_is_named_once_when_loaded(
         make_publisher(FakeGnocchi())
     (error,) = _published_lines(caplog)
     assert error == (
-        f"Ceilometer {version.version_info.version_string()}'s Gnocchi "
-        f'publisher has no {name}: {backup_publisher.UPSTREAM[name]}'
+        f'Ceilometer {version.version_info.version_string()} has no '
+        f'GnocchiPublisher.{name}: {backup_publisher.UPSTREAM[name]}'
     )
 
 
