@@ -53,8 +53,13 @@ VENV = os.path.abspath(
 API_VERSION = '3.71'
 POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
 CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'
-SWIFT_BACKUP = 'cinder.backup.drivers.swift.SwiftBackupDriver'
 S3_BACKUP = 'cinder.backup.drivers.s3.S3BackupDriver'
+# The object stores backups can go to here: a Swift (tests.support.swift),
+# through its own API or its S3 API.
+OBJECT_STORES = {
+    'swift': 'cinder.backup.drivers.swift.SwiftBackupDriver',
+    's3': S3_BACKUP,
+}
 # client.cinder and client.cinder-backup, as docs.ceph.com's "Block
 # Devices and OpenStack" creates them.
 CEPH_USERS = {
@@ -113,12 +118,12 @@ class Cinder:
         host='stack',
         ceph=None,
         messaging='',
+        object_store=None,
         swift=None,
-        s3=False,
     ):
-        """``messaging``: more oslo.messaging options (TLS); ``swift``: a
-        running Swift (tests.support.swift) backups go to, instead of
-        files, through its S3 API with ``s3``."""
+        """``messaging``: more oslo.messaging options (TLS);
+        ``object_store``: one of OBJECT_STORES, on the running ``swift``,
+        instead of files."""
         servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
         self.workdir = workdir
         self.transport_url = transport_url
@@ -128,8 +133,8 @@ class Cinder:
         self.backup_driver = CEPH_BACKUP if ceph else POSIX_BACKUP
         self.swift = swift
         self.s3_keys = None
-        if swift:
-            self.backup_driver = S3_BACKUP if s3 else SWIFT_BACKUP
+        if object_store:
+            self.backup_driver = OBJECT_STORES[object_store]
         self.keystone = keystone
         self.host = host
         self.port = servers.free_port()

@@ -30,7 +30,12 @@ import time
 
 from tests.support import ROOT, config
 from tests.support import postgresql as pg_module
-from tests.support.cinder import SERVICES, Cinder, remove_empty_etc_nvme
+from tests.support.cinder import (
+    OBJECT_STORES,
+    SERVICES,
+    Cinder,
+    remove_empty_etc_nvme,
+)
 from tests.support.gnocchi import basic_client
 from tests.support.keystone import Keystone
 from tests.support.postgresql import PostgreSQL
@@ -49,9 +54,10 @@ class Stack:
     started in that order.
 
     Cinder's volumes and backups are on ``ceph`` if given (see
-    tests.support.cinder); with ``object_store`` (``swift`` or ``s3``),
-    backups go to a Swift behind the Keystone (tests.support.swift), by
-    Cinder's Swift driver or by its S3 driver through Swift's S3 API.
+    tests.support.cinder); with ``object_store`` (``swift`` or ``s3``:
+    tests.support.cinder.OBJECT_STORES), backups go to a Swift behind the
+    Keystone (tests.support.swift), by Cinder's Swift driver or by its S3
+    driver through Swift's S3 API.
     Given ``tls`` (tests.support.tls), Keystone and cinder-api serve HTTPS
     only, with that authority's certificate.
 
@@ -84,7 +90,7 @@ class Stack:
             'cinder': cinder_database,
         }
         self.keystone = None
-        if object_store not in (None, 'swift', 's3'):
+        if object_store not in (None, *OBJECT_STORES):
             raise ValueError(f'no such object store here: {object_store}')
         if object_store and ceph:
             raise ValueError('backups go to Ceph or to an object store')
@@ -132,8 +138,8 @@ class Stack:
                 self.keystone,
                 ceph=self.ceph,
                 messaging=self.rabbitmq.client_options,
+                object_store=self.object_store,
                 swift=self.swift,
-                s3=self.object_store == 's3',
             )
             self._timed('cinder', self.cinder.start)
         except BaseException:
