@@ -30,21 +30,35 @@ pytest=(.venv/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWar
 echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
 "${pytest[@]}" tests/cinder_harness "$@"
 
-# Beside the main suite, each in a process of its own and waited for,
+# Beside the main suite, in two processes of their own, waited for and
 # never killed (so that their servers are stopped; an interrupted
-# tools/test.sh leaves them to finish): the older releases' virtualenvs
-# are made, and the two tests that mostly wait (a ten-minute Gnocchi
-# outage, four rating periods) run with servers of their own on ports of
-# their own. Arguments go to the other pytest runs only.
-releases=(2024.1 2025.1)
+# tools/test.sh leaves them to finish): the releases and Pythons of
+# `tools/release.sh list` have their virtualenvs made (three at a time:
+# mostly downloads), then their suites run one after another; and the two
+# tests that mostly wait (a ten-minute Gnocchi outage, four rating
+# periods) run with servers of their own on ports of their own, then
+# 2024.1's real-services test once its virtualenv is made. Arguments go
+# to the other pytest runs only.
 waiting=(tests/functional/test_gnocchi_outage.py
          tests/functional/test_stored_billing.py)
 logs=$(mktemp -d)
-(for release in "${releases[@]}"; do
-     bash tools/release.sh "$release" install || exit 1
- done) > "$logs/install" 2>&1 &
-install_pid=$!
-"${pytest[@]}" "${waiting[@]}" > "$logs/waiting" 2>&1 &
+pairs=$(bash tools/release.sh list)
+(failed=0
+ xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install' _ \
+     <<<"$pairs" || failed=1
+ touch "$logs/made"
+ while read -r release python; do
+     bash tools/release.sh "$release" "$python" suites || failed=1
+ done <<<"$pairs"
+ exit "$failed") > "$logs/releases" 2>&1 &
+releases_pid=$!
+(failed=0
+ "${pytest[@]}" "${waiting[@]}" || failed=1
+ while [ ! -e "$logs/made" ] && kill -0 "$releases_pid" 2>/dev/null; do
+     sleep 5
+ done
+ bash tools/release.sh 2024.1 3.10 services || failed=1
+ exit "$failed") > "$logs/waiting" 2>&1 &
 waiting_pid=$!
 
 failed=0
@@ -52,15 +66,12 @@ echo '== pytest: unit and functional (but the two beside)'
 "${pytest[@]}" tests/unit tests/functional \
     "${waiting[@]/#/--ignore=}" "$@" || failed=1
 
-wait "$install_pid" || failed=1
-echo "== the older releases' virtualenvs (made beside)"
-grep -v '^WARNING: Location' "$logs/install" || true
-for release in "${releases[@]}"; do
-    bash tools/release.sh "$release" test || failed=1
-done
+wait "$releases_pid" || failed=1
+echo "== the releases and Pythons of tools/release.sh list (ran beside)"
+grep -v '^WARNING: Location' "$logs/releases" || true
 
 wait "$waiting_pid" || failed=1
-echo "== pytest: ${waiting[*]} (ran beside)"
+echo "== pytest: ${waiting[*]}, then 2024.1's real services (ran beside)"
 cat "$logs/waiting"
 rm -rf "$logs"
 exit "$failed"

@@ -71,3 +71,58 @@ def test_the_built_configuration_page_has_every_option(built):
     for group, options in opts.list_opts():
         for opt in options:
             assert f'id="{group}.{opt.dest}"' in page, (group, opt.dest)
+
+
+def _release_sh(*args):
+    return subprocess.run(
+        ['bash', str(ROOT / 'tools' / 'release.sh'), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split('\n')
+
+
+def _pairs(*args):
+    pairs = {}
+    for line in _release_sh(*args):
+        if line:
+            release, python = line.split()
+            pairs.setdefault(release, []).append(python)
+    return pairs
+
+
+def test_the_releases_table_is_what_tools_release_sh_tests():
+    """The supported releases and Pythons a reader is told are those
+    tools/release.sh installs and tests, and .ci/run's are its list."""
+    script = (ROOT / 'tools' / 'release.sh').read_text()
+    main_release, main_python = re.search(
+        r"^main='(\S+) (\S+)'$", script, re.M
+    ).groups()
+    # .venv, where the main suite runs, is made under its constraints.
+    assert f'-c tools/constraints/{main_release}.txt' in (
+        (ROOT / 'tools' / 'install.sh').read_text()
+    )
+    every, in_ci = _pairs('list', 'all'), _pairs('list')
+    in_ci.setdefault(main_release, []).insert(0, main_python)
+    table = re.search(
+        r'^\| OpenStack release .*?\n\n',
+        (SOURCE / 'index.md').read_text(),
+        re.M | re.S,
+    ).group(0)
+    rows = {}
+    for line in table.strip().splitlines()[2:]:
+        release, versions, pythons, ci = (
+            cell.strip() for cell in line.strip('|').split('|')
+        )
+        rows[release.split()[0]] = (versions, pythons, ci)
+    assert sorted(rows) == sorted(every)
+    for release, (versions, pythons, ci) in rows.items():
+        cinder, ceilometer = re.search(
+            rf'^ *{re.escape(release)}\) pythons=.* cinder=(\S+) '
+            r'ceilometer=(\S+)',
+            script,
+            re.M,
+        ).groups()
+        assert versions == f'{cinder} / {ceilometer}'
+        assert pythons.split(', ') == every[release]
+        assert ci.split(', ') == in_ci[release]
