@@ -12,7 +12,8 @@ from importlib import metadata
 
 def log_missing(log, project, symbol, feature):
     """``project``: as its distribution is named, but for capitals
-    (``Cinder``, ``oslo.messaging``)."""
+    (``Cinder``, ``oslo.messaging``). The record is ``log``'s, so it
+    carries the caller's logger name; its line number is this one's."""
     log.error(
         '%(project)s %(release)s has no %(symbol)s: %(feature)s',
         {

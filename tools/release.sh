@@ -49,6 +49,7 @@ releases='2024.1 2025.1 2026.1 2026.2'
 main='2026.2 3.11'
 
 if [ "${1:-}" = list ]; then
+    case ${2:-} in ''|all) ;; *) usage ;; esac
     for r in $releases; do
         release "$r"
         if [ "${2:-}" = all ]; then
@@ -65,7 +66,7 @@ if [ "${1:-}" = list ]; then
     done
     exit 0
 fi
-[ $# -ge 2 ] || usage
+{ [ $# -ge 2 ] && [ $# -le 3 ]; } || usage
 release "$1"
 python=$2
 step=${3:-all}
@@ -78,11 +79,35 @@ case " $pythons " in
     *) echo "$1 is tested on Python $pythons, not $python" >&2; exit 2 ;;
 esac
 [ "$python" = "${pythons%% *}" ] || real_services=
+if [ "$step" = services ] && [ -z "$real_services" ]; then
+    echo "$1 on Python $python has no real-services test here" >&2
+    exit 2
+fi
 venv=.venv-$1-py$python
+# What the virtualenv is made of: made again when a pin or the
+# constraints change, not kept from an earlier checkout.
+stamp="cinder==$cinder ceilometer==$ceilometer $(sha256sum "tools/constraints/$1.txt" test-requirements.txt | cut -c1-64 | tr '\n' ' ')"
+
+# interpreter: the newest CPython $python from pyenv (these machines'),
+# else python$python on PATH (a distribution's).
+interpreter() {
+    local found
+    found=$(ls -d "$HOME"/.pyenv/versions/* 2>/dev/null |
+        grep -E "/$python\.[0-9]+$" | sort -V | tail -1)
+    if [ -n "$found" ]; then
+        echo "$found/bin/python"
+    elif command -v "python$python" >/dev/null; then
+        command -v "python$python"
+    else
+        echo "no Python $python: neither pyenv's nor python$python on PATH" >&2
+        return 1
+    fi
+}
 
 if { [ "$step" = all ] || [ "$step" = install ]; } &&
-        [ ! -x "$venv/bin/cinder-backup" ]; then
-    interpreter=$(ls -d "$HOME"/.pyenv/versions/$python.*/bin/python | tail -1)
+        [ "$(cat "$venv/made-of" 2>/dev/null)" != "$stamp" ]; then
+    rm -rf "$venv"
+    interpreter=$(interpreter)
     "$interpreter" -m venv "$venv"
     # test-requirements.txt pins the newest Cinder and Ceilometer, and its
     # lower bounds are the newest release's: the release's constraints
@@ -93,11 +118,13 @@ if { [ "$step" = all ] || [ "$step" = install ]; } &&
     "$venv/bin/pip" install --quiet -c "tools/constraints/$1.txt" \
         "cinder==$cinder" "ceilometer==$ceilometer" -e '.[ceilometer]' \
         -r "$venv/test-requirements.txt"
+    echo "$stamp" > "$venv/made-of"
 fi
 
 [ "$step" = install ] && exit 0
-if [ ! -x "$venv/bin/cinder-backup" ]; then
-    echo "$venv is not made: run tools/release.sh $1 $python install" >&2
+if [ "$(cat "$venv/made-of" 2>/dev/null)" != "$stamp" ]; then
+    echo "$venv is not made as tools/release.sh says:" \
+        "run tools/release.sh $1 $python install" >&2
     exit 1
 fi
 
@@ -111,7 +138,4 @@ fi
 if [ "$step" != suites ] && [ -n "$real_services" ]; then
     echo "== $1 on Python $python: $real_services, Cinder and Ceilometer from $venv"
     CINDER_VENV=$venv "${pytest[@]}" "$real_services"
-elif [ "$step" = services ]; then
-    echo "$1 on Python $python has no real-services test here" >&2
-    exit 2
 fi

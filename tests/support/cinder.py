@@ -53,12 +53,11 @@ VENV = os.path.abspath(
 API_VERSION = '3.71'
 POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
 CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'
-S3_BACKUP = 'cinder.backup.drivers.s3.S3BackupDriver'
 # The object stores backups can go to here: a Swift (tests.support.swift),
 # through its own API or its S3 API.
 OBJECT_STORES = {
     'swift': 'cinder.backup.drivers.swift.SwiftBackupDriver',
-    's3': S3_BACKUP,
+    's3': 'cinder.backup.drivers.s3.S3BackupDriver',
 }
 # client.cinder and client.cinder-backup, as docs.ceph.com's "Block
 # Devices and OpenStack" creates them.
@@ -131,6 +130,9 @@ class Cinder:
         self.backend = self.volume_type = 'ceph' if ceph else 'sparse'
         self.snippet = SNIPPET
         self.backup_driver = CEPH_BACKUP if ceph else POSIX_BACKUP
+        if bool(object_store) != bool(swift):
+            raise ValueError('an object store goes with the Swift it is on')
+        self.object_store = object_store
         self.swift = swift
         self.s3_keys = None
         if object_store:
@@ -239,7 +241,7 @@ volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
 volume_backend_name = {self.backend}
 sparse_volume_directory = {self.volumes_path}
 backup_use_temp_snapshot = false
-""" + (self._object_store() if self.swift else '')
+""" + (self._object_store() if self.object_store else '')
         for user, caps in CEPH_USERS.items():
             self.ceph.create_client(user, caps)
         # cinder-backup opens RBD volumes with os-brick's connector, which
@@ -268,7 +270,7 @@ progress_every_seconds = 1
 
     def _object_store(self):
         self._wrap(self.backup_driver)
-        if self.backup_driver == S3_BACKUP:
+        if self.object_store == 's3':
             self.s3_keys = self.keystone.ec2_credentials('cinder')
             access, secret = self.s3_keys
             return f"""[DEFAULT]
