@@ -34,22 +34,25 @@ echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process
 # never killed (so that their servers are stopped; an interrupted
 # tools/test.sh leaves them to finish): the releases and Pythons of
 # `tools/release.sh list` have their virtualenvs made (three at a time:
-# mostly downloads), then their suites run one after another; and the two
-# tests that mostly wait (a ten-minute Gnocchi outage, four rating
-# periods) run with servers of their own on ports of their own, then,
-# once the virtualenvs are made, 2024.1's real-services test (beside the
-# releases' suites). Arguments go to the other pytest runs only.
+# mostly downloads), then their suites run one after another, all at a
+# lower CPU priority than the main suite, whose many servers have
+# deadlines to keep; and the two tests that mostly wait (a ten-minute
+# Gnocchi outage, four rating periods) run with servers of their own on
+# ports of their own, then, once the virtualenvs are made, 2024.1's
+# real-services test (beside the releases' suites). Arguments go to the
+# other pytest runs only.
 waiting=(tests/functional/test_gnocchi_outage.py
          tests/functional/test_stored_billing.py)
 logs=$(mktemp -d)
 pairs=$(bash tools/release.sh list)
 (failed=0
- xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install ||
+ nice -n 10 xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install ||
      { echo "== $1 on Python $2: not made (above)"; exit 1; }' _ \
      <<<"$pairs" || failed=1
  touch "$logs/made"
  while read -r release python; do
-     bash tools/release.sh "$release" "$python" suites </dev/null || failed=1
+     nice -n 10 bash tools/release.sh "$release" "$python" suites </dev/null ||
+         failed=1
  done <<<"$pairs"
  exit "$failed") > "$logs/releases" 2>&1 &
 releases_pid=$!
