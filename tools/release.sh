@@ -85,8 +85,8 @@ if [ "$step" = services ] && [ -z "$real_services" ]; then
 fi
 venv=.venv-$1-py$python
 # What the virtualenv is made of: made again when a pin or the
-# constraints change, not kept from an earlier checkout.
-stamp="cinder==$cinder ceilometer==$ceilometer $(sha256sum "tools/constraints/$1.txt" test-requirements.txt | cut -c1-64 | tr '\n' ' ')"
+# constraints or requirements change, not kept from an earlier checkout.
+stamp="cinder==$cinder ceilometer==$ceilometer $(sha256sum "tools/constraints/$1.txt" requirements.txt test-requirements.txt | cut -c1-64 | tr '\n' ' ')"
 
 # interpreter: the newest CPython $python from pyenv (these machines'),
 # else python$python on PATH (a distribution's).
