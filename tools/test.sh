@@ -45,37 +45,44 @@ waiting=(tests/functional/test_gnocchi_outage.py
          tests/functional/test_stored_billing.py)
 logs=$(mktemp -d)
 pairs=$(bash tools/release.sh list)
-(failed=0
+# Each part that fails writes its name to $failed, so that the last lines
+# of a long log say which parts to look for above.
+failed=$logs/failed
+(export logs failed
  nice -n 10 xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install ||
-     { echo "== $1 on Python $2: not made (above)"; exit 1; }' _ \
-     <<<"$pairs" || failed=1
+     echo "$1 on Python $2: not made" >>"$failed"' _ <<<"$pairs"
  touch "$logs/made"
  while read -r release python; do
      nice -n 10 bash tools/release.sh "$release" "$python" suites </dev/null ||
-         failed=1
- done <<<"$pairs"
- exit "$failed") > "$logs/releases" 2>&1 &
+         echo "$release on Python $python: suites" >>"$failed"
+ done <<<"$pairs") > "$logs/releases" 2>&1 &
 releases_pid=$!
-(failed=0
- "${pytest[@]}" "${waiting[@]}" || failed=1
+("${pytest[@]}" "${waiting[@]}" || echo "${waiting[*]}" >>"$failed"
  while [ ! -e "$logs/made" ] && kill -0 "$releases_pid" 2>/dev/null; do
      sleep 5
  done
- bash tools/release.sh 2024.1 3.10 services || failed=1
- exit "$failed") > "$logs/waiting" 2>&1 &
+ bash tools/release.sh 2024.1 3.10 services ||
+     echo "2024.1 on Python 3.10: real services" >>"$failed"
+) > "$logs/waiting" 2>&1 &
 waiting_pid=$!
 
-failed=0
 echo '== pytest: unit and functional (but the two beside)'
 "${pytest[@]}" tests/unit tests/functional \
-    "${waiting[@]/#/--ignore=}" "$@" || failed=1
+    "${waiting[@]/#/--ignore=}" "$@" ||
+    echo "unit and functional (main suite)" >>"$failed"
 
-wait "$releases_pid" || failed=1
+wait "$releases_pid" || echo "the releases' stream (exit $?)" >>"$failed"
 echo "== the releases and Pythons of tools/release.sh list (ran beside)"
 grep -v '^WARNING: Location' "$logs/releases" || true
 
-wait "$waiting_pid" || failed=1
+wait "$waiting_pid" || echo "the waiting tests' stream (exit $?)" >>"$failed"
 echo "== pytest: ${waiting[*]}, then 2024.1's real services (ran beside)"
 cat "$logs/waiting"
+if [ -s "$failed" ]; then
+    echo "== FAILED (each is above under its == heading):"
+    sed 's/^/   /' "$failed"
+    rm -rf "$logs"
+    exit 1
+fi
 rm -rf "$logs"
-exit "$failed"
+echo '== every part passed'
