@@ -88,6 +88,16 @@ def _pairs(*args):
     return pairs
 
 
+def _versions(script, release):
+    """Cinder's and Ceilometer's versions release.sh holds for a release."""
+    return re.search(
+        rf'^ *{re.escape(release)}\) pythons=.* cinder=(\S+) '
+        r'ceilometer=(\S+)',
+        script,
+        re.M,
+    ).groups()
+
+
 def test_the_releases_table_is_what_tools_release_sh_tests():
     """The supported releases and Pythons a reader is told are those
     tools/release.sh installs and tests, and .ci/run's are its list."""
@@ -95,9 +105,16 @@ def test_the_releases_table_is_what_tools_release_sh_tests():
     main_release, main_python = re.search(
         r"^main='(\S+) (\S+)'$", script, re.M
     ).groups()
-    # .venv, where the main suite runs, is made under its constraints.
-    assert f'-c tools/constraints/{main_release}.txt' in (
-        (ROOT / 'tools' / 'install.sh').read_text()
+    # .venv (the main suite) and tox are made under its constraints, with
+    # its Cinder and Ceilometer.
+    constraints = f'tools/constraints/{main_release}.txt'
+    assert f'-c {constraints}' in (ROOT / 'tools' / 'install.sh').read_text()
+    tox = (ROOT / 'tox.ini').read_text()
+    assert tox.count('TOX_CONSTRAINTS_FILE:') == tox.count(constraints) > 0
+    cinder, ceilometer = _versions(script, main_release)
+    test_requirements = (ROOT / 'test-requirements.txt').read_text()
+    assert {f'cinder=={cinder}', f'ceilometer=={ceilometer}'} <= set(
+        test_requirements.splitlines()
     )
     every, in_ci = _pairs('all'), _pairs()
     in_ci.setdefault(main_release, []).insert(0, main_python)
@@ -114,12 +131,6 @@ def test_the_releases_table_is_what_tools_release_sh_tests():
         rows[release.split()[0]] = (versions, pythons, ci)
     assert sorted(rows) == sorted(every)
     for release, (versions, pythons, ci) in rows.items():
-        cinder, ceilometer = re.search(
-            rf'^ *{re.escape(release)}\) pythons=.* cinder=(\S+) '
-            r'ceilometer=(\S+)',
-            script,
-            re.M,
-        ).groups()
-        assert versions == f'{cinder} / {ceilometer}'
+        assert versions == ' / '.join(_versions(script, release))
         assert pythons.split(', ') == every[release]
         assert ci.split(', ') == in_ci[release]
