@@ -13,6 +13,11 @@ from tests.support.recorders import listening
 
 TIB = 1024 * c.GIB
 
+# What a loaded 2-core CI machine may add to a bounded wait (idle, the
+# bound is overrun by about 0.1 s); a wait that is not bounded lasts as
+# long as the broker is away.
+SCHEDULING = 1.5
+
 
 def _transfer(op, total, chunk):
     for _ in range(total // chunk):
@@ -138,7 +143,7 @@ def test_dead_broker_adds_at_most_the_flush_bound_to_a_1_tib_backup(caplog):
     with caplog.at_level(logging.WARNING):
         elapsed, notifier = _one_tib_backup(dead)
     _forget(notifier)
-    assert elapsed - baseline <= flush + 0.5, (elapsed, baseline)
+    assert elapsed - baseline <= flush + SCHEDULING, (elapsed, baseline)
     drops = [r.getMessage() for r in caplog.records if 'Dropped' in r.msg]
     assert len(drops) == 1, 'one WARNING per operation, .end kept'
     dropped = int(re.search(r'Dropped (\d+) notifications', drops[0])[1])
@@ -163,4 +168,4 @@ def test_eventlet_patched_backup_with_dead_broker_is_not_slowed():
         f'rabbit://guest:guest@127.0.0.1:{servers.free_port()}/', 'messagingv2'
     )
     # 16 chunks of 0.1 s, plus at most the 1 s flush bound.
-    assert result['elapsed'] < 1.6 + 1.0 + 0.5
+    assert result['elapsed'] < 1.6 + 1.0 + SCHEDULING
