@@ -137,9 +137,11 @@ def test_a_completed_restore_that_skipped_trailing_zeros_is_all_done():
 
 def test_a_stalled_operation_reports_how_long_nothing_moved():
     """The timer keeps reporting a stalled operation; idle_seconds grows
-    with the time since data last moved, as the test's clock measures it,
-    within one interval. Reports of moving data leave it out, but for the
-    first after the stall, which says 0."""
+    with the time since data last moved, as the test's clock measures it:
+    no more than since the move, no less than since the first report that
+    saw it (give or take its rounding; the timer may run late on a loaded
+    machine, so not the move's time plus an interval). Reports of moving
+    data leave it out, but for the first after the stall, which says 0."""
     interval = 0.1
     reports = []
     reporter = ProgressReporter(
@@ -158,10 +160,10 @@ def test_a_stalled_operation_reports_how_long_nothing_moved():
     reporter.stop(completed=False)
     first, *stalled = [(at, r) for at, r in reports if r['bytes_done'] == MIB]
     assert 'idle_seconds' not in first[1], 'it had just moved'
-    assert len(stalled) >= 6
+    assert len(stalled) >= 3
     for at, r in stalled:
         idle = r['idle_seconds']
-        assert at - moved - interval - 0.1 <= idle <= at - moved + 0.1
+        assert at - first[0] - 0.1 <= idle <= at - moved + 0.1
     assert stalled[-1][1]['idle_seconds'] >= 6 * interval
     moving = [r for _, r in reports if r['bytes_done'] > MIB]
     assert moving[0]['idle_seconds'] == 0.0
