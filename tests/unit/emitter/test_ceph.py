@@ -111,7 +111,9 @@ def test_progress_follows_the_export_and_figures_are_the_diff(
     assert [p for p in percents if 0 < p < 100], percents
     assert percents == sorted(percents)
     assert {p['bytes_total'] for p in progress} == {DATA}
-    assert not [p for p in progress if p.get('idle_seconds')], progress
+    # Once the export writes (a loaded machine may start it late).
+    writing = [p for p in progress if p['bytes_done']]
+    assert not [p for p in writing if p.get('idle_seconds')], progress
 
 
 def test_a_restore_gets_progress_and_no_figures(rbd, notifier, recorded):
