@@ -22,8 +22,10 @@ def rabbitmq(tmp_path_factory):
         broker.start()
         yield broker
     finally:
-        _close_transports()
-        broker.close()
+        try:
+            _close_transports()
+        finally:
+            broker.close()
 
 
 def _close_transports():
