@@ -21,6 +21,7 @@ from gnocchiclient import exceptions as gnocchi_exc
 from ceilometer_backup.meter.cinder import CinderBackups, NotWholeCloud
 from ceilometer_backup.meter.discovery import BackupDiscovery
 from tests.support import MIB, config, tenant_input
+from tests.support.checks import errors_of_this_package
 from tests.support.cinder_database import size_of
 from tests.support.cloud import real_cloud, sha256, wait_for
 from tests.support.recorders import listening
@@ -250,13 +251,7 @@ def test_credentials_without_admin_are_refused_not_taken_for_the_cloud(
     discovery = BackupDiscovery(config.prepare_service([reader]))
     with caplog.at_level('ERROR'):
         assert discovery.discover(None) == []
-    # (Not another test's: a notifier of an earlier test may still be
-    # retrying its stopped broker in this process.)
-    (error,) = [
-        r.getMessage()
-        for r in caplog.records
-        if r.levelname == 'ERROR' and r.name.startswith('ceilometer_backup')
-    ]
+    (error,) = errors_of_this_package(caplog)
     assert why in error and 'without the admin role' in error
     # reconcile: ends nothing, fails, with the same line.
     # (Open resources of the backups the earlier tests made and listed.)

@@ -23,6 +23,7 @@ import requests
 from ceilometer_backup.meter.cinder import CinderBackups
 from ceilometer_backup.meter.discovery import BackupDiscovery
 from tests.support import MIB, config
+from tests.support.checks import errors_of_this_package
 from tests.support.cloud import real_cloud, wait_for
 from tests.support.keystone import PASSWORDS
 from tests.support.rabbitmq import RabbitMQ
@@ -113,9 +114,7 @@ def test_a_certificate_the_bundle_does_not_vouch_for_is_refused_clearly(
     discovery = BackupDiscovery(config.prepare_service([str(bad)]))
     with caplog.at_level('ERROR'):
         assert discovery.discover(None) == []
-    (line,) = [
-        r.getMessage() for r in caplog.records if r.levelname == 'ERROR'
-    ]
+    (line,) = errors_of_this_package(caplog)
     expected = (
         f'TLS to {cloud.stack.keystone.url}',
         f'[service_credentials] cafile {wrong.cafile}',

@@ -54,3 +54,14 @@ def run_upgrade(tmp_path, config):
         text=True,
         timeout=120,
     )
+
+
+def errors_of_this_package(caplog):
+    """The ERROR messages this package logged. Not another test's: a
+    notifier of an earlier test may still be retrying its stopped broker
+    in this process, at ERROR, under oslo.messaging's name."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelname == 'ERROR' and r.name.startswith('ceilometer_backup')
+    ]
