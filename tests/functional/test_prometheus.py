@@ -277,9 +277,16 @@ def test_backup_in_error_alerts(api, prometheus):
             'an ALERTS series',
         )
         assert active[0]['resource'] == backup['id']
-        selected = prometheus.query('ceilometer_backup_status{state="error"}')
+        # A scrape during the exporter's refill misses the series: wait.
+        selected = prometheus.wait(
+            lambda: prometheus.query(
+                'ceilometer_backup_status{state="error"}'
+            ),
+            'the error series',
+        )
         assert [labels['resource'] for labels, _ in selected] == [backup['id']]
-        # Still counted in the project's GiB, as Cinder counts it.
+        # Still counted in the project's GiB, as Cinder counts it (the rule
+        # bridges a refill).
         gib = prometheus.query(
             f'project:ceilometer_backup_size_gib:sum{{project="{project}"}}'
         )
