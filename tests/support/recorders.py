@@ -8,7 +8,9 @@ on Cinder's exchange and keeps what arrives, in order.
 import contextlib
 import threading
 import time
+import uuid
 
+import kombu
 import oslo_messaging
 from oslo_messaging.notify import _impl_test
 
@@ -87,8 +89,12 @@ class Collector:
 def listening(
     url, topic='notifications', exchange=c.CONTROL_EXCHANGE, pool=None
 ):
-    """``pool``: a queue of its own, beside an agent's, so that both get
-    every message."""
+    """What reaches the exchange while it listens, on a queue of its own
+    (``pool``, or a fresh name) bound to every priority: nothing an
+    earlier test left on the broker is read, an agent's queue beside it
+    gets every message too, and priorities keep the order they were sent
+    in. The queue is deleted afterwards."""
+    pool = pool or f'test-{uuid.uuid4().hex}'
     conf = cinder_conf(url=url, driver='messagingv2')
     transport = oslo_messaging.get_notification_transport(conf)
     collector = Collector()
@@ -108,3 +114,16 @@ def listening(
         listener.stop()
         listener.wait()
         transport.cleanup()
+        _delete_queue(url, pool)
+
+
+def _delete_queue(url, name):
+    # oslo.messaging declares a pool's queue and never deletes it.
+    connection = kombu.Connection(
+        url.replace('rabbit://', 'amqp://', 1), connect_timeout=5
+    )
+    try:
+        connection.ensure_connection(max_retries=1)
+        connection.channel().queue_delete(name)
+    finally:
+        connection.release()
