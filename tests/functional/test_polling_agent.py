@@ -49,7 +49,11 @@ def test_polling_agent_samples_every_backup(rabbitmq, api, tmp_path):
         if s['name'] == 'backup.size' and s['resource_id'] in listed
     }
     assert sizes == wanted, 'deleted backups are not sampled'
-    sample = next(s for s in samples if s['name'] == 'backup.size')
+    sample = next(
+        s
+        for s in samples
+        if s['name'] == 'backup.size' and s['resource_id'] in wanted
+    )
     assert sample['unit'] == 'GiB'
     assert sample['project_id'] and sample['user_id']
     assert sample['resource_metadata']['status'] == 'available'
