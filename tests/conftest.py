@@ -1,6 +1,3 @@
-import gc
-
-import oslo_messaging
 import pytest
 
 from tests.support.config import cinder_conf
@@ -22,20 +19,7 @@ def rabbitmq(tmp_path_factory):
         broker.start()
         yield broker
     finally:
-        try:
-            _close_transports()
-        finally:
-            broker.close()
-
-
-def _close_transports():
-    """The transports the session's notifiers keep (Cinder's never close
-    theirs), closed before their broker stops: else their heartbeat
-    threads log reconnect attempts, through handlers on streams pytest has
-    closed, for as long as the process lasts."""
-    for transport in gc.get_objects():
-        if isinstance(transport, oslo_messaging.Transport):
-            transport.cleanup()
+        broker.close()
 
 
 def pytest_collection_finish(session):
