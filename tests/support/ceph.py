@@ -17,13 +17,21 @@ Facts met on the way:
   a count of them;
 - os-brick's RBD connector reads ``/etc/ceph/<cluster>.client.<user>.keyring``
   and no other path: ``install_keyring`` puts one there (and ``stop``
-  takes it away again).
+  takes it away again);
+- a placement group's read lease is 0.8 x ``osd heartbeat grace`` (16 s by
+  default); once an OSD paused for longer resumes, a PG of a single-OSD
+  cluster can stay ``laggy`` for good, every op to it parked "waiting for
+  readable" (ceph/ceph-container#1682; said fixed from Reef 18.2, tracker
+  53806; marking the OSD down clears it). The grace here is 600 s, so a
+  lease outlasts any pause the tests make (there are no peers whose
+  failure it would detect).
 """
 
 import contextlib
 import hashlib
 import json
 import os
+import subprocess
 import time
 import uuid
 
@@ -94,6 +102,7 @@ mon allow pool delete = true
 mon warn on pool no redundancy = false
 mon data avail warn = 5
 osd crush chooseleaf type = 0
+osd heartbeat grace = 600
 
 [client]
 keyring = {self.workdir}/$cluster.$name.keyring
@@ -361,7 +370,27 @@ osd memory target = 939524096
         os.kill(self.processes['ceph-osd'].pid, 19)
 
     def resume_osd(self):
+        """SIGCONT, then until every placement group serves I/O again: a
+        test fails here, naming the OSD's log, if one does not, not later
+        on a backup that never ends."""
         os.kill(self.processes['ceph-osd'].pid, 18)
+        self._wait(
+            self._pools_listed,
+            f'I/O to every pool after the OSD resumed (a laggy PG? see '
+            f'{self._path("log")})',
+            timeout=90,
+        )
+
+    def _pools_listed(self):
+        # Listing a pool asks each of its placement groups.
+        try:
+            for pool in POOLS:
+                servers.run(
+                    ['rados', '-c', self.conf, '-p', pool, 'ls'], timeout=15
+                )
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def stop(self):
         # The OSD first: a monitor gone before it leaves it waiting.

@@ -3,6 +3,7 @@ through python-cinderclient (``demo``, ``admin``), Telemetry's Gnocchi and
 notification agent, and waits on both.
 """
 
+import collections
 import contextlib
 import hashlib
 import os
@@ -81,7 +82,19 @@ class Cloud:
         return str(path)
 
     def wait(self, get, *statuses, timeout=180):
-        return wait_status(get, *statuses, timeout=timeout)
+        """``get()`` once in one of ``statuses``; if never, an error with
+        the end of cinder-backup's log, which CI's output keeps."""
+        try:
+            return wait_status(get, *statuses, timeout=timeout)
+        except TimeoutError as error:
+            with open(self.cinder.log('cinder-backup'), errors='replace') as f:
+                tail = [
+                    line[:300].rstrip('\n')
+                    for line in collections.deque(f, 15)
+                ]
+            raise TimeoutError(
+                f"{error}; the end of cinder-backup's log:\n" + '\n'.join(tail)
+            ) from None
 
     def wait_gone(self, get, timeout=180):
         deadline = time.monotonic() + timeout
