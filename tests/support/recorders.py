@@ -11,6 +11,7 @@ import time
 import uuid
 
 import kombu
+import kombu.exceptions
 import oslo_messaging
 from oslo_messaging.notify import _impl_test
 
@@ -87,14 +88,25 @@ class Collector:
 
 @contextlib.contextmanager
 def listening(
-    url, topic='notifications', exchange=c.CONTROL_EXCHANGE, pool=None
+    url,
+    topic='notifications',
+    exchange=c.CONTROL_EXCHANGE,
+    pool=None,
+    shared=False,
 ):
     """What reaches the exchange while it listens, on a queue of its own
-    (``pool``, or a fresh name) bound to every priority: nothing an
-    earlier test left on the broker is read, an agent's queue beside it
-    gets every message too, and priorities keep the order they were sent
-    in. The queue is deleted afterwards."""
-    pool = pool or f'test-{uuid.uuid4().hex}'
+    (``pool``, or a fresh name), deleted afterwards: nothing an earlier
+    test left on the broker is read, an agent's queue beside it gets every
+    message too, and the priorities the collector takes (info, error,
+    sample) keep the order they were sent in.
+
+    ``shared``: read the ``<topic>.<priority>`` queues a notifier creates
+    itself when it sends instead, with whatever is on them (a broker of
+    the test's own), so that nothing sent before the listener's own queue
+    could be bound is missed.
+    """
+    if not shared:
+        pool = pool or f'test-{uuid.uuid4().hex}'
     conf = cinder_conf(url=url, driver='messagingv2')
     transport = oslo_messaging.get_notification_transport(conf)
     collector = Collector()
@@ -111,19 +123,26 @@ def listening(
     try:
         yield collector
     finally:
-        listener.stop()
-        listener.wait()
-        transport.cleanup()
-        _delete_queue(url, pool)
+        try:
+            listener.stop()
+            listener.wait()
+            transport.cleanup()
+        finally:
+            if pool:
+                _delete_queue(url, pool)
 
 
 def _delete_queue(url, name):
-    # oslo.messaging declares a pool's queue and never deletes it.
+    """oslo.messaging declares a pool's queue and never deletes it. At
+    best: a broker stopped meanwhile has lost it anyway (its queues are
+    not durable). Plain AMQP only, as ``listening`` connects."""
     connection = kombu.Connection(
         url.replace('rabbit://', 'amqp://', 1), connect_timeout=5
     )
     try:
         connection.ensure_connection(max_retries=1)
         connection.channel().queue_delete(name)
+    except (OSError, kombu.exceptions.OperationalError):
+        pass
     finally:
         connection.release()
