@@ -67,9 +67,17 @@ def test_agent_turns_backup_notifications_into_samples(rabbitmq, agent):
     assert counts[(backup.id, 'backup.delete.duration')] == 1
     assert counts[(failing.id, 'backup.error')] == 1
     assert counts[(failing.id, 'backup.size')] == 1  # its create.start
-    progress = [s for s in samples if s['name'] == 'backup.progress']
+    progress = [
+        s
+        for s in samples
+        if s['name'] == 'backup.progress' and s['resource_id'] == backup.id
+    ]
     assert [s['volume'] for s in progress] == [62.5, 100.0]
-    size = next(s for s in samples if s['name'] == 'backup.size')
+    size = next(
+        s
+        for s in samples
+        if s['name'] == 'backup.size' and s['resource_id'] == backup.id
+    )
     assert size['unit'] == 'GiB'
     assert size['project_id'] == 'project-1'
     assert size['user_id'] == 'user-1'
