@@ -21,10 +21,10 @@ Facts met on the way:
 - a placement group's read lease is 0.8 x ``osd heartbeat grace`` (16 s by
   default); once an OSD paused for longer resumes, a PG of a single-OSD
   cluster can stay ``laggy`` for good, every op to it parked "waiting for
-  readable" (ceph/ceph-container#1682; said fixed from Reef 18.2, tracker
-  53806; marking the OSD down clears it). The grace here is 600 s, so a
-  lease outlasts any pause the tests make (there are no peers whose
-  failure it would detect).
+  readable" (ceph/ceph-container#1682, and ceph/ceph#71663 for a wedge
+  of the kind still open; marking the OSD down clears it). The grace
+  here is 600 s, so a lease outlasts any pause the tests make (there are
+  no peers whose failure it would detect).
 """
 
 import contextlib

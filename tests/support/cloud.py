@@ -83,18 +83,21 @@ class Cloud:
 
     def wait(self, get, *statuses, timeout=180):
         """``get()`` once in one of ``statuses``; if never, an error with
-        the end of cinder-backup's log, which CI's output keeps."""
+        the end of the logs of the services that set them, which CI's
+        output keeps."""
         try:
             return wait_status(get, *statuses, timeout=timeout)
         except TimeoutError as error:
-            with open(self.cinder.log('cinder-backup'), errors='replace') as f:
-                tail = [
-                    line[:300].rstrip('\n')
-                    for line in collections.deque(f, 15)
-                ]
-            raise TimeoutError(
-                f"{error}; the end of cinder-backup's log:\n" + '\n'.join(tail)
-            ) from None
+            tails = [str(error)]
+            for service in ('cinder-volume', 'cinder-backup'):
+                try:
+                    with open(self.cinder.log(service), errors='replace') as f:
+                        tail = collections.deque(f, 10)
+                except FileNotFoundError:
+                    continue
+                tails.append(f"the end of {service}'s log:")
+                tails.extend(line[:300].rstrip('\n') for line in tail)
+            raise TimeoutError('\n'.join(tails)) from None
 
     def wait_gone(self, get, timeout=180):
         deadline = time.monotonic() + timeout
