@@ -10,7 +10,6 @@ import threading
 import time
 import uuid
 
-import kombu
 import kombu.exceptions
 import oslo_messaging
 from oslo_messaging.notify import _impl_test
