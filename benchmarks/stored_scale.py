@@ -25,10 +25,13 @@ import time
 from gnocchiclient.v1.resource import ResourceManager
 
 from benchmarks.common import describe_machine
-from ceilometer_backup.cmd.gnocchi import METERS, upgrade_resource_type
 from ceilometer_backup.meter import pollster
 from ceilometer_backup.meter.cinder import CinderBackups
 from ceilometer_backup.meter.discovery import BackupDiscovery
+from ceilometer_backup.meter.gnocchi.schema import (
+    METERS,
+    upgrade_resource_type,
+)
 from tests.support import config, servers
 from tests.support.gnocchi import Gnocchi
 from tests.support.stack import Stack

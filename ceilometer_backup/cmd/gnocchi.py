@@ -1,11 +1,6 @@
-"""Backups in Gnocchi: their resource type, the config that fills it, and
-what an operator is told when Gnocchi cannot be used.
-
-Stock Ceilometer files ``backup.size`` under the ``volume`` resource type,
-with one attribute, and never ends it when the backup is deleted. Here a
-backup is a ``volume_backup`` resource with the attributes an operator
-filters and bills on, every meter of this project lands on it, and
-``backup.delete.end`` sets its ``ended_at``.
+"""The config files that route backups to Gnocchi, and one line for an
+operator when Gnocchi cannot be used. What a backup is in Gnocchi is
+``meter/gnocchi/schema.py``'s.
 
 The deploy files are built on the ones the deployment uses now (found as
 Ceilometer finds them, else its packaged defaults), replacing only what
@@ -30,61 +25,11 @@ from keystoneauth1 import exceptions as ka_exc
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import CommandFailed
 from ceilometer_backup.meter import meters, tls
-from ceilometer_backup.meter.meters import RESOURCE_TYPE
+from ceilometer_backup.meter.gnocchi import schema
 
-# Gnocchi attribute types: nullable (required: False) as a backup's
-# metadata may lack any of them (a polled sample has no host).
-_STRING = {'type': 'string', 'min_length': 0, 'max_length': c.STRING_MAX}
-ATTRIBUTES = {
-    'display_name': dict(_STRING, required=False),
-    'volume_id': {'type': 'uuid', 'required': False},
-    'availability_zone': dict(_STRING, required=False),
-    'host': dict(_STRING, required=False),
-    'service': dict(_STRING, required=False),
-    # Cinder's status of the backup, as last sampled: rating rules leave
-    # backups in error out.
-    'status': dict(_STRING, required=False),
-    'is_incremental': {'type': 'bool', 'required': False},
-    'parent_id': {'type': 'uuid', 'required': False},
-    # What the create stored, from backup.create.end only: carried
-    # forward by the backup.stored.size pollster (meter/stored.py).
-    meters.STORED_ATTRIBUTE: {'type': 'number', 'required': False, 'min': 0},
-}
-
-# Stock Ceilometer's own backup meters land here too, so a deployment still
-# running the stock pollster feeds the same resources.
-STOCK_BACKUP_METERS = ('backup.size', 'volume.backup.size')
-METERS = tuple(m.name for m in meters.METERS) + ('volume.backup.size',)
-DELETE_EVENT = c.event_type(c.DELETE, c.END)
-# The ceilometer.sample.publisher of ceilometer_backup.meter.publisher.
+# The ceilometer.sample.publisher of
+# ceilometer_backup.meter.gnocchi.publisher.
 PUBLISHER = 'backup-gnocchi'
-
-# backup.idle is alarmed on across backups, by its largest value: its
-# archive policy keeps the max of each period besides ceilometer-low's
-# mean. The Gnocchi publisher creates it from gnocchi_resources.yaml.
-IDLE_ARCHIVE_POLICY = {
-    'name': 'ceilometer-backup-low-max',
-    'aggregation_methods': ['mean', 'max'],
-    'back_window': 0,
-    'definition': [{'granularity': '5 minutes', 'timespan': '30 days'}],
-}
-
-MAPPING = {
-    'resource_type': RESOURCE_TYPE,
-    'metrics': {name: None for name in METERS}
-    | {meters.IDLE.name: {'archive_policy_name': IDLE_ARCHIVE_POLICY['name']}},
-    'attributes': {
-        # Stock's volume.backup.size pollster calls it "name".
-        'display_name': 'resource_metadata.(display_name|name)',
-        **{
-            name: f'resource_metadata.{name}'
-            for name in ATTRIBUTES
-            if name != 'display_name'
-        },
-    },
-    'event_delete': [DELETE_EVENT],
-    'event_attributes': {'id': 'resource_id'},
-}
 
 # Events of the outcome of every operation, with the traits an alarm
 # filters on (Aodh matches event alarms on event type and traits, per
@@ -148,30 +93,6 @@ def shipped_file(*parts):
         if os.path.exists(path):
             return path
     raise FileNotFoundError(os.path.join('etc', *parts))
-
-
-def gnocchi_resources(stock):
-    """Stock mapping, with backups moved onto their own resource type, and
-    the archive policy of backup.idle."""
-    merged = copy.deepcopy(stock)
-    policies = merged.setdefault('archive_policies', [])
-    if IDLE_ARCHIVE_POLICY['name'] not in {p['name'] for p in policies}:
-        policies.append(copy.deepcopy(IDLE_ARCHIVE_POLICY))
-    resources = [
-        r for r in merged['resources'] if r['resource_type'] != RESOURCE_TYPE
-    ]
-    for resource in resources:
-        metrics = resource.get('metrics')
-        if isinstance(metrics, dict):
-            for name in STOCK_BACKUP_METERS:
-                metrics.pop(name, None)
-        elif isinstance(metrics, list):
-            resource['metrics'] = [
-                m for m in metrics if m not in STOCK_BACKUP_METERS
-            ]
-    resources.append(copy.deepcopy(MAPPING))
-    merged['resources'] = resources
-    return merged
 
 
 def event_definitions(stock):
@@ -358,7 +279,7 @@ def deploy_files(conf):
         polling = f.read()
     name = os.path.basename
     return {
-        name(resources_file): _dump(gnocchi_resources(resources)),
+        name(resources_file): _dump(schema.gnocchi_resources(resources)),
         name(conf.event.definitions_cfg_file): _dump(
             event_definitions(
                 current(
@@ -391,35 +312,6 @@ def write_files(files, output_dir):
             f.write(text)
         written.append(relative)
     return written
-
-
-def upgrade_resource_type(gnocchi):
-    """Create the resource type, or add in place the attributes it lacks.
-
-    Returns what changed, as sentences; an empty list when nothing did.
-    """
-    try:
-        existing = gnocchi.resource_type.get(name=RESOURCE_TYPE)
-    except (gnocchi_exc.ResourceTypeNotFound, gnocchi_exc.NotFound):
-        gnocchi.resource_type.create(
-            resource_type={'name': RESOURCE_TYPE, 'attributes': ATTRIBUTES}
-        )
-        return [f'created resource type {RESOURCE_TYPE}']
-    missing = sorted(set(ATTRIBUTES) - set(existing['attributes']))
-    if not missing:
-        return []
-    gnocchi.resource_type.update(
-        RESOURCE_TYPE,
-        [
-            {
-                'op': 'add',
-                'path': f'/attributes/{name}',
-                'value': ATTRIBUTES[name],
-            }
-            for name in missing
-        ],
-    )
-    return [f'added {", ".join(missing)} to resource type {RESOURCE_TYPE}']
 
 
 def explain(exc, conf):

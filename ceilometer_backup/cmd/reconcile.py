@@ -21,6 +21,7 @@ from oslo_utils import timeutils
 
 from ceilometer_backup.cmd import CommandFailed, gnocchi
 from ceilometer_backup.meter.cinder import CinderBackups
+from ceilometer_backup.meter.gnocchi import schema
 from ceilometer_backup.meter.stored import open_backup_resources
 
 # --max-share does not stop a run ending this many resources or fewer.
@@ -35,7 +36,7 @@ def vanished(open_ids, live_ids):
 def end(client, resource_ids, ended_at):
     for resource_id in resource_ids:
         client.resource.update(
-            gnocchi.RESOURCE_TYPE, resource_id, {'ended_at': ended_at}
+            schema.RESOURCE_TYPE, resource_id, {'ended_at': ended_at}
         )
 
 

@@ -12,6 +12,7 @@ import sys
 from ceilometer import service
 
 from ceilometer_backup.cmd import gnocchi
+from ceilometer_backup.meter.gnocchi import schema
 
 
 def add_arguments(parser):
@@ -35,7 +36,7 @@ def run(args, out=None):
     out = out or sys.stdout
     conf = service.prepare_service([], args.config_file)
     with gnocchi.client(conf) as client:
-        changes = gnocchi.upgrade_resource_type(client)
+        changes = schema.upgrade_resource_type(client)
     if args.output_dir:
         written = gnocchi.write_files(
             gnocchi.deploy_files(conf), args.output_dir
@@ -45,7 +46,7 @@ def run(args, out=None):
         print(change, file=out)
     if not changes:
         print(
-            f'Nothing to change: resource type {gnocchi.RESOURCE_TYPE} and '
+            f'Nothing to change: resource type {schema.RESOURCE_TYPE} and '
             'the config files are up to date.',
             file=out,
         )

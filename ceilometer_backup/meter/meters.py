@@ -12,11 +12,6 @@ from ceilometer_backup import contract as c
 
 Meter = collections.namedtuple('Meter', ('name', 'type', 'unit'))
 
-# The Gnocchi resource type every meter of a backup lands on, and its
-# attribute holding what the backup's create stored (meter/stored.py).
-RESOURCE_TYPE = 'volume_backup'
-STORED_ATTRIBUTE = 'stored_bytes'
-
 SIZE = Meter('backup.size', sample.TYPE_GAUGE, 'GiB')
 EXISTENCE = Meter('backup', sample.TYPE_GAUGE, 'backup')
 PROGRESS = Meter('backup.progress', sample.TYPE_GAUGE, '%')

@@ -35,6 +35,7 @@ from oslo_log import log as logging
 from ceilometer_backup import contract as c
 from ceilometer_backup.contract import STRING_MAX
 from ceilometer_backup.meter import meters
+from ceilometer_backup.meter.gnocchi import schema
 from ceilometer_backup.meter.metadata import backup_metadata
 
 LOG = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def _volumes(event_type, payload, metadata, problems):
         if stored is not None:
             # Kept on the backup's Gnocchi resource: what polling carries
             # forward (meter/stored.py).
-            metadata[meters.STORED_ATTRIBUTE] = stored
+            metadata[schema.STORED_ATTRIBUTE] = stored
         return volumes + figures
     if event_type in _PROGRESS_EVENTS:
         metadata['operation'] = _PROGRESS_EVENTS[event_type]

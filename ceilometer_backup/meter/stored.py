@@ -14,7 +14,10 @@ import datetime
 
 from ceilometer import gnocchi_client
 
-from ceilometer_backup.meter.meters import RESOURCE_TYPE, STORED_ATTRIBUTE
+from ceilometer_backup.meter.gnocchi.schema import (
+    RESOURCE_TYPE,
+    STORED_ATTRIBUTE,
+)
 
 PAGE = 1000
 # Seconds a request may take: the Gnocchi publisher's own default. A

@@ -26,7 +26,10 @@ import uuid
 
 import pytest
 
-from ceilometer_backup.cmd.gnocchi import RESOURCE_TYPE, upgrade_resource_type
+from ceilometer_backup.meter.gnocchi.schema import (
+    RESOURCE_TYPE,
+    upgrade_resource_type,
+)
 from tests.support.cloudkitty import CloudKitty
 from tests.support.gnocchi import Gnocchi
 from tests.support.postgresql import PostgreSQL

@@ -3,13 +3,10 @@ import copy
 import pytest
 import yaml
 from ceilometer.pipeline.sample import SampleSource
-from ceilometer.publisher import gnocchi as gnocchi_publisher
-from ceilometer.sample import Sample
 
 from ceilometer_backup.cmd import CommandFailed, gnocchi
 from ceilometer_backup.meter import meters
 from tests.support import config
-from tests.support.fake_gnocchi import FakeGnocchi
 
 
 def _stock(name):
@@ -23,71 +20,6 @@ def _resource_types_of(mapping):
         for metric in resource['metrics']:
             found.setdefault(metric, []).append(resource['resource_type'])
     return found
-
-
-def test_every_backup_meter_lands_on_volume_backup_only():
-    stock = _stock('gnocchi_resources.yaml')
-    assert _resource_types_of(stock)['backup.size'] == ['volume']
-    merged = gnocchi.gnocchi_resources(stock)
-    owners = _resource_types_of(merged)
-    for meter in [m.name for m in meters.METERS] + ['volume.backup.size']:
-        assert owners[meter] == ['volume_backup'], meter
-    # Nothing else moved, and merging twice changes nothing.
-    assert owners['volume.size'] == ['volume']
-    assert len(merged['resources']) == len(stock['resources']) + 1
-    assert gnocchi.gnocchi_resources(merged) == merged
-
-
-def test_the_mapping_loads_in_ceilometers_gnocchi_publisher(tmp_path):
-    path = tmp_path / 'gnocchi_resources.yaml'
-    path.write_text(
-        yaml.safe_dump(
-            gnocchi.gnocchi_resources(_stock('gnocchi_resources.yaml'))
-        )
-    )
-    conf = config.ceilometer_conf()
-    load = gnocchi_publisher.GnocchiPublisher._load_definitions
-    definitions, policies = load(conf, None, str(path))
-    (backup,) = [
-        d for d in definitions if d.cfg['resource_type'] == 'volume_backup'
-    ]
-    # backup.idle keeps the max an alarm across backups needs; the
-    # publisher creates its archive policy, the rest keep the default.
-    idle = gnocchi.IDLE_ARCHIVE_POLICY
-    assert idle in policies
-    assert 'max' in idle['aggregation_methods']
-    policy_of = {
-        name: extra['archive_policy_name']
-        for name, extra in backup.metrics.items()
-    }
-    assert policy_of['backup.idle'] == idle['name']
-    assert policy_of['backup.progress'] == 'ceilometer-low'
-    assert (
-        backup.event_match('backup.delete.end')
-        == gnocchi_publisher.EVENT_DELETE
-    )
-    assert backup.event_match('backup.create.end') is None
-    sample = Sample(
-        name='backup.size',
-        type='gauge',
-        unit='GiB',
-        volume=1,
-        user_id='u',
-        project_id='p',
-        resource_id='b',
-        resource_metadata={
-            'display_name': 'n',
-            'volume_id': '00000000-0000-0000-0000-000000000001',
-            'is_incremental': True,
-            'host': 'h',
-        },
-    )
-    assert backup.sample_attributes(sample) == {
-        'display_name': 'n',
-        'volume_id': '00000000-0000-0000-0000-000000000001',
-        'is_incremental': True,
-        'host': 'h',
-    }
 
 
 def test_event_definition_and_pipeline_are_added_once():
@@ -183,27 +115,6 @@ def test_sources_naming_backup_meters_give_them_up():
     # Without Gnocchi in the pipeline, nothing to route.
     no_gnocchi = {'sources': stock['sources'][2:], 'sinks': stock['sinks'][1:]}
     assert gnocchi.sample_pipeline(no_gnocchi) == no_gnocchi
-
-
-def test_resource_type_created_then_nothing_to_do():
-    client = FakeGnocchi()
-    assert gnocchi.upgrade_resource_type(client) == [
-        'created resource type volume_backup'
-    ]
-    assert gnocchi.upgrade_resource_type(client) == []
-    assert client.calls == [('create', 'volume_backup')]
-    assert client.types['volume_backup']['attributes'] == gnocchi.ATTRIBUTES
-
-
-def test_attribute_added_later_is_added_in_place():
-    older = {k: v for k, v in gnocchi.ATTRIBUTES.items() if k != 'parent_id'}
-    client = FakeGnocchi(
-        resource_types={'volume_backup': {'attributes': dict(older)}}
-    )
-    assert gnocchi.upgrade_resource_type(client) == [
-        'added parent_id to resource type volume_backup'
-    ]
-    assert client.calls == [('update', ['/attributes/parent_id'])]
 
 
 def test_deploy_files_are_written_once(tmp_path):

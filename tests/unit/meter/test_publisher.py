@@ -18,6 +18,7 @@ from gnocchiclient import exceptions as gnocchi_exc
 from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup.cmd import gnocchi
+from ceilometer_backup.meter.gnocchi import schema
 from ceilometer_backup.meter import publisher as backup_publisher
 from ceilometer_backup.meter import spool
 from tests.support import MIB, config
@@ -88,7 +89,7 @@ def test_a_new_resource_is_created_with_its_metrics_and_posted_once(
     publisher.publish_samples(samples())
     assert [call[0] for call in fake.calls] == ['create', 'post', 'post']
     _, resource_type, resource = fake.calls[0]
-    assert resource_type == gnocchi.RESOURCE_TYPE
+    assert resource_type == schema.RESOURCE_TYPE
     assert resource['display_name'] == 'nightly'
     assert resource['project_id'] == 'project-1'
     assert resource['metrics'] == {

@@ -1,0 +1,98 @@
+"""What a backup is in Gnocchi: the mapping as Ceilometer's own publisher
+loads it, and the resource type as the operator's upgrade makes it."""
+
+import yaml
+from ceilometer.publisher import gnocchi as gnocchi_publisher
+from ceilometer.sample import Sample
+
+from ceilometer_backup.meter import meters
+from ceilometer_backup.meter.gnocchi import schema
+from tests.support import config
+from tests.support.fake_gnocchi import FakeGnocchi
+from tests.unit.cmd.test_gnocchi import _resource_types_of, _stock
+
+
+def test_every_backup_meter_lands_on_volume_backup_only():
+    stock = _stock('gnocchi_resources.yaml')
+    assert _resource_types_of(stock)['backup.size'] == ['volume']
+    merged = schema.gnocchi_resources(stock)
+    owners = _resource_types_of(merged)
+    for meter in [m.name for m in meters.METERS] + ['volume.backup.size']:
+        assert owners[meter] == ['volume_backup'], meter
+    # Nothing else moved, and merging twice changes nothing.
+    assert owners['volume.size'] == ['volume']
+    assert len(merged['resources']) == len(stock['resources']) + 1
+    assert schema.gnocchi_resources(merged) == merged
+
+
+def test_the_mapping_loads_in_ceilometers_gnocchi_publisher(tmp_path):
+    path = tmp_path / 'gnocchi_resources.yaml'
+    path.write_text(
+        yaml.safe_dump(
+            schema.gnocchi_resources(_stock('gnocchi_resources.yaml'))
+        )
+    )
+    conf = config.ceilometer_conf()
+    load = gnocchi_publisher.GnocchiPublisher._load_definitions
+    definitions, policies = load(conf, None, str(path))
+    (backup,) = [
+        d for d in definitions if d.cfg['resource_type'] == 'volume_backup'
+    ]
+    # backup.idle keeps the max an alarm across backups needs; the
+    # publisher creates its archive policy, the rest keep the default.
+    idle = schema.IDLE_ARCHIVE_POLICY
+    assert idle in policies
+    assert 'max' in idle['aggregation_methods']
+    policy_of = {
+        name: extra['archive_policy_name']
+        for name, extra in backup.metrics.items()
+    }
+    assert policy_of['backup.idle'] == idle['name']
+    assert policy_of['backup.progress'] == 'ceilometer-low'
+    assert (
+        backup.event_match('backup.delete.end')
+        == gnocchi_publisher.EVENT_DELETE
+    )
+    assert backup.event_match('backup.create.end') is None
+    sample = Sample(
+        name='backup.size',
+        type='gauge',
+        unit='GiB',
+        volume=1,
+        user_id='u',
+        project_id='p',
+        resource_id='b',
+        resource_metadata={
+            'display_name': 'n',
+            'volume_id': '00000000-0000-0000-0000-000000000001',
+            'is_incremental': True,
+            'host': 'h',
+        },
+    )
+    assert backup.sample_attributes(sample) == {
+        'display_name': 'n',
+        'volume_id': '00000000-0000-0000-0000-000000000001',
+        'is_incremental': True,
+        'host': 'h',
+    }
+
+
+def test_resource_type_created_then_nothing_to_do():
+    client = FakeGnocchi()
+    assert schema.upgrade_resource_type(client) == [
+        'created resource type volume_backup'
+    ]
+    assert schema.upgrade_resource_type(client) == []
+    assert client.calls == [('create', 'volume_backup')]
+    assert client.types['volume_backup']['attributes'] == schema.ATTRIBUTES
+
+
+def test_attribute_added_later_is_added_in_place():
+    older = {k: v for k, v in schema.ATTRIBUTES.items() if k != 'parent_id'}
+    client = FakeGnocchi(
+        resource_types={'volume_backup': {'attributes': dict(older)}}
+    )
+    assert schema.upgrade_resource_type(client) == [
+        'added parent_id to resource type volume_backup'
+    ]
+    assert client.calls == [('update', ['/attributes/parent_id'])]
