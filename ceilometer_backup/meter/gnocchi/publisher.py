@@ -51,7 +51,7 @@ from oslo_log import log
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts, upstream
-from ceilometer_backup.meter import spool
+from ceilometer_backup.meter.gnocchi import spool
 
 LOG = log.getLogger(__name__)
 

@@ -18,9 +18,8 @@ from gnocchiclient import exceptions as gnocchi_exc
 from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup.cmd import gnocchi
-from ceilometer_backup.meter.gnocchi import schema
-from ceilometer_backup.meter import publisher as backup_publisher
-from ceilometer_backup.meter import spool
+from ceilometer_backup.meter.gnocchi import publisher as backup_publisher
+from ceilometer_backup.meter.gnocchi import schema, spool
 from tests.support import MIB, config
 from tests.support.fake_gnocchi import FakeGnocchi
 
