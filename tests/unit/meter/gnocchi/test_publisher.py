@@ -18,8 +18,8 @@ from gnocchiclient import exceptions as gnocchi_exc
 from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup.cmd import gnocchi
+from ceilometer_backup.meter.gnocchi import outbox, schema, spool
 from ceilometer_backup.meter.gnocchi import publisher as backup_publisher
-from ceilometer_backup.meter.gnocchi import schema, spool
 from tests.support import MIB, config
 from tests.support.fake_gnocchi import FakeGnocchi
 
@@ -33,8 +33,8 @@ def spool_dir(tmp_path):
 
 @pytest.fixture
 def make_publisher(tmp_path, spool_dir, monkeypatch):
-    monkeypatch.setattr(backup_publisher, 'RETRY_START', 0.01)
-    monkeypatch.setattr(backup_publisher, 'RETRY_MAX', 0.02)
+    monkeypatch.setattr(outbox, 'RETRY_START', 0.01)
+    monkeypatch.setattr(outbox, 'RETRY_MAX', 0.02)
     # Gnocchi's basic auth: the publisher builds its clients offline.
     conf_file = tmp_path / 'ceilometer.conf'
     conf_file.write_text(
@@ -157,13 +157,14 @@ def samples_at(*stamps):
     ]
 
 
+def _ours(record):
+    """Logged by the publisher or its parts, not by Ceilometer or
+    oslo.cache."""
+    return record.name.startswith(f'{backup_publisher.__package__}.')
+
+
 def _published_lines(caplog):
-    """What the publisher logged, not Ceilometer's and oslo.cache's."""
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == backup_publisher.__name__
-    ]
+    return [r.getMessage() for r in caplog.records if _ours(r)]
 
 
 def _values(fake):
@@ -183,12 +184,12 @@ def _wait_sent(publisher):
     """Until the publisher's sender is done: the spool empty, and what it
     logs on the way logged."""
     deadline = time.monotonic() + 10
-    while publisher._sender is not None:
+    while publisher._outbox._sender is not None:
         assert time.monotonic() < deadline, os.listdir(
-            publisher._spool.directory
+            publisher._outbox.spool.directory
         )
         time.sleep(0.01)
-    assert _kept(publisher._spool.directory) == []
+    assert _kept(publisher._outbox.spool.directory) == []
 
 
 def test_gnocchi_unreachable_keeps_batches_on_disk_and_sends_them_in_order(
@@ -210,7 +211,7 @@ def test_gnocchi_unreachable_keeps_batches_on_disk_and_sends_them_in_order(
     messages = [
         (r.levelname, r.getMessage())
         for r in caplog.records
-        if r.levelno >= logging.INFO and r.name == backup_publisher.__name__
+        if r.levelno >= logging.INFO and _ours(r)
     ]
     assert [level for level, _ in messages] == ['WARNING', 'INFO']
     assert messages[0][1].startswith(
