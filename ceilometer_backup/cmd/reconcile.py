@@ -22,7 +22,7 @@ from oslo_utils import timeutils
 from ceilometer_backup.cmd import CommandFailed, gnocchi
 from ceilometer_backup.meter.cinder import CinderBackups
 from ceilometer_backup.meter.gnocchi import schema
-from ceilometer_backup.meter.stored import open_backup_resources
+from ceilometer_backup.meter.gnocchi.stored import open_backup_resources
 
 # --max-share does not stop a run ending this many resources or fewer.
 SHARE_FLOOR = 10

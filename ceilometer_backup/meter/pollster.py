@@ -12,7 +12,7 @@ from ceilometer.sample import Sample
 from oslo_log import log as logging
 
 from ceilometer_backup.meter import meters
-from ceilometer_backup.meter.stored import StoredSizes
+from ceilometer_backup.meter.gnocchi.stored import StoredSizes
 from ceilometer_backup.meter.tls import tls_failure
 
 LOG = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ class BackupStatusPollster(_BackupPollster):
 
 class BackupStoredSizePollster(_BackupPollster):
     """What each backup holds, every cycle, so storage is rated by the
-    period: its create's figure, read back from Gnocchi (meter/stored.py).
+    period: its create's figure, read back from Gnocchi
+    (meter/gnocchi/stored.py).
 
     A backup in error holds nothing to restore and is not sampled; nor is
     one whose create was never counted (made before this plugin, or by a

@@ -171,7 +171,7 @@ def _volumes(event_type, payload, metadata, problems):
         stored = dict(figures).get(meters.STORED)
         if stored is not None:
             # Kept on the backup's Gnocchi resource: what polling carries
-            # forward (meter/stored.py).
+            # forward (meter/gnocchi/stored.py).
             metadata[schema.STORED_ATTRIBUTE] = stored
         return volumes + figures
     if event_type in _PROGRESS_EVENTS:

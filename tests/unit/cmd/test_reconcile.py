@@ -1,5 +1,5 @@
 from ceilometer_backup.cmd import reconcile
-from ceilometer_backup.meter import stored
+from ceilometer_backup.meter.gnocchi import stored
 from tests.support.fake_gnocchi import FakeGnocchi
 
 

@@ -3,7 +3,8 @@ import logging
 
 import pytest
 
-from ceilometer_backup.meter import cinder, pollster, stored
+from ceilometer_backup.meter import cinder, pollster
+from ceilometer_backup.meter.gnocchi import stored
 from tests.support.fake_gnocchi import FakeGnocchi
 from tests.support.openstack_api import make_backups
 
