@@ -12,7 +12,7 @@ import time
 
 import yaml
 
-from ceilometer_backup.cmd.agent import pipeline_yaml
+from ceilometer_backup.demo.agent import pipeline_yaml
 from tests.support import ROOT, config, servers
 
 # Ceilometer without this plugin, as after ``pip uninstall``.

@@ -16,7 +16,7 @@ import tempfile
 import ceilometer
 from ceilometer import service
 
-from ceilometer_backup.cmd.agent import pipeline_yaml
+from ceilometer_backup.demo.agent import pipeline_yaml
 from ceilometer_backup.emitter.notification import standalone_conf
 from tests.support import ROOT
 from tests.support.openstack_api import PASSWORD

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.cmd.agent import InProcessAgent
+from ceilometer_backup.demo.agent import InProcessAgent
 from ceilometer_backup.emitter.payload import build_payload
 from ceilometer_backup.meter import sample as endpoint
 from tests.support import cinder_objects, config
