@@ -80,6 +80,16 @@ def service_of(backup):
     where Cinder recorded the wrapper (its manager records its configured
     driver before the wrapper corrects it), so the service never flips."""
     recorded = read_field(backup, 'service')
+    if recorded is not None and not isinstance(recorded, str):
+        LOG.warning(
+            'Backup %(backup)s records its service as a %(kind)s, not a '
+            "driver's name: its notifications carry it as recorded",
+            {
+                'backup': read_field(backup, 'id'),
+                'kind': type(recorded).__name__,
+            },
+        )
+        return recorded
     if not recorded or WRAPPER.startswith(recorded):
         return CONF.backup_notifications.wrapped_driver
     return recorded

@@ -97,8 +97,18 @@ class MeteredBackupManager(manager.BackupManager):
             self.driver_name = CONF.backup_notifications.wrapped_driver
 
     def _wrapped(self):
-        """Whether the configured driver is the metering wrapper."""
-        return issubclass(self.service, driver.MeteredBackupDriver)
+        """Whether the configured driver is the metering wrapper. A driver
+        that is not a class (a factory put in its place) is not: Cinder's
+        own behaviour goes on, unmetered by the manager."""
+        if isinstance(self.service, type):
+            return issubclass(self.service, driver.MeteredBackupDriver)
+        LOG.warning(
+            "The backup manager's driver is a %(kind)s, not a class: this "
+            'operation is not metered by the manager (no duration in its '
+            '.end, no .error of its failure)',
+            {'kind': type(self.service).__name__},
+        )
+        return False
 
     def _is_our_backup(self, backup):
         if super()._is_our_backup(backup):

@@ -14,6 +14,10 @@ What counts:
   (chunked drivers write an object in 1 MiB pieces, then flush it).
 """
 
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
 
 class CountingVolumeFile:
     """Behaves as ``volume_file``; tells ``advance(nbytes, objects)``."""
@@ -94,9 +98,25 @@ def measured_size(volume_file):
     """
     try:
         position = volume_file.tell()
+        # Checked before any seek: a position that is no number (a Mock's
+        # converts to 1) must not move the file the driver reads.
+        if not _told(volume_file, position):
+            return None
         volume_file.seek(0, 2)
         end = volume_file.tell()
         volume_file.seek(position)
     except Exception:
         return None
-    return end or None
+    return (end or None) if _told(volume_file, end) else None
+
+
+def _told(volume_file, offset):
+    """Whether ``offset``, told by ``volume_file``, is a number of bytes."""
+    if isinstance(offset, int) and not isinstance(offset, bool):
+        return True
+    LOG.warning(
+        'The volume file (a %(file)s) tells its position as a %(kind)s, not '
+        "a number of bytes: progress is measured against the backup's size",
+        {'file': type(volume_file).__name__, 'kind': type(offset).__name__},
+    )
+    return False

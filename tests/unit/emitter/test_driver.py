@@ -1,7 +1,9 @@
+import io
 import logging
 import os
 import time
 import traceback
+from unittest import mock
 
 import oslo_messaging
 import pytest
@@ -13,6 +15,7 @@ from ceilometer_backup.emitter import driver as driver_module
 from ceilometer_backup.emitter.driver import MeteredBackupDriver
 from ceilometer_backup.emitter.manager import MeteredBackupManager
 from tests.support import cinder_objects
+from tests.support.fake_backup_driver import FakeBackupDriver
 
 FAKE = 'tests.support.fake_backup_driver.FakeBackupDriver'
 WRAPPER = 'ceilometer_backup.emitter.driver.MeteredBackupDriver'
@@ -484,3 +487,91 @@ def test_a_driver_failure_cinder_swallows_does_not_silence_the_next(
         for m in recorded.of('backup.restore.error')
     ]
     assert reasons == ['cancelled', 'target not attachable']
+
+
+# Objects of types the plugin does not expect, as Cinder's own unit tests
+# hand its manager and driver (tests/cinder_unit runs those): Cinder's
+# behaviour goes on unchanged, and a WARNING says what was not metered.
+
+
+def _warnings(caplog):
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING
+        and r.name.startswith('ceilometer_backup')
+    ]
+
+
+def test_a_driver_that_is_not_a_class_leaves_the_manager_cinders(
+    cinder_conf, recorded, cinder_notified, monkeypatch, caplog
+):
+    error = OSError('Unable to attach volume')
+
+    def cinders(self, ctxt, backup):
+        raise error
+
+    monkeypatch.setattr(
+        MeteredBackupManager.__bases__[0], 'create_backup', cinders
+    )
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager.host = 'h'
+    # Cinder's tests: a function that returns a driver double.
+    manager.service = lambda context: mock.MagicMock()
+    backup = cinder_objects.backup(service=WRAPPER)
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(OSError) as raised:
+            manager.create_backup(None, backup)
+        manager._notify_about_backup_usage(None, backup, 'create.end')
+    assert raised.value is error
+    assert cinder_notified == [('create.end', {})], "Cinder's own payload"
+    driver_module.process_notifier().flush()
+    assert recorded.messages == []
+    assert _warnings(caplog) and all(
+        'not a class' in w for w in _warnings(caplog)
+    )
+
+
+def test_a_recorded_service_that_is_not_text_passes_as_recorded(
+    cinder_conf, recorded, cinder_notified, tmp_path, caplog
+):
+    # Cinder's tests: a MagicMock backup, its service a MagicMock too.
+    backup = mock.MagicMock(id='backup-1', size=1)
+    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager.host = 'h'
+    with caplog.at_level(logging.WARNING):
+        manager._notify_about_backup_usage(None, backup, 'create.start')
+        with open(_volume(tmp_path, mib=4), 'rb') as f:
+            updates = _driver().backup(backup, f)
+        assert _driver().delete_backup(backup) is None
+    ((event, extra),) = cinder_notified
+    assert event == 'create.start'
+    assert extra['service'] is backup.service, 'as Cinder would send it'
+    assert updates == {'object_count': 1, 'service': FAKE}
+    warnings = _warnings(caplog)
+    assert len(warnings) == 3
+    assert all('backup-1' in w and 'MagicMock' in w for w in warnings)
+
+
+class _PositionUntold(io.BytesIO):
+    """A volume file whose tell() answers with no number, as a Mock's
+    does (a MagicMock's even converts to 1 where a position is due)."""
+
+    def tell(self):
+        return mock.MagicMock()
+
+
+def test_a_volume_file_whose_tell_is_not_a_number_is_read_as_is(
+    cinder_conf, recorded, caplog
+):
+    data = os.urandom(1024 * 1024)
+    backup = cinder_objects.backup(size=1)
+    with caplog.at_level(logging.WARNING):
+        updates = _driver().backup(backup, _PositionUntold(data))
+    assert updates == {'object_count': 1, 'service': FAKE}
+    assert FakeBackupDriver.stored[backup.id] == [data], 'from byte 0'
+    (warning,) = _warnings(caplog)
+    assert 'MagicMock' in warning and '_PositionUntold' in warning
+    driver_module.process_notifier().flush()
+    (progress,) = recorded.of('backup.createprogress')
+    assert progress['payload']['bytes_total'] == 1024**3, "the backup's size"
