@@ -27,8 +27,16 @@ echo '== docs (-W: a warning fails), and the links between pages'
 .venv/bin/sphinx-build -W -q -b linkcheck doc/source doc/build/linkcheck
 
 pytest=(.venv/bin/python -m pytest -p no:cacheprovider -W ignore::DeprecationWarning --durations=15)
+logs=$(mktemp -d)
+# Each part that fails writes its name to $failed, so that the last lines
+# of a long log say which parts to look for above.
+failed=$logs/failed
 echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
 "${pytest[@]}" tests/cinder_harness "$@"
+
+echo '== Cinder'"'"'s own backup unit tests, stock and with the plugin in its place'
+.venv/bin/python -m tests.cinder_unit ||
+    echo "Cinder's backup unit tests with the plugin (tests/cinder_unit)" >>"$failed"
 
 # Beside the main suite, in two processes of their own, waited for and
 # never killed (so that their servers are stopped; an interrupted
@@ -43,11 +51,7 @@ echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process
 # other pytest runs only.
 waiting=(tests/functional/test_gnocchi_outage.py
          tests/functional/test_stored_billing.py)
-logs=$(mktemp -d)
 pairs=$(bash tools/release.sh list)
-# Each part that fails writes its name to $failed, so that the last lines
-# of a long log say which parts to look for above.
-failed=$logs/failed
 (export logs failed
  nice -n 10 xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install ||
      echo "$1 on Python $2: not made" >>"$failed"' _ <<<"$pairs"
