@@ -28,8 +28,21 @@ class CountingVolumeFile:
         self._position = 0
         self._furthest = 0
         self._unflushed = False
+        self._counting = True
+
+    def _counts(self, nbytes):
+        """Whether to go on counting: not once the file has told something
+        other than a number of bytes (a Mock's answers); its data still go
+        through as they are."""
+        if self._counting and not _told(
+            self._file, nbytes, 'its progress is counted no further'
+        ):
+            self._counting = False
+        return self._counting
 
     def _moved(self, nbytes, objects):
+        if not self._counts(nbytes):
+            return
         self._position += nbytes
         if self._position > self._furthest:
             self._advance(self._position - self._furthest, objects)
@@ -40,7 +53,7 @@ class CountingVolumeFile:
     def read(self, *args, **kwargs):
         data = self._file.read(*args, **kwargs)
         if data:
-            self._moved(len(data), 1)
+            self._moved(_length(data), 1)
         return data
 
     def readinto(self, buffer):
@@ -52,7 +65,7 @@ class CountingVolumeFile:
     def write(self, data):
         count = self._file.write(data)
         # Some file-likes (tpool proxies of old, raw sockets) return None.
-        self._moved(len(data) if count is None else count, 0)
+        self._moved(_length(data) if count is None else count, 0)
         self._unflushed = True
         return count
 
@@ -67,7 +80,8 @@ class CountingVolumeFile:
         position = self._file.seek(offset, whence)
         if position is None:
             position = offset if whence == 0 else self._file.tell()
-        self._position = position
+        if self._counts(position):
+            self._position = position
         return position
 
     def __iter__(self):
@@ -75,7 +89,7 @@ class CountingVolumeFile:
 
     def __next__(self):
         line = next(self._file)
-        self._moved(len(line), 1)
+        self._moved(_length(line), 1)
         return line
 
     def __enter__(self):
@@ -100,23 +114,40 @@ def measured_size(volume_file):
         position = volume_file.tell()
         # Checked before any seek: a position that is no number (a Mock's
         # converts to 1) must not move the file the driver reads.
-        if not _told(volume_file, position):
+        if not _told(volume_file, position, _BY_BACKUP_SIZE):
             return None
         volume_file.seek(0, 2)
         end = volume_file.tell()
         volume_file.seek(position)
     except Exception:
         return None
-    return (end or None) if _told(volume_file, end) else None
+    return (end or None) if _told(volume_file, end, _BY_BACKUP_SIZE) else None
 
 
-def _told(volume_file, offset):
-    """Whether ``offset``, told by ``volume_file``, is a number of bytes."""
-    if isinstance(offset, int) and not isinstance(offset, bool):
+_BY_BACKUP_SIZE = "progress is measured against the backup's size"
+
+
+def _told(volume_file, value, consequence):
+    """Whether ``value``, told by ``volume_file``, is a number of bytes;
+    where it is not, one WARNING says so and what follows."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return True
     LOG.warning(
-        'The volume file (a %(file)s) tells its position as a %(kind)s, not '
-        "a number of bytes: progress is measured against the backup's size",
-        {'file': type(volume_file).__name__, 'kind': type(offset).__name__},
+        'The volume file (a %(file)s) tells a %(kind)s where a number of '
+        'bytes is due: %(consequence)s',
+        {
+            'file': type(volume_file).__name__,
+            'kind': type(value).__name__,
+            'consequence': consequence,
+        },
     )
     return False
+
+
+def _length(data):
+    """``len(data)``, or data without one (a Mock) as it is, for ``_told``
+    to name."""
+    try:
+        return len(data)
+    except TypeError:
+        return data

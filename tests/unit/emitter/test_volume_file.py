@@ -1,5 +1,7 @@
 import io
+import logging
 import os
+from unittest import mock
 
 import pytest
 
@@ -122,3 +124,34 @@ def test_measured_size_of_unseekable_or_empty_is_unknown():
     with os.fdopen(read_end, 'rb') as pipe, os.fdopen(write_end, 'wb'):
         assert measured_size(pipe) is None
     assert measured_size(io.BytesIO()) is None
+
+
+def test_a_file_that_tells_no_numbers_goes_through_uncounted(caplog):
+    """As Cinder's own unit tests hand a driver: every answer a Mock."""
+    inner = mock.Mock()
+    advance = Recording()
+    counted = CountingVolumeFile(inner, advance)
+    with caplog.at_level(logging.WARNING):
+        assert counted.read(4) is inner.read.return_value
+        assert counted.write(b'abc') is inner.write.return_value
+        assert counted.seek(3) is inner.seek.return_value
+        counted.flush()
+    assert advance.calls == []
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert 'a Mock where a number of bytes is due' in warning
+
+
+def test_counting_stops_at_the_first_answer_that_is_no_number(caplog):
+    class SeekTellsNothing(io.BytesIO):
+        def seek(self, *args):
+            super().seek(*args)
+            return mock.MagicMock()
+
+    advance = Recording()
+    counted = CountingVolumeFile(SeekTellsNothing(b'a' * 10), advance)
+    with caplog.at_level(logging.WARNING):
+        assert counted.read(4) == b'aaaa'
+        counted.seek(0)
+        assert counted.read() == b'a' * 10
+    assert advance.calls == [(4, 1)]
+    assert len(caplog.records) == 1
