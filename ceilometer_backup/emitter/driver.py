@@ -19,6 +19,7 @@ restorable if the wrapper is removed again.
 import contextlib
 import functools
 import threading
+from collections.abc import Mapping
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -187,6 +188,13 @@ class MeteredBackupDriver:
                 )
             op.end_figures.update(counts.figures())
         self._succeeded(op)
+        if updates is not None and not isinstance(updates, Mapping):
+            LOG.warning(
+                'The backup driver returned a %(kind)s, not the updates of '
+                'backup %(backup)s: handed to Cinder as it is',
+                {'kind': type(updates).__name__, 'backup': op.backup_id},
+            )
+            return updates
         # Cinder's stock manager records the wrapper's name (ours, the
         # wrapped driver's): keep the real driver's.
         return dict(updates or {}, service=self.driver_name)

@@ -575,3 +575,18 @@ def test_a_volume_file_whose_tell_is_not_a_number_is_read_as_is(
     driver_module.process_notifier().flush()
     (progress,) = recorded.of('backup.createprogress')
     assert progress['payload']['bytes_total'] == 1024**3, "the backup's size"
+
+
+def test_a_driver_result_that_is_not_updates_goes_to_cinder_as_it_is(
+    cinder_conf, tmp_path, monkeypatch, caplog
+):
+    wrapper = _driver()
+    # Cinder's tests: a driver double whose backup() returns a Mock.
+    result = mock.Mock()
+    monkeypatch.setattr(wrapper._driver, 'backup', lambda b, f: result)
+    backup = cinder_objects.backup(size=1)
+    with caplog.at_level(logging.WARNING):
+        with open(_volume(tmp_path, mib=1), 'rb') as f:
+            assert wrapper.backup(backup, f) is result
+    (warning,) = _warnings(caplog)
+    assert 'returned a Mock' in warning and backup.id in warning
