@@ -7,7 +7,8 @@ configures it: ``backup_manager`` is ``MeteredBackupManager``,
 ``backup_driver`` is ``MeteredBackupDriver``, and the driver a test
 configures (Cinder's test default, or its own ``backup_driver``) becomes
 ``[backup_notifications] wrapped_driver``. Tests that construct a driver
-class themselves (``drivers/``) run that driver as it is.
+class themselves (``drivers/``, ``test_chunkeddriver.py``) run that
+driver as it is.
 """
 
 import json
