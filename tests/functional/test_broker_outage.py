@@ -6,9 +6,10 @@ import pytest
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import MIB, cinder_objects
+from testcloud.ground import MIB
+from testcloud.rabbitmq import RabbitMQ
+from tests.support import cinder_objects
 from tests.support.config import cinder_conf
-from tests.support.rabbitmq import RabbitMQ
 from tests.support.recorders import listening
 
 

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from tests.support import ROOT
-from tests.support.cinder import POSIX_BACKUP, SNIPPET, VENV
+from testcloud.cinder import POSIX_BACKUP, SNIPPET, VENV
+from testcloud.ground import ROOT
 
 CANNOT_START = 'cinder-backup cannot start: '
 

@@ -27,9 +27,9 @@ import uuid
 import pytest
 
 from ceilometer_backup.cmd.gnocchi import RESOURCE_TYPE, upgrade_resource_type
-from tests.support.cloudkitty import CloudKitty
-from tests.support.gnocchi import Gnocchi
-from tests.support.postgresql import PostgreSQL
+from testcloud.cloudkitty import CloudKitty
+from testcloud.gnocchi import Gnocchi
+from testcloud.postgresql import PostgreSQL
 
 PERIOD = 10
 GIB = 1024**3

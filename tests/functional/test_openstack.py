@@ -20,10 +20,11 @@ from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup.meter.cinder import CinderBackups, NotWholeCloud
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests.support import MIB, config, tenant_input
+from testcloud.cloud import real_cloud, sha256, wait_for
+from testcloud.ground import MIB
+from testcloud.scripts.cinder_database import size_of
+from tests.support import config, tenant_input
 from tests.support.checks import errors_of_this_package
-from tests.support.cinder_database import size_of
-from tests.support.cloud import real_cloud, sha256, wait_for
 from tests.support.recorders import listening
 
 POSIX = 'cinder.backup.drivers.posix.PosixBackupDriver'

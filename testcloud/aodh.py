@@ -30,7 +30,8 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from tests.support import ROOT, servers
+from testcloud import servers
+from testcloud.ground import ROOT
 
 BINDIR = os.path.join(ROOT, '.venv-aodh', 'bin')
 ADMIN = {
@@ -203,14 +204,3 @@ evaluation_interval = {EVALUATION_INTERVAL}
 
     def alarm(self, alarm_id):
         return self.request('GET', f'/v2/alarms/{alarm_id}')
-
-
-EVENT_PIPELINE = """---
-sources:
-  - name: backup_events
-    events: ['backup.*']
-    sinks: [to_aodh]
-sinks:
-  - name: to_aodh
-    publishers: ['notifier://?topic=alarm.all']
-"""

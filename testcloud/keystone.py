@@ -13,7 +13,7 @@ It runs under uwsgi as ``servers.uwsgi`` starts a WSGI module (every
 answer saying ``Connection: close``: keystoneauth reuses its connections,
 which uwsgi's socket modes do not serve twice).
 
-Given a CertificateAuthority (tests.support.tls), Keystone serves HTTPS
+Given a CertificateAuthority (testcloud.tls), Keystone serves HTTPS
 only (uwsgi's ``--https-socket``), its endpoints say ``https``, and this
 module's sessions trust that authority alone.
 """
@@ -25,7 +25,8 @@ import time
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.support import ROOT, servers
+from testcloud import servers
+from testcloud.ground import ROOT, psycopg2_url
 
 VENV = os.environ.get('KEYSTONE_VENV', os.path.join(ROOT, '.venv-keystone'))
 REGION = 'RegionOne'
@@ -59,14 +60,6 @@ USERS = {
     # devstack makes it: s3token reads EC2 credentials to cache them.
     'swift': ('service', 'service', 'admin'),
 }
-
-
-def psycopg2_url(url):
-    """``url`` with psycopg2 named: SQLAlchemy 2.1 defaults to psycopg 3."""
-    scheme, rest = url.split('://', 1)
-    if scheme in ('postgresql', 'postgres'):
-        scheme = 'postgresql+psycopg2'
-    return f'{scheme}://{rest}'
 
 
 class Keystone:

@@ -8,10 +8,10 @@ second. Coordination is tooz's file driver (one host): Gnocchi's default,
 the PostgreSQL indexer, opens and closes a connection for every sack lock,
 128 a second here, which alone keeps half a core busy forking backends.
 
-Given a CertificateAuthority (tests.support.tls), the API serves HTTPS
+Given a CertificateAuthority (testcloud.tls), the API serves HTTPS
 only: gnocchi-api starts uwsgi with plain HTTP, so uwsgi runs Gnocchi's
 WSGI module itself, as a deployment's own web server does. Given a
-Keystone (tests.support.keystone), the API authenticates there instead
+Keystone (testcloud.keystone), the API authenticates there instead
 (``auth_mode = keystone``, keystonemiddleware as the ``gnocchi`` user),
 is in its catalog as ``metric``, and clients use Keystone credentials.
 """
@@ -24,7 +24,8 @@ import time
 from gnocchiclient import auth as gnocchi_auth
 from gnocchiclient.v1 import client as gnocchi_client
 
-from tests.support import ROOT, config, servers
+from testcloud import servers
+from testcloud.ground import ROOT, service_credentials
 
 VENV = os.environ.get('GNOCCHI_VENV', os.path.join(ROOT, '.venv-gnocchi'))
 
@@ -154,7 +155,7 @@ workers = 1
         Keystone's ``user`` when behind Keystone)."""
         cafile = f'cafile = {self.tls.cafile}\n' if self.tls else ''
         if self.keystone:
-            lines = config.service_credentials(
+            lines = service_credentials(
                 **self.keystone.credentials(user)
             ).split('\n', 1)[1]
         else:
@@ -164,13 +165,11 @@ workers = 1
 
     def put_backups(self, archive_policy, project_id, user_id, metrics, held):
         """volume_backup resources, with one metric of each name, put
-        straight into the index (``tests.support.gnocchi_database``);
+        straight into the index (``testcloud.scripts.gnocchi_database``);
         ``held``: (backup id, stored bytes) pairs."""
         servers.run(
             [
-                os.path.join(VENV, 'bin', 'python'),
-                '-m',
-                'tests.support.gnocchi_database',
+                *servers.script(VENV, 'gnocchi_database'),
                 self.indexer_url,
                 archive_policy,
             ],
@@ -183,7 +182,6 @@ workers = 1
                 }
             ),
             timeout=900,
-            cwd=ROOT,
         )
 
     def client(self):

@@ -22,7 +22,8 @@ import json
 import os
 import pwd
 
-from tests.support import ROOT, servers
+from testcloud import servers
+from testcloud.ground import ROOT
 
 VENV = os.environ.get('SWIFT_VENV', os.path.join(ROOT, '.venv-swift'))
 SERVERS = ('account', 'container', 'object')
@@ -33,19 +34,6 @@ PIPELINE = (
     'proxy-logging proxy-server'
 )
 MEMCACHED = '/usr/bin/memcached'
-# swift.common.ring's builder, in .venv-swift: one replica, one device.
-RINGS = """
-import json, sys
-from swift.common.ring import RingBuilder
-base, ports = sys.argv[1], json.loads(sys.argv[2])
-for kind, port in ports.items():
-    builder = RingBuilder(6, 1, 1)
-    builder.add_dev({'region': 1, 'zone': 1, 'ip': '127.0.0.1',
-                     'port': port, 'device': 'd1', 'weight': 100})
-    builder.rebalance()
-    builder.save(f'{base}/{kind}.builder')
-    builder.get_ring().save(f'{base}/{kind}.ring.gz')
-"""
 FILTERS = (
     'catch_errors', 'gatekeeper', 'healthcheck', 'listing_formats',
     'container_sync', 'bulk', 'copy', 'slo', 'dlo', 'versioned_writes',
@@ -120,9 +108,7 @@ recon_cache_path = {self.workdir}
         )
         servers.run(
             [
-                os.path.join(VENV, 'bin', 'python'),
-                '-c',
-                RINGS,
+                *servers.script(VENV, 'swift_rings'),
                 self.workdir,
                 json.dumps(self.ports),
             ]

@@ -35,7 +35,8 @@ import subprocess
 import time
 import uuid
 
-from tests.support import MIB, servers
+from testcloud import servers
+from testcloud.ground import MIB
 
 DAEMONS = ('ceph-mon', 'ceph-mgr', 'ceph-osd')
 POOLS = ('volumes', 'backups')

@@ -3,9 +3,9 @@
 The services run from .venv, where this package is installed, and
 cinder-backup runs the metering wrapper configured exactly as operators are
 told (etc/cinder/cinder.conf.snippet) around Cinder's POSIX driver. Volumes
-are sparse files (tests.support.sparse_volume_driver): no LVM, no iSCSI.
+are sparse files (testcloud.scripts.sparse_volume_driver): no LVM, no iSCSI.
 
-Given a Ceph (tests.support.ceph), volumes are RBD images in its
+Given a Ceph (testcloud.ceph), volumes are RBD images in its
 ``volumes`` pool (Cinder's RBDDriver, as client.cinder) and cinder-backup
 wraps Cinder's CephBackupDriver (into ``backups``, as
 client.cinder-backup): the shipped snippet with its wrapped driver, and
@@ -44,8 +44,8 @@ import time
 
 from cinderclient import client as cinder_client
 
-from tests.support import ROOT, servers
-from tests.support.keystone import psycopg2_url
+from testcloud import servers
+from testcloud.ground import ROOT, psycopg2_url
 
 VENV = os.path.abspath(
     os.environ.get('CINDER_VENV', os.path.join(ROOT, '.venv'))
@@ -53,7 +53,7 @@ VENV = os.path.abspath(
 API_VERSION = '3.71'
 POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
 CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'
-# The object stores backups can go to here: a Swift (tests.support.swift),
+# The object stores backups can go to here: a Swift (testcloud.swift),
 # through its own API or its S3 API.
 OBJECT_STORES = {
     'swift': 'cinder.backup.drivers.swift.SwiftBackupDriver',
@@ -90,20 +90,6 @@ osapi_volume_use_ssl = true
 [ssl]
 cert_file = {tls.certfile}
 key_file = {tls.keyfile}
-"""
-
-
-# What a scheduler does at its start, with Cinder's own client.
-ASK_BACKUP_CAPABILITIES = """
-import sys
-from cinder import context, objects, rpc
-from cinder.backup import rpcapi
-from cinder.common import config
-config.CONF(['--config-file', sys.argv[1]], project='cinder')
-objects.register_all()
-rpc.init(config.CONF)
-rpcapi.BackupAPI().publish_service_capabilities(context.get_admin_context())
-rpc.cleanup()
 """
 
 
@@ -237,7 +223,7 @@ helper_command = {privsep}
         its store."""
         if self.ceph is None:
             return f"""[{self.backend}]
-volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
+volume_driver = testcloud.scripts.sparse_volume_driver.SparseFileVolumeDriver
 volume_backend_name = {self.backend}
 sparse_volume_directory = {self.volumes_path}
 backup_use_temp_snapshot = false
@@ -313,19 +299,16 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
 
     def put_backups(self, project_id, count, first=0):
         """Ids of ``count`` backups of ``project_id`` put straight into
-        the database (``tests.support.cinder_database``)."""
+        the database (``testcloud.scripts.cinder_database``)."""
         return servers.run(
             [
-                os.path.join(VENV, 'bin', 'python'),
-                '-m',
-                'tests.support.cinder_database',
+                *servers.script(VENV, 'cinder_database'),
                 self.conf,
                 project_id,
                 str(count),
                 str(first),
             ],
             timeout=600,
-            cwd=ROOT,
         ).split()
 
     def volume_path(self, volume_id):
@@ -450,9 +433,9 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         (Cinder checks it in a loop of its own; Ceph's check connects to
         the cluster).
         """
-        python = os.path.join(VENV, 'bin', 'python')
         servers.run(
-            [python, '-c', ASK_BACKUP_CAPABILITIES, self.conf], timeout=120
+            [*servers.script(VENV, 'cinder_capabilities'), self.conf],
+            timeout=120,
         )
         time.sleep(1)  # two casts away: cinder-backup's to the scheduler
 

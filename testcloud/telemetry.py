@@ -15,10 +15,10 @@ import sys
 
 import yaml
 
-from tests.support import servers
-from tests.support.aodh import EVENT_PIPELINE
-from tests.support.ceilometer_services import NotificationAgent, PollingAgent
-from tests.support.gnocchi import Gnocchi
+from testcloud import servers
+from testcloud.ceilometer_services import NotificationAgent, PollingAgent
+from testcloud.gnocchi import Gnocchi
+from testcloud.ground import EVENT_PIPELINE
 
 PUBLISHER = (
     'backup-gnocchi://?enable_filter_project=false&archive_policy={policy}'
@@ -60,7 +60,7 @@ class Telemetry:
         ``upgrade`` writes, made from stock's publishing to ``gnocchi://``
         (and to the file the tests read), instead of every meter to
         ``backup-gnocchi://``; ``tls``: Gnocchi on HTTPS with that
-        authority's certificate (tests.support.tls); ``keystone``: Gnocchi
+        authority's certificate (testcloud.tls); ``keystone``: Gnocchi
         behind that Keystone, the agents its ``ceilometer`` user."""
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy

@@ -10,11 +10,18 @@ import json
 import os
 import time
 
+import ceilometer
 import yaml
 
 from ceilometer_backup.cmd.agent import pipeline_yaml
-from tests.support import ROOT, config, servers
+from testcloud import servers
+from testcloud.ground import ROOT
 
+OVERRIDE_METERS_DIR = os.path.join(ROOT, 'etc', 'ceilometer', 'meters.d')
+# Where the installed Ceilometer keeps its packaged meters.yaml.
+STOCK_METERS_DIR = os.path.join(
+    os.path.dirname(ceilometer.__file__), 'data', 'meters.d'
+)
 # Ceilometer without this plugin, as after ``pip uninstall``.
 STOCK_VENV = os.environ.get('STOCK_VENV', os.path.join(ROOT, '.venv-stock'))
 
@@ -33,11 +40,7 @@ def stock_ceilometer():
             os.path.join(bindir, 'python'),
             # Isolated: not the checkout's egg-info, if any, from the cwd.
             '-I',
-            '-c',
-            'import importlib.metadata as m;'
-            'g = "ceilometer.sample.endpoint";'
-            'print(m.version("ceilometer"), "backup" in {'
-            'e.name for e in m.entry_points(group=g)})',
+            os.path.join(servers.SCRIPTS, 'stock_ceilometer.py'),
         ]
     ).strip()
     mine = importlib.metadata.version('ceilometer')
@@ -101,7 +104,7 @@ class NotificationAgent(_Agent):
         transport_url,
         publishers=(),
         pipelines=('meter',),
-        meters_dir=config.OVERRIDE_METERS_DIR,
+        meters_dir=OVERRIDE_METERS_DIR,
         defaults='',
         extra='',
         batch_size=100,
@@ -136,7 +139,7 @@ batch_timeout = 1
 {''.join(f'pipelines = {p}{chr(10)}' for p in pipelines)}
 [meter]
 meter_definitions_dirs = {meters_dir}
-meter_definitions_dirs = {config.STOCK_METERS_DIR}
+meter_definitions_dirs = {STOCK_METERS_DIR}
 {extra}""",
             bindir,
         )

@@ -15,6 +15,9 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 
+# What runs inside a service's own virtualenv.
+SCRIPTS = os.path.join(os.path.dirname(__file__), 'scripts')
+
 
 def require(name, path):
     """RuntimeError naming what to run when ``name`` is not installed
@@ -115,9 +118,17 @@ def console_script(name, bindir=None):
     return local if os.path.exists(local) else shutil.which(name)
 
 
+def script(venv, name):
+    """argv running testcloud/scripts/``name``.py with ``venv``'s Python."""
+    return [
+        os.path.join(venv, 'bin', 'python'),
+        os.path.join(SCRIPTS, f'{name}.py'),
+    ]
+
+
 def uwsgi(venv, port, module, tls=None, *more):
     """uwsgi of ``venv`` serving the WSGI ``module`` on 127.0.0.1:``port``,
-    HTTPS with ``tls``'s certificate if given (tests.support.tls): one
+    HTTPS with ``tls``'s certificate if given (testcloud.tls): one
     process of four threads, every answer saying ``Connection: close``
     (uwsgi's socket modes do not serve a second request on a kept-alive
     connection), stopped by SIGTERM rather than reloaded. ``more``: more
