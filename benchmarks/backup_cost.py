@@ -109,7 +109,7 @@ class Round:
             wait_status(get, 'available', timeout=900)
         time.sleep(2)  # the background sender's notifications
         cpu = self.cpu() - cpu
-        wall = _span(self.cinder.log('cinder-backup'), operation, backup_id)
+        wall = _span(self.cinder.log_of('cinder-backup'), operation, backup_id)
         return wall, cpu
 
     def run(self, metered):

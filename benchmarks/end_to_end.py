@@ -106,7 +106,8 @@ class Stack:
         self.rabbitmq = RabbitMQ(os.path.join(workdir, 'rabbitmq'))
         self.database = PostgreSQL()
         self.gnocchi = Gnocchi(
-            os.path.join(workdir, 'gnocchi'), self.database.url('gnocchi')
+            os.path.join(workdir, 'gnocchi'),
+            self.database.database_url('gnocchi'),
         )
         self.etc = os.path.join(workdir, 'etc')
 
@@ -149,7 +150,7 @@ class Stack:
     def __exit__(self, *exc):
         self.gnocchi.stop()
         self.database.stop()
-        self.rabbitmq.close()
+        self.rabbitmq.stop()
 
     def process_trees(self):
         with open(os.path.join(self.database.data, 'postmaster.pid')) as f:

@@ -96,7 +96,8 @@ def main(sizes):
     with Stack(os.path.join(workdir, 'stack')) as stack:
         stack.postgresql.create_database('gnocchi')
         gnocchi = Gnocchi(
-            os.path.join(workdir, 'gnocchi'), stack.postgresql.url('gnocchi')
+            os.path.join(workdir, 'gnocchi'),
+            stack.postgresql.database_url('gnocchi'),
         )
         gnocchi.start()
         try:

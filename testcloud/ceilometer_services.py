@@ -22,18 +22,18 @@ OVERRIDE_METERS_DIR = os.path.join(ROOT, 'etc', 'ceilometer', 'meters.d')
 STOCK_METERS_DIR = os.path.join(
     os.path.dirname(ceilometer.__file__), 'data', 'meters.d'
 )
-# Ceilometer without this plugin, as after ``pip uninstall``.
-STOCK_VENV = os.environ.get('STOCK_VENV', os.path.join(ROOT, '.venv-stock'))
 
 
 def stock_ceilometer():
-    """The stock agent's bin directory, after checking it is stock."""
-    bindir = os.path.join(STOCK_VENV, 'bin')
+    """The stock agent's bin directory (Ceilometer without this plugin,
+    as after ``pip uninstall``), after checking it is stock."""
+    stock = servers.VENVS['stock']
+    bindir = os.path.join(stock, 'bin')
     if not os.path.exists(
         os.path.join(bindir, 'ceilometer-agent-notification')
     ):
         raise RuntimeError(
-            f'no stock Ceilometer in {STOCK_VENV}: run tools/provision.sh'
+            f'no stock Ceilometer in {stock}: run tools/provision.sh'
         )
     probe = servers.run(
         [
@@ -46,13 +46,13 @@ def stock_ceilometer():
     mine = importlib.metadata.version('ceilometer')
     if probe != f'{mine} False':
         raise RuntimeError(
-            f'{STOCK_VENV} must hold Ceilometer {mine} without this plugin, '
+            f'{stock} must hold Ceilometer {mine} without this plugin, '
             f'it has {probe}'
         )
     return bindir
 
 
-class _Agent:
+class _Agent(servers.Service):
     command = None
 
     def __init__(self, workdir, transport_url, sections, bindir=None):
@@ -79,14 +79,11 @@ class _Agent:
             dict(os.environ),
             self.log,
         )
+        return self
 
     def stop(self):
         servers.stop(self.process, timeout=20)
         self.process = None
-
-    def log_text(self):
-        with open(self.log, errors='replace') as f:
-            return f.read()
 
     def check_alive(self):
         if self.process.poll() is not None:

@@ -47,9 +47,6 @@ from cinderclient import client as cinder_client
 from testcloud import servers
 from testcloud.ground import ROOT, psycopg2_url
 
-VENV = os.path.abspath(
-    os.environ.get('CINDER_VENV', os.path.join(ROOT, '.venv'))
-)
 API_VERSION = '3.71'
 POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
 CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'
@@ -93,7 +90,9 @@ key_file = {tls.keyfile}
 """
 
 
-class Cinder:
+class Cinder(servers.Service):
+    venv_name = 'cinder'
+
     def __init__(
         self,
         workdir,
@@ -109,7 +108,7 @@ class Cinder:
         """``messaging``: more oslo.messaging options (TLS);
         ``object_store``: one of OBJECT_STORES, on the running ``swift``,
         instead of files."""
-        servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
+        servers.require('Cinder', self.bin('cinder-backup'))
         self.workdir = workdir
         self.transport_url = transport_url
         self.ceph = ceph
@@ -144,7 +143,7 @@ class Cinder:
         self._registered = False
         self.etc_nvme_existed = os.path.exists(ETC_NVME)
         self.timings = {}
-        privsep = f'{VENV}/bin/privsep-helper --config-file {self.conf}'
+        privsep = f'{self.bin("privsep-helper")} --config-file {self.conf}'
         cinder_user = keystone.credentials('cinder')
         with open(self.conf, 'w') as f:
             f.write(
@@ -154,9 +153,9 @@ my_ip = 127.0.0.1
 state_path = {self.state_path}
 transport_url = {transport_url}
 auth_strategy = keystone
-api_paste_config = {VENV}/etc/cinder/api-paste.ini
+api_paste_config = {self.venv}/etc/cinder/api-paste.ini
 # Without it every filtered list (cinder backup-create NAME, ...) is a 400.
-resource_query_filters_file = {VENV}/etc/cinder/resource_filters.json
+resource_query_filters_file = {self.venv}/etc/cinder/resource_filters.json
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = {self.port}
 osapi_volume_workers = 1
@@ -213,7 +212,7 @@ helper_command = {privsep}
         pythonpath = os.environ.get('PYTHONPATH')
         self.env = dict(
             os.environ,
-            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
+            PATH=f'{self.venv}/bin:{os.environ.get("PATH", "")}',
             # The test-only volume driver is found in the checkout.
             PYTHONPATH=f'{ROOT}:{pythonpath}' if pythonpath else ROOT,
         )
@@ -294,7 +293,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             if process.poll() is None
         }
 
-    def log(self, service):
+    def log_of(self, service):
         return os.path.join(self.workdir, f'{service}.log')
 
     def put_backups(self, project_id, count, first=0):
@@ -302,7 +301,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         the database (``testcloud.scripts.cinder_database``)."""
         return servers.run(
             [
-                *servers.script(VENV, 'cinder_database'),
+                *servers.script(self.venv, 'cinder_database'),
                 self.conf,
                 project_id,
                 str(count),
@@ -321,6 +320,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         except BaseException:
             self.stop()
             raise
+        return self
 
     def _start(self):
         if not self._registered:
@@ -332,7 +332,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             self.timings[name] = round(time.monotonic() - started, 2)
 
         servers.run(
-            [f'{VENV}/bin/cinder-manage', '--config-file', self.conf, 'db',
+            [self.bin('cinder-manage'), '--config-file', self.conf, 'db',
              'sync'],
             timeout=300,
         )  # fmt: skip
@@ -382,14 +382,14 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
                 f.write(UNMETERED.format(driver=self.backup_driver))
         self.processes[service] = servers.start(
             [
-                f'{VENV}/bin/{service}',
+                self.bin(service),
                 '--config-file',
                 self.conf,
                 '--config-file',
                 extra,
             ],
             self.env,
-            self.log(service),
+            self.log_of(service),
         )
         return self.processes[service]
 
@@ -434,7 +434,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         the cluster).
         """
         servers.run(
-            [*servers.script(VENV, 'cinder_capabilities'), self.conf],
+            [*servers.script(self.venv, 'cinder_capabilities'), self.conf],
             timeout=120,
         )
         time.sleep(1)  # two casts away: cinder-backup's to the scheduler
@@ -460,7 +460,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         first = {}
         deadline = time.monotonic() + timeout
         while True:
-            servers.check_alive(self.processes, self.log)
+            servers.check_alive(self.processes, self.log_of)
             try:
                 serving = set()
                 for s in admin.services.list():

@@ -91,7 +91,9 @@ class Cloud:
             tails = [str(error)]
             for service in ('cinder-volume', 'cinder-backup'):
                 try:
-                    with open(self.cinder.log(service), errors='replace') as f:
+                    with open(
+                        self.cinder.log_of(service), errors='replace'
+                    ) as f:
                         tail = collections.deque(f, 10)
                 except FileNotFoundError:
                     continue

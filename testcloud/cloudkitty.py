@@ -1,8 +1,7 @@
 """CloudKitty 25.0.0's rating processor as a process the tests own.
 
-CloudKitty lives in a virtualenv of its own (tools/provision.sh
-makes it at .venv-cloudkitty, or CLOUDKITTY_VENV names one): its pins need
-not agree with Ceilometer's. Nothing here needs Keystone, RabbitMQ,
+CloudKitty lives in a virtualenv of its own (``servers.VENVS``): its pins
+need not agree with Ceilometer's. Nothing here needs Keystone, RabbitMQ,
 InfluxDB or Elasticsearch:
 
 - storage is v1 ``sqlalchemy`` (rated frames in CloudKitty's own database,
@@ -29,9 +28,6 @@ import yaml
 from testcloud import servers
 from testcloud.ground import ROOT
 
-VENV = os.environ.get(
-    'CLOUDKITTY_VENV', os.path.join(ROOT, '.venv-cloudkitty')
-)
 METRICS = os.path.join(ROOT, 'etc', 'cloudkitty', 'metrics.yml')
 PRICES = os.path.join(ROOT, 'etc', 'cloudkitty', 'hashmap.yml')
 
@@ -51,7 +47,9 @@ def shipped_prices():
         return yaml.safe_load(f)
 
 
-class CloudKitty:
+class CloudKitty(servers.Service):
+    venv_name = 'cloudkitty'
+
     def __init__(
         self,
         workdir,
@@ -71,9 +69,7 @@ class CloudKitty:
         at ``period`` granularity. ``wait_periods=1`` rates a period once
         it is over: with 0, CloudKitty rates a period as soon as it has
         begun, before its measures exist."""
-        servers.require(
-            'CloudKitty', os.path.join(VENV, 'bin', 'cloudkitty-processor')
-        )
+        servers.require('CloudKitty', self.bin('cloudkitty-processor'))
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.project_ids = list(project_ids)
@@ -129,7 +125,7 @@ lock_path = {workdir}/locks
         self.env = dict(
             os.environ,
             TZ='UTC',
-            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
+            PATH=f'{self.venv}/bin:{os.environ.get("PATH", "")}',
         )
 
     def _command(self, argv, *args):
@@ -148,7 +144,7 @@ lock_path = {workdir}/locks
     def _helper(self, command, **args):
         done = subprocess.run(
             [
-                *servers.script(VENV, 'cloudkitty_rating'),
+                *servers.script(self.venv, 'cloudkitty_rating'),
                 self.conf,
                 command,
                 json.dumps(args),
@@ -171,8 +167,10 @@ lock_path = {workdir}/locks
         valid from ``prices_start``: a rule applies to the periods that
         begin after its start, and CloudKitty's API refuses a start in the
         past, so a rule created now never rates a period already over."""
-        self._command(servers.script(VENV, 'cloudkitty_dbsync'), 'upgrade')
-        self._command([f'{VENV}/bin/cloudkitty-storage-init'])
+        self._command(
+            servers.script(self.venv, 'cloudkitty_dbsync'), 'upgrade'
+        )
+        self._command([self.bin('cloudkitty-storage-init')])
         start = prices_start or datetime.datetime(
             2000, 1, 1, tzinfo=datetime.timezone.utc
         )
@@ -185,7 +183,8 @@ lock_path = {workdir}/locks
     def start(self, first_period):
         """Rate from ``first_period`` on (not from the month's start, as a
         scope CloudKitty has never seen would be), then run the processor:
-        one worker, no reprocessing worker."""
+        one worker, no reprocessing worker. The one service whose start
+        needs more: when to rate from (so not started by ``with``)."""
         self._helper(
             'seed',
             projects=self.project_ids,
@@ -194,10 +193,11 @@ lock_path = {workdir}/locks
             ).isoformat(),
         )
         self.process = servers.start(
-            [f'{VENV}/bin/cloudkitty-processor', '--config-file', self.conf],
+            [self.bin('cloudkitty-processor'), '--config-file', self.conf],
             self.env,
             self.log,
         )
+        return self
 
     def processed(self):
         """{project: start of the last period rated, or None}."""

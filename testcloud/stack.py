@@ -28,6 +28,7 @@ import subprocess
 import time
 
 from testcloud import postgresql as pg_module
+from testcloud import servers
 from testcloud.cinder import (
     OBJECT_STORES,
     SERVICES,
@@ -48,7 +49,7 @@ MAKE_A_BACKUP = '# a backup, then its meters in Gnocchi'
 STATE = 'stack.json'
 
 
-class Stack:
+class Stack(servers.Service):
     """PostgreSQL, RabbitMQ, Keystone, Swift if asked for, and Cinder,
     started in that order.
 
@@ -119,7 +120,7 @@ class Stack:
                 self._timed('rabbitmq', self.rabbitmq.start)
             self.keystone = Keystone(
                 os.path.join(self.workdir, 'keystone'),
-                self.postgresql.url(self.databases['keystone']),
+                self.postgresql.database_url(self.databases['keystone']),
                 tls=self.tls,
             )
             self._timed('keystone', self.keystone.start)
@@ -132,7 +133,7 @@ class Stack:
             os.makedirs(cinder_dir, exist_ok=True)
             self.cinder = Cinder(
                 cinder_dir,
-                self.postgresql.url(self.databases['cinder']),
+                self.postgresql.database_url(self.databases['cinder']),
                 self.rabbitmq.url,
                 self.keystone,
                 ceph=self.ceph,
@@ -155,7 +156,7 @@ class Stack:
             ('cinder', self.cinder and self.cinder.stop),
             ('swift', self.swift and self.swift.stop),
             ('keystone', self.keystone and self.keystone.stop),
-            ('rabbitmq', rabbitmq and rabbitmq.close),
+            ('rabbitmq', rabbitmq and rabbitmq.stop),
             ('postgresql', postgresql and postgresql.stop),
         ):
             if not stop:
@@ -173,12 +174,6 @@ class Stack:
             self.postgresql = None
         if errors:
             raise RuntimeError('; '.join(errors))
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # What a client or a person needs.
 
@@ -218,8 +213,12 @@ class Stack:
                 'keystone': self.keystone.url,
                 'cinder': self.cinder.url,
                 'transport_url': self.rabbitmq.url,
-                'keystone_db': self.postgresql.url(self.databases['keystone']),
-                'cinder_db': self.postgresql.url(self.databases['cinder']),
+                'keystone_db': self.postgresql.database_url(
+                    self.databases['keystone']
+                ),
+                'cinder_db': self.postgresql.database_url(
+                    self.databases['cinder']
+                ),
             },
             'paths': {
                 'cinder_conf': self.cinder.conf,

@@ -36,7 +36,7 @@ ARCHIVE_POLICY = {
 }
 
 
-class Telemetry:
+class Telemetry(servers.Service):
     def __init__(
         self,
         root,
@@ -71,7 +71,7 @@ class Telemetry:
         self.postgresql = postgresql
         self.gnocchi = Gnocchi(
             str(root / 'gnocchi'),
-            postgresql.url('gnocchi'),
+            postgresql.database_url('gnocchi'),
             tls=tls,
             keystone=keystone,
         )
@@ -166,9 +166,3 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
         for agent in (self.poller, self.notification):
             agent.stop()
         self.gnocchi.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()

@@ -19,7 +19,7 @@ def rabbitmq(tmp_path_factory):
         broker.start()
         yield broker
     finally:
-        broker.close()
+        broker.stop()
 
 
 def pytest_collection_finish(session):

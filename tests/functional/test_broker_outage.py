@@ -21,7 +21,7 @@ def own_broker(tmp_path):
         broker.start()
         yield broker
     finally:
-        broker.close()
+        broker.stop()
 
 
 def test_end_and_later_progress_arrive_after_a_broker_restart(own_broker):
@@ -38,7 +38,7 @@ def test_end_and_later_progress_arrive_after_a_broker_restart(own_broker):
         for _ in range(4):  # 25 % .. 100 % of the first quarter
             op.advance(64 * MIB)
         before.wait_for_count('backup.createprogress', 4)
-    own_broker.stop()
+    own_broker.stop_broker()
     for _ in range(4):  # queued while the broker is down
         op.advance(64 * MIB)
     own_broker.start()

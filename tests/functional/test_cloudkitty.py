@@ -63,7 +63,7 @@ def _ts(when):
 def billed(tmp_path_factory):
     root = tmp_path_factory.mktemp('cloudkitty')
     database = PostgreSQL()
-    gnocchi = Gnocchi(str(root / 'gnocchi'), database.url('gnocchi'))
+    gnocchi = Gnocchi(str(root / 'gnocchi'), database.database_url('gnocchi'))
     cloudkitty = None
     try:
         database.start()

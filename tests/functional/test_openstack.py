@@ -225,7 +225,7 @@ def test_the_pollster_pages_through_the_real_cinder_api(cloud):
         assert polled == sizes
 
     wait_for(all_polled, timeout=180)
-    with open(cloud.cinder.log('cinder-api')) as f:
+    with open(cloud.cinder.log_of('cinder-api')) as f:
         pages = [
             line
             for line in f
@@ -337,7 +337,7 @@ def test_rabbitmq_restarted_during_a_backup(cloud):
     broker's queues: MessagingTimeout) and Cinder fails the backup. Then
     metering says error too: the pollster's backup.status in Gnocchi."""
     _, backup = cloud.backup_under_way('through-an-outage')
-    cloud.rabbitmq.stop()
+    cloud.rabbitmq.stop_broker()
     try:
         time.sleep(5)
     finally:

@@ -48,7 +48,7 @@ def cloud(tmp_path_factory, authority):
         ) as cloud:
             yield cloud
     finally:
-        broker.close()
+        broker.stop()
 
 
 def _refuses_plain_http(port):
