@@ -109,29 +109,45 @@ class Cinder(servers.Service):
         ``object_store``: one of OBJECT_STORES, on the running ``swift``,
         instead of files."""
         servers.require('Cinder', self.bin('cinder-backup'))
+        if bool(object_store) != bool(swift):
+            raise ValueError('an object store goes with the Swift it is on')
         self.workdir = workdir
         self.transport_url = transport_url
+        self.keystone = keystone
+        self.host = host
+        self._choose_stores(ceph, object_store, swift)
+        self.port = servers.free_port()
+        scheme = 'https' if keystone.tls else 'http'
+        self.url = f'{scheme}://127.0.0.1:{self.port}/v3'
+        self._make_directories()
+        self.processes = {}
+        self._registered = False
+        self.etc_nvme_existed = os.path.exists(ETC_NVME)
+        self.timings = {}
+        self.conf = os.path.join(workdir, 'cinder.conf')
+        with open(self.conf, 'w') as f:
+            f.write(self._conf(database_url, messaging) + self._backend())
+        self.env = self._environment()
+
+    def _choose_stores(self, ceph, object_store, swift):
+        """Where volumes and backups go: sparse files backed up by the
+        POSIX driver; on ``ceph``, RBD images backed up by its driver; or
+        backups to ``swift`` by ``object_store``'s driver."""
         self.ceph = ceph
         self.backend = self.volume_type = 'ceph' if ceph else 'sparse'
         self.snippet = SNIPPET
         self.backup_driver = CEPH_BACKUP if ceph else POSIX_BACKUP
-        if bool(object_store) != bool(swift):
-            raise ValueError('an object store goes with the Swift it is on')
         self.object_store = object_store
         self.swift = swift
         self.s3_keys = None
         if object_store:
             self.backup_driver = OBJECT_STORES[object_store]
-        self.keystone = keystone
-        self.host = host
-        self.port = servers.free_port()
-        tls = keystone.tls
-        self.url = f'{"https" if tls else "http"}://127.0.0.1:{self.port}/v3'
-        self.conf = os.path.join(workdir, 'cinder.conf')
-        self.state_path = os.path.join(workdir, 'state')
-        self.backup_posix_path = os.path.join(workdir, 'backups')
-        self.volumes_path = os.path.join(workdir, 'volumes')
-        self.lock_path = os.path.join(workdir, 'locks')
+
+    def _make_directories(self):
+        self.state_path = os.path.join(self.workdir, 'state')
+        self.backup_posix_path = os.path.join(self.workdir, 'backups')
+        self.volumes_path = os.path.join(self.workdir, 'volumes')
+        self.lock_path = os.path.join(self.workdir, 'locks')
         for path in (
             self.state_path,
             self.backup_posix_path,
@@ -139,19 +155,19 @@ class Cinder(servers.Service):
             self.lock_path,
         ):
             os.makedirs(path, exist_ok=True)
-        self.processes = {}
-        self._registered = False
-        self.etc_nvme_existed = os.path.exists(ETC_NVME)
-        self.timings = {}
+
+    def _conf(self, database_url, messaging):
+        """cinder.conf but for the backend's sections: the four services
+        on loopback, behind the Keystone, on the database and broker
+        given."""
+        tls = self.keystone.tls
         privsep = f'{self.bin("privsep-helper")} --config-file {self.conf}'
-        cinder_user = keystone.credentials('cinder')
-        with open(self.conf, 'w') as f:
-            f.write(
-                f"""[DEFAULT]
-host = {host}
+        cinder_user = self.keystone.credentials('cinder')
+        return f"""[DEFAULT]
+host = {self.host}
 my_ip = 127.0.0.1
 state_path = {self.state_path}
-transport_url = {transport_url}
+transport_url = {self.transport_url}
 auth_strategy = keystone
 api_paste_config = {self.venv}/etc/cinder/api-paste.ini
 # Without it every filtered list (cinder backup-create NAME, ...) is a 400.
@@ -179,8 +195,8 @@ quota_backup_gigabytes = -1
 connection = {psycopg2_url(database_url)}
 
 [keystone_authtoken]
-www_authenticate_uri = {keystone.url}
-auth_url = {keystone.url}
+www_authenticate_uri = {self.keystone.url}
+auth_url = {self.keystone.url}
 auth_type = password
 username = {cinder_user['username']}
 password = {cinder_user['password']}
@@ -207,13 +223,15 @@ helper_command = {privsep}
 [cinder_sys_admin]
 helper_command = {privsep}
 
-{self._backend()}"""
-            )
+"""
+
+    def _environment(self):
+        """The services' environment: the virtualenv's programs first, the
+        checkout importable (the test-only volume driver is there)."""
         pythonpath = os.environ.get('PYTHONPATH')
-        self.env = dict(
+        return dict(
             os.environ,
             PATH=f'{self.venv}/bin:{os.environ.get("PATH", "")}',
-            # The test-only volume driver is found in the checkout.
             PYTHONPATH=f'{ROOT}:{pythonpath}' if pythonpath else ROOT,
         )
 
