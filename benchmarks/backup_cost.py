@@ -2,14 +2,14 @@
 
 In the real services, where eventlet, tpool and the background sender
 run: Keystone, cinder-api, -scheduler, -volume and cinder-backup over
-RabbitMQ (tests.support.stack), cinder-backup restarted before each
+RabbitMQ (testcloud.stack), cinder-backup restarted before each
 operation either as doc/source/install/cinder.md configures it (metered)
 or with the same POSIX driver and Cinder's own notifications alone
 (plain), alternately. Each round backs up a volume of random regions
 between zero ones (Cinder's default zlib compression) and restores it
 onto a second volume.
 
-With ``--ceph``, the same on the single-node Ceph of tests.support.ceph:
+With ``--ceph``, the same on the single-node Ceph of testcloud.ceph:
 RBD volumes (cinder-volume on RBDDriver) backed up by CephBackupDriver,
 ``rbd export-diff | rbd import-diff`` both ways (the restore target is
 emptied before each restore so that Cinder takes its differential path),
@@ -32,10 +32,11 @@ import tempfile
 import time
 
 from benchmarks.common import REGION, describe_machine, regions
-from tests.support import MIB, servers
-from tests.support.ceph import Ceph
-from tests.support.cinder import wait_status
-from tests.support.stack import Stack
+from testcloud import servers
+from testcloud.ceph import Ceph
+from testcloud.cinder import wait_status
+from testcloud.ground import MIB
+from testcloud.stack import Stack
 
 GIB = 1024 * MIB
 # Cinder's log lines at the start and end of each operation.
@@ -108,7 +109,7 @@ class Round:
             wait_status(get, 'available', timeout=900)
         time.sleep(2)  # the background sender's notifications
         cpu = self.cpu() - cpu
-        wall = _span(self.cinder.log('cinder-backup'), operation, backup_id)
+        wall = _span(self.cinder.log_of('cinder-backup'), operation, backup_id)
         return wall, cpu
 
     def run(self, metered):

@@ -47,16 +47,19 @@ from ceilometer.meter.notifications import ProcessMeterNotifications
 from benchmarks.common import backup_events, describe_machine
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.meter.sample import BackupNotifications
-from tests.support import config, servers
-from tests.support.ceilometer_services import (
+from testcloud import servers
+from testcloud.ceilometer_services import (
+    OVERRIDE_METERS_DIR,
+    STOCK_METERS_DIR,
     NotificationAgent,
     stock_ceilometer,
 )
+from testcloud.gnocchi import Gnocchi
+from testcloud.postgresql import PostgreSQL
+from testcloud.rabbitmq import RABBITMQCTL, RabbitMQ
+from tests.support import config
 from tests.support.config import cinder_conf
-from tests.support.gnocchi import Gnocchi
 from tests.support.messages import notification
-from tests.support.postgresql import PostgreSQL
-from tests.support.rabbitmq import RABBITMQCTL, RabbitMQ
 
 QUEUE = 'notifications.info'
 ARCHIVE_POLICY = {
@@ -103,7 +106,8 @@ class Stack:
         self.rabbitmq = RabbitMQ(os.path.join(workdir, 'rabbitmq'))
         self.database = PostgreSQL()
         self.gnocchi = Gnocchi(
-            os.path.join(workdir, 'gnocchi'), self.database.url('gnocchi')
+            os.path.join(workdir, 'gnocchi'),
+            self.database.database_url('gnocchi'),
         )
         self.etc = os.path.join(workdir, 'etc')
 
@@ -146,7 +150,7 @@ class Stack:
     def __exit__(self, *exc):
         self.gnocchi.stop()
         self.database.stop()
-        self.rabbitmq.close()
+        self.rabbitmq.stop()
 
     def process_trees(self):
         with open(os.path.join(self.database.data, 'postmaster.pid')) as f:
@@ -209,7 +213,7 @@ def expected_samples(agent, events, stack):
         mapping = os.path.join(stack.etc, 'gnocchi_resources.yaml')
     else:
         endpoint = ProcessMeterNotifications(
-            config.ceilometer_conf(meter_dirs=[config.STOCK_METERS_DIR]),
+            config.ceilometer_conf(meter_dirs=[STOCK_METERS_DIR]),
             None,
         )
         samples = [s for m in messages for s in endpoint.build_sample(m)]
@@ -274,9 +278,7 @@ def measure(stack, run, notifications, workdir, stock_bindir):
         workdir,
         stack.rabbitmq.url,
         publishers=[publisher],
-        meters_dir=(
-            config.OVERRIDE_METERS_DIR if plugin else config.STOCK_METERS_DIR
-        ),
+        meters_dir=(OVERRIDE_METERS_DIR if plugin else STOCK_METERS_DIR),
         extra=stack.gnocchi.credentials()
         + '[oslo_messaging_rabbit]\n'
         + f'rabbit_qos_prefetch_count = {run.prefetch}\n',

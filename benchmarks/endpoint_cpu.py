@@ -20,6 +20,7 @@ from ceilometer.sample import Sample
 
 from benchmarks.common import backup_events, best_of, describe_machine
 from ceilometer_backup.meter.sample import BackupNotifications
+from testcloud.ceilometer_services import STOCK_METERS_DIR
 from tests.support import config
 from tests.support.messages import notification
 
@@ -38,7 +39,7 @@ def main(runs=5):
     messages = mix()
     ours = BackupNotifications(None, None)
     stock = ProcessMeterNotifications(
-        config.ceilometer_conf(meter_dirs=[config.STOCK_METERS_DIR]),
+        config.ceilometer_conf(meter_dirs=[STOCK_METERS_DIR]),
         None,
     )
 

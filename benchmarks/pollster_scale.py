@@ -33,8 +33,9 @@ from keystoneauth1 import loading as ks_loading
 
 from benchmarks.common import describe_machine
 from ceilometer_backup.meter.discovery import BackupDiscovery
+from testcloud.ground import service_credentials
+from testcloud.stack import Stack
 from tests.support import config
-from tests.support.stack import Stack
 
 # What Ceilometer 27's cinder client needs to find Cinder at all: its
 # default service type (volumev3) is not one openstacksdk enables, and
@@ -117,9 +118,7 @@ def main(sizes):
     )
     workdir = tempfile.mkdtemp(prefix='bench-pollster-')
     with Stack(os.path.join(workdir, 'stack')) as stack:
-        credentials = config.service_credentials(
-            **stack.credentials('ceilometer')
-        )
+        credentials = service_credentials(**stack.credentials('ceilometer'))
         ours = BackupDiscovery(_conf(workdir, 'ours.conf', credentials))
         stock = _stock_discovery(workdir, credentials)
         for discovery in (ours, stock):

@@ -20,7 +20,8 @@ from cinder.volume import volume_utils
 from benchmarks.common import describe_machine
 from ceilometer_backup.emitter.payload import build_payload, progress_base
 from ceilometer_backup.emitter.progress import ProgressReporter
-from tests.support import MIB, cinder_objects
+from testcloud.ground import MIB
+from tests.support import cinder_objects
 
 CHUNK = 50 * MIB
 EVERY = 10

@@ -1,6 +1,6 @@
 """Benchmark 6: what watching an RBD transfer costs, against the transfer.
 
-On the single-node Ceph of tests.support.ceph: Cinder's own transfer of
+On the single-node Ceph of testcloud.ceph: Cinder's own transfer of
 an RBD backup (``rbd export-diff | rbd import-diff`` of a snapshot into an
 empty image, the processes Cinder's Ceph driver runs) against what the
 wrapper adds to it (``emitter/ceph.py``): one ``rbd diff`` with the
@@ -19,8 +19,8 @@ import time
 
 from benchmarks.common import REGION, describe_machine, regions
 from ceilometer_backup.emitter import ceph as watched
-from tests.support import MIB
-from tests.support.ceph import Ceph
+from testcloud.ceph import Ceph
+from testcloud.ground import MIB
 
 GIB = 1024 * MIB
 

@@ -8,7 +8,7 @@ the same cycle with ``backup.stored.size``: one more paged search of
 Gnocchi's open ``volume_backup`` resources and a sample for each backup.
 The backups are rows in Cinder's database and in Gnocchi's index, each
 resource with one metric per meter as the publisher would have made it
-(tests.support.cinder_database and tests.support.gnocchi_database).
+(testcloud.scripts.cinder_database and testcloud.scripts.gnocchi_database).
 
 Per cycle: wall and CPU seconds of the polling process (best of two,
 interleaved), CPU seconds of cinder-api and gnocchi-api (their process
@@ -32,9 +32,11 @@ from ceilometer_backup.meter.gnocchi.schema import (
     METERS,
     upgrade_resource_type,
 )
-from tests.support import config, servers
-from tests.support.gnocchi import Gnocchi
-from tests.support.stack import Stack
+from testcloud import servers
+from testcloud.gnocchi import Gnocchi
+from testcloud.ground import service_credentials
+from testcloud.stack import Stack
+from tests.support import config
 
 ARCHIVE_POLICY = {
     'name': 'bench-low',
@@ -97,7 +99,8 @@ def main(sizes):
     with Stack(os.path.join(workdir, 'stack')) as stack:
         stack.postgresql.create_database('gnocchi')
         gnocchi = Gnocchi(
-            os.path.join(workdir, 'gnocchi'), stack.postgresql.url('gnocchi')
+            os.path.join(workdir, 'gnocchi'),
+            stack.postgresql.database_url('gnocchi'),
         )
         gnocchi.start()
         try:
@@ -107,9 +110,7 @@ def main(sizes):
             conf_file = os.path.join(workdir, 'polling.conf')
             with open(conf_file, 'w') as f:
                 f.write(
-                    config.service_credentials(
-                        **stack.credentials('ceilometer')
-                    )
+                    service_credentials(**stack.credentials('ceilometer'))
                     + '[gnocchi]\nauth_section = gnocchi_basic\n'
                     + gnocchi.credentials('gnocchi_basic')
                 )

@@ -1,7 +1,7 @@
 import pytest
 
+from testcloud.rabbitmq import RabbitMQ
 from tests.support.config import cinder_conf
-from tests.support.rabbitmq import RabbitMQ
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def rabbitmq(tmp_path_factory):
         broker.start()
         yield broker
     finally:
-        broker.close()
+        broker.stop()
 
 
 def pytest_collection_finish(session):
@@ -38,8 +38,8 @@ def pytest_collection_finish(session):
 
 @pytest.fixture(scope='session')
 def ceph(tmp_path_factory):
-    """A single-node Ceph of the test session's own (tests.support.ceph)."""
-    from tests.support.ceph import Ceph
+    """A single-node Ceph of the test session's own (testcloud.ceph)."""
+    from testcloud.ceph import Ceph
 
     with Ceph(str(tmp_path_factory.mktemp('ceph'))) as cluster:
         yield cluster

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs Debian 12's Ceph 16.2 (ceph-mon, ceph-mgr, ceph-osd, ceph-common)
-# for the tests' single-node cluster (tests/support/ceph.py starts and stops
+# for the tests' single-node cluster (testcloud/ceph.py starts and stops
 # its own daemons; none is started or enabled here), and makes Debian's
 # rados and rbd bindings importable from the virtualenv given (.venv by
 # default), which Cinder's Ceph drivers need: a directory holding only

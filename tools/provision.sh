@@ -48,11 +48,11 @@ gnocchi_venv & services+=($!)
 service_venv .venv-keystone keystone-manage keystone==30.0.0 uwsgi \
     psycopg2-binary & services+=($!)
 # Swift behind Keystone, for Cinder's Swift and S3 backup drivers
-# (tests/support/swift.py).
+# (testcloud/swift.py).
 # (s3token asks Keystone as a service, with python-keystoneclient).
 service_venv .venv-swift swift-proxy-server swift==2.38.3 \
     keystonemiddleware python-keystoneclient & services+=($!)
-# Their databases are SQLite: see tests/support/cloudkitty.py and aodh.py.
+# Their databases are SQLite: see testcloud/cloudkitty.py and aodh.py.
 service_venv .venv-cloudkitty cloudkitty-processor cloudkitty==25.0.0 &
 services+=($!)
 service_venv .venv-aodh aodh-listener aodh==23.0.0 & services+=($!)

@@ -17,4 +17,4 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = up ]; then
     bash tools/provision.sh test-requirements.txt
 fi
-exec .venv/bin/python -m tests.support.stack "$@"
+exec .venv/bin/python -m testcloud "$@"

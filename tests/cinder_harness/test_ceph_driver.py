@@ -19,8 +19,8 @@ from cinder.tests.unit import utils as cinder_utils
 from os_brick.initiator import linuxrbd
 
 from ceilometer_backup.emitter import driver as driver_module
-from tests.support import MIB
-from tests.support.ceph import sha256, write_random
+from testcloud.ceph import sha256, write_random
+from testcloud.ground import MIB
 from tests.support.cinder_harness import (
     MeteredDriverTestCase,
 )

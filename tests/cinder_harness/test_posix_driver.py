@@ -14,7 +14,7 @@ from cinder.tests.unit import utils as cinder_utils
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter import driver as driver_module
-from tests.support import MIB
+from testcloud.ground import MIB
 from tests.support.cinder_harness import (
     MeteredDriverTestCase,
 )

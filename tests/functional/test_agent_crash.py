@@ -10,8 +10,8 @@ import signal
 import oslo_messaging
 
 from ceilometer_backup.emitter.payload import build_payload
+from testcloud.ceilometer_services import NotificationAgent
 from tests.support import cinder_objects
-from tests.support.ceilometer_services import NotificationAgent
 from tests.support.config import cinder_conf
 
 COUNT = 1000

@@ -7,8 +7,9 @@ import pytest
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import MIB, cinder_objects
-from tests.support.ceilometer_services import NotificationAgent
+from testcloud.ceilometer_services import NotificationAgent
+from testcloud.ground import MIB
+from tests.support import cinder_objects
 from tests.support.config import cinder_conf
 
 

@@ -16,9 +16,10 @@ import yaml
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.emitter.notification import BackupNotifier
+from testcloud.aodh import Aodh, Webhook
+from testcloud.ceilometer_services import NotificationAgent
+from testcloud.ground import EVENT_PIPELINE
 from tests.support import cinder_objects, tenant_input
-from tests.support.aodh import EVENT_PIPELINE, Aodh, Webhook
-from tests.support.ceilometer_services import NotificationAgent
 from tests.support.config import cinder_conf
 
 

@@ -17,12 +17,13 @@ import pytest
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import MIB, ROOT, cinder_objects, config
-from tests.support.aodh import Aodh, Webhook
+from testcloud.aodh import Aodh, Webhook
+from testcloud.ground import MIB, ROOT
+from testcloud.postgresql import PostgreSQL
+from testcloud.telemetry import Telemetry
+from tests.support import cinder_objects, config
 from tests.support.config import cinder_conf
 from tests.support.openstack_api import FakeOpenStack
-from tests.support.postgresql import PostgreSQL
-from tests.support.telemetry import Telemetry
 
 STALLED_ALARM = os.path.join(ROOT, 'etc', 'aodh', 'backup-stalled-alarm.json')
 IDLE_THRESHOLD = 4  # seconds, for the test; 900 as shipped

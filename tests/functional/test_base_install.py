@@ -9,7 +9,7 @@ import venv
 
 import pytest
 
-from tests.support import ROOT
+from testcloud.ground import ROOT
 
 
 @pytest.fixture(scope='module')

@@ -6,9 +6,10 @@ import pytest
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import MIB, cinder_objects
+from testcloud.ground import MIB
+from testcloud.rabbitmq import RabbitMQ
+from tests.support import cinder_objects
 from tests.support.config import cinder_conf
-from tests.support.rabbitmq import RabbitMQ
 from tests.support.recorders import listening
 
 
@@ -20,7 +21,7 @@ def own_broker(tmp_path):
         broker.start()
         yield broker
     finally:
-        broker.close()
+        broker.stop()
 
 
 def test_end_and_later_progress_arrive_after_a_broker_restart(own_broker):
@@ -37,7 +38,7 @@ def test_end_and_later_progress_arrive_after_a_broker_restart(own_broker):
         for _ in range(4):  # 25 % .. 100 % of the first quarter
             op.advance(64 * MIB)
         before.wait_for_count('backup.createprogress', 4)
-    own_broker.stop()
+    own_broker.stop_broker()
     for _ in range(4):  # queued while the broker is down
         op.advance(64 * MIB)
     own_broker.start()

@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from tests.support import MIB, ROOT
-from tests.support.aodh import Aodh, Webhook
-from tests.support.ceph import sha256, write_random
-from tests.support.cloud import real_cloud, wait_for
+from testcloud.aodh import Aodh, Webhook
+from testcloud.ceph import sha256, write_random
+from testcloud.cloud import real_cloud, wait_for
+from testcloud.ground import MIB, ROOT
 from tests.support.recorders import listening
 
 CEPH = 'cinder.backup.drivers.ceph.CephBackupDriver'

@@ -12,8 +12,9 @@ import subprocess
 
 import pytest
 
-from tests.support import ROOT
-from tests.support.cinder import POSIX_BACKUP, SNIPPET, VENV
+from testcloud.cinder import POSIX_BACKUP, SNIPPET
+from testcloud.ground import ROOT
+from testcloud.servers import VENVS
 
 CANNOT_START = 'cinder-backup cannot start: '
 
@@ -39,7 +40,8 @@ lock_path = {tmp_path}
         shipped.replace(f'wrapped_driver = {POSIX_BACKUP}\n', wrapped_line)
     )
     done = subprocess.run(
-        [os.path.join(VENV, 'bin', 'cinder-backup'), '--config-file',
+        [os.path.join(VENVS['cinder'], 'bin', 'cinder-backup'),
+         '--config-file',
          str(conf), '--config-file', str(snippet)],
         capture_output=True, timeout=120, cwd=ROOT,
     )  # fmt: skip

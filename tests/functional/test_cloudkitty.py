@@ -30,9 +30,9 @@ from ceilometer_backup.meter.gnocchi.schema import (
     RESOURCE_TYPE,
     upgrade_resource_type,
 )
-from tests.support.cloudkitty import CloudKitty
-from tests.support.gnocchi import Gnocchi
-from tests.support.postgresql import PostgreSQL
+from testcloud.cloudkitty import CloudKitty
+from testcloud.gnocchi import Gnocchi
+from testcloud.postgresql import PostgreSQL
 
 PERIOD = 10
 GIB = 1024**3
@@ -66,7 +66,7 @@ def _ts(when):
 def billed(tmp_path_factory):
     root = tmp_path_factory.mktemp('cloudkitty')
     database = PostgreSQL()
-    gnocchi = Gnocchi(str(root / 'gnocchi'), database.url('gnocchi'))
+    gnocchi = Gnocchi(str(root / 'gnocchi'), database.database_url('gnocchi'))
     cloudkitty = None
     try:
         database.start()

@@ -6,7 +6,9 @@ import time
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import MIB, cinder_objects, servers
+from testcloud import servers
+from testcloud.ground import MIB
+from tests.support import cinder_objects
 from tests.support.checks import assert_cinder_envelope, run_eventlet_backup
 from tests.support.config import cinder_conf
 from tests.support.recorders import listening

@@ -22,17 +22,18 @@ import yaml
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import MIB, config
-from tests.support.cloud import wait_for
-from tests.support.gnocchi import measure_counts
+from testcloud.cloud import wait_for
+from testcloud.gnocchi import measure_counts
+from testcloud.ground import MIB
+from testcloud.postgresql import PostgreSQL
+from testcloud.telemetry import Telemetry
+from tests.support import config
 from tests.support.messages import send_volume_exists, volume_notifier
 from tests.support.openstack_api import (
     FakeOpenStack,
     make_backups,
     notified_backup,
 )
-from tests.support.postgresql import PostgreSQL
-from tests.support.telemetry import Telemetry
 
 OUTAGE = 600  # seconds
 ROUND = 20  # seconds between two rounds of backups

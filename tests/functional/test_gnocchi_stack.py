@@ -21,17 +21,19 @@ from gnocchiclient import exceptions as gnocchi_exc
 from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import reconcile as reconcile_module
 from ceilometer_backup.emitter.notification import BackupNotifier
-from tests.support import MIB, config, servers
+from testcloud import servers
+from testcloud.gnocchi import measure_counts
+from testcloud.ground import MIB
+from testcloud.postgresql import PostgreSQL
+from testcloud.telemetry import Telemetry
+from tests.support import config
 from tests.support.config import cinder_conf
-from tests.support.gnocchi import measure_counts
 from tests.support.messages import send_volume_exists, volume_notifier
 from tests.support.openstack_api import (
     FakeOpenStack,
     make_backups,
     notified_backup,
 )
-from tests.support.postgresql import PostgreSQL
-from tests.support.telemetry import Telemetry
 
 
 @pytest.fixture(scope='module')

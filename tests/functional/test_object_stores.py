@@ -1,6 +1,6 @@
 """Cinder's Swift and S3 backup drivers, as devstack and clouds run them.
 
-A real Swift 2.38 (tests.support.swift) behind the real Keystone
+A real Swift 2.38 (testcloud.swift) behind the real Keystone
 (``authtoken`` and ``keystoneauth`` in the proxy, ``object-store`` in the
 catalog), with its S3 API (``s3api``, ``s3token``); cinder-backup with the
 shipped snippet, only ``wrapped_driver`` changed, around
@@ -16,8 +16,8 @@ import re
 
 import pytest
 
-from tests.support import MIB
-from tests.support.cloud import real_cloud, sha256, wait_for
+from testcloud.cloud import real_cloud, sha256, wait_for
+from testcloud.ground import MIB
 from tests.support.recorders import listening
 
 # Cinder's backup_swift_container and backup_s3_store_bucket.

@@ -20,10 +20,11 @@ from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup.meter.cinder import CinderBackups, NotWholeCloud
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests.support import MIB, config, tenant_input
+from testcloud.cloud import real_cloud, sha256, wait_for
+from testcloud.ground import MIB
+from testcloud.scripts.cinder_database import size_of
+from tests.support import config, tenant_input
 from tests.support.checks import errors_of_this_package
-from tests.support.cinder_database import size_of
-from tests.support.cloud import real_cloud, sha256, wait_for
 from tests.support.recorders import listening
 
 POSIX = 'cinder.backup.drivers.posix.PosixBackupDriver'
@@ -224,7 +225,7 @@ def test_the_pollster_pages_through_the_real_cinder_api(cloud):
         assert polled == sizes
 
     wait_for(all_polled, timeout=180)
-    with open(cloud.cinder.log('cinder-api')) as f:
+    with open(cloud.cinder.log_of('cinder-api')) as f:
         pages = [
             line
             for line in f
@@ -336,7 +337,7 @@ def test_rabbitmq_restarted_during_a_backup(cloud):
     broker's queues: MessagingTimeout) and Cinder fails the backup. Then
     metering says error too: the pollster's backup.status in Gnocchi."""
     _, backup = cloud.backup_under_way('through-an-outage')
-    cloud.rabbitmq.stop()
+    cloud.rabbitmq.stop_broker()
     try:
         time.sleep(5)
     finally:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from testcloud.ceilometer_services import NotificationAgent, PollingAgent
 from tests.support import config
-from tests.support.ceilometer_services import NotificationAgent, PollingAgent
 from tests.support.openstack_api import FakeOpenStack, make_backups
 from tests.support.recorders import listening
 

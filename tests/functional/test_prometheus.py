@@ -19,8 +19,10 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.support import ROOT, config, servers, tenant_input
-from tests.support.ceilometer_services import PollingAgent
+from testcloud import servers
+from testcloud.ceilometer_services import PollingAgent
+from testcloud.ground import ROOT
+from tests.support import config, tenant_input
 from tests.support.openstack_api import FakeOpenStack, make_backups
 
 PROMETHEUS = '/usr/bin/prometheus'

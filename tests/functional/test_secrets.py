@@ -9,7 +9,8 @@ import pytest
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests.support import cinder_objects, config, servers
+from testcloud import servers
+from tests.support import cinder_objects, config
 from tests.support.checks import run_upgrade
 from tests.support.config import cinder_conf
 from tests.support.openstack_api import (

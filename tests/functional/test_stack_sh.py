@@ -3,7 +3,7 @@ with the commands it prints, its meters shown by the printed command,
 ``down``.
 
 ``up`` runs as tools/stack.sh runs it once provisioned (``python -m
-tests.support.stack``; the suite has provisioned already). Each printed
+testcloud``; the suite has provisioned already). Each printed
 command runs as printed, in bash from the checkout, the placeholders
 replaced by the ids the previous one printed. What the meters must say is
 measured otherwise: the backup's files on disk.
@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from tests.support import MIB, ROOT
-from tests.support.stack import MAKE_A_BACKUP, group_members
+from testcloud.ground import MIB, ROOT
+from testcloud.stack import MAKE_A_BACKUP, group_members
 
 GIB = 1024 * MIB
 
@@ -56,7 +56,7 @@ def _until(get, done, timeout=180):
 @pytest.fixture
 def up(tmp_path):
     workdir = tmp_path / 'stack'
-    stack = [sys.executable, '-m', 'tests.support.stack', '--dir', workdir]
+    stack = [sys.executable, '-m', 'testcloud', '--dir', workdir]
     state = None
     try:
         started = _run([*stack, 'up'], 600)

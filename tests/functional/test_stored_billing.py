@@ -18,9 +18,10 @@ import time
 
 import pytest
 
-from tests.support import MIB, tenant_input
-from tests.support.cloud import real_cloud, wait_for
-from tests.support.cloudkitty import CloudKitty
+from testcloud.cloud import real_cloud, wait_for
+from testcloud.cloudkitty import CloudKitty
+from testcloud.ground import MIB
+from tests.support import tenant_input
 
 PERIOD = 30
 PERIODS = 4

@@ -22,12 +22,13 @@ import requests
 
 from ceilometer_backup.meter.cinder import CinderBackups
 from ceilometer_backup.meter.discovery import BackupDiscovery
-from tests.support import MIB, config
+from testcloud.cloud import real_cloud, wait_for
+from testcloud.ground import MIB
+from testcloud.keystone import PASSWORDS
+from testcloud.rabbitmq import RabbitMQ
+from testcloud.tls import CertificateAuthority
+from tests.support import config
 from tests.support.checks import errors_of_this_package
-from tests.support.cloud import real_cloud, wait_for
-from tests.support.keystone import PASSWORDS
-from tests.support.rabbitmq import RabbitMQ
-from tests.support.tls import CertificateAuthority
 
 
 @pytest.fixture(scope='module')
@@ -47,7 +48,7 @@ def cloud(tmp_path_factory, authority):
         ) as cloud:
             yield cloud
     finally:
-        broker.close()
+        broker.stop()
 
 
 def _refuses_plain_http(port):

@@ -8,8 +8,9 @@ beside Gnocchi's to see what it publishes.
 
 import pytest
 
-from tests.support import config
-from tests.support.ceilometer_services import (
+from testcloud.ceilometer_services import (
+    OVERRIDE_METERS_DIR,
+    STOCK_METERS_DIR,
     NotificationAgent,
     stock_ceilometer,
 )
@@ -52,9 +53,7 @@ def _publishes_a_stock_meter(agent, rabbitmq):
 
 
 def test_after_the_steps_the_pipeline_loads_whole(tmp_path, rabbitmq, bindir):
-    agent = _agent(
-        tmp_path, rabbitmq, bindir, 'gnocchi://', config.STOCK_METERS_DIR
-    )
+    agent = _agent(tmp_path, rabbitmq, bindir, 'gnocchi://', STOCK_METERS_DIR)
     agent.start()
     try:
         _publishes_a_stock_meter(agent, rabbitmq)
@@ -72,7 +71,7 @@ def test_uninstalled_first_the_backup_sink_loses_its_publisher(
         rabbitmq,
         bindir,
         'backup-gnocchi://',
-        config.OVERRIDE_METERS_DIR,
+        OVERRIDE_METERS_DIR,
     )
     agent.start()
     try:

@@ -13,19 +13,12 @@ import logging
 import os
 import tempfile
 
-import ceilometer
 from ceilometer import service
 
 from ceilometer_backup.demo.agent import pipeline_yaml
 from ceilometer_backup.emitter.notification import standalone_conf
-from tests.support import ROOT
+from testcloud.ground import service_credentials
 from tests.support.openstack_api import PASSWORD
-
-OVERRIDE_METERS_DIR = os.path.join(ROOT, 'etc', 'ceilometer', 'meters.d')
-# Where the installed Ceilometer keeps its packaged meters.yaml.
-STOCK_METERS_DIR = os.path.join(
-    os.path.dirname(ceilometer.__file__), 'data', 'meters.d'
-)
 
 
 def cinder_conf(url='fake://', driver='test', **notification_opts):
@@ -64,15 +57,6 @@ def ceilometer_conf(meter_dirs=None, config_files=()):
     if meter_dirs is not None:
         conf.set_override('meter_definitions_dirs', meter_dirs, group='meter')
     return conf
-
-
-def service_credentials(**values):
-    """A [service_credentials] section: password auth on the internal
-    interface, and ``values`` (a Keystone's ``credentials(user)``)."""
-    values = {'auth_type': 'password', 'interface': 'internal', **values}
-    return '[service_credentials]\n' + ''.join(
-        f'{key} = {value}\n' for key, value in values.items()
-    )
 
 
 def credentials(api, **extra):

@@ -1,6 +1,6 @@
 """``ceilometer-backup upgrade`` failing clearly, with the real clients."""
 
-from tests.support import servers
+from testcloud import servers
 from tests.support.checks import run_upgrade
 from tests.support.config import credentials
 from tests.support.openstack_api import PASSWORD, FakeOpenStack

@@ -5,6 +5,7 @@ import pytest
 
 from ceilometer_backup.meter import cinder, discovery, meters, pollster
 from ceilometer_backup.meter.sample import BackupNotifications
+from testcloud.tls import CertificateAuthority
 from tests.support import config
 from tests.support.openstack_api import (
     ADMIN_PROJECT,
@@ -14,7 +15,6 @@ from tests.support.openstack_api import (
     FakeOpenStack,
     make_backups,
 )
-from tests.support.tls import CertificateAuthority
 
 
 def _discover(api, tmp_path, **credentials):

@@ -9,6 +9,7 @@ from ceilometer_backup import contract as c
 from ceilometer_backup.demo.agent import InProcessAgent
 from ceilometer_backup.emitter.payload import build_payload
 from ceilometer_backup.meter import sample as endpoint
+from testcloud.ceilometer_services import OVERRIDE_METERS_DIR, STOCK_METERS_DIR
 from tests.support import cinder_objects, config
 from tests.support.messages import notification
 
@@ -220,8 +221,8 @@ def test_no_duplicates_beside_the_stock_meter_endpoint():
     """Real stock ProcessMeterNotifications, with the shipped override."""
     conf = config.ceilometer_conf(
         meter_dirs=[
-            config.OVERRIDE_METERS_DIR,
-            config.STOCK_METERS_DIR,
+            OVERRIDE_METERS_DIR,
+            STOCK_METERS_DIR,
         ]
     )
     agent = InProcessAgent(conf, names=('meter', 'backup'))
@@ -242,7 +243,7 @@ def test_no_duplicates_beside_the_stock_meter_endpoint():
 
 def test_without_the_override_stock_duplicates_and_misreads_progress():
     """The proof above can fail: the stock definition is live otherwise."""
-    conf = config.ceilometer_conf(meter_dirs=[config.STOCK_METERS_DIR])
+    conf = config.ceilometer_conf(meter_dirs=[STOCK_METERS_DIR])
     agent = InProcessAgent(conf, names=('meter', 'backup'))
     backup = cinder_objects.backup(size=5)
     samples = agent.receive(

@@ -20,7 +20,8 @@ from keystoneauth1 import exceptions as ka_exc
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.meter.gnocchi import outbox, schema, spool
 from ceilometer_backup.meter.gnocchi import publisher as backup_publisher
-from tests.support import MIB, config
+from testcloud.ground import MIB
+from tests.support import config
 from tests.support.fake_gnocchi import FakeGnocchi
 
 BACKUP = '1b6e4d0a-6f0c-4d43-9f43-6c3c1fb5b6a1'

@@ -15,10 +15,10 @@ import sys
 
 import yaml
 
-from tests.support import servers
-from tests.support.aodh import EVENT_PIPELINE
-from tests.support.ceilometer_services import NotificationAgent, PollingAgent
-from tests.support.gnocchi import Gnocchi
+from testcloud import servers
+from testcloud.ceilometer_services import NotificationAgent, PollingAgent
+from testcloud.gnocchi import Gnocchi
+from testcloud.ground import EVENT_PIPELINE
 
 PUBLISHER = (
     'backup-gnocchi://?enable_filter_project=false&archive_policy={policy}'
@@ -36,7 +36,7 @@ ARCHIVE_POLICY = {
 }
 
 
-class Telemetry:
+class Telemetry(servers.Service):
     def __init__(
         self,
         root,
@@ -60,7 +60,7 @@ class Telemetry:
         ``upgrade`` writes, made from stock's publishing to ``gnocchi://``
         (and to the file the tests read), instead of every meter to
         ``backup-gnocchi://``; ``tls``: Gnocchi on HTTPS with that
-        authority's certificate (tests.support.tls); ``keystone``: Gnocchi
+        authority's certificate (testcloud.tls); ``keystone``: Gnocchi
         behind that Keystone, the agents its ``ceilometer`` user."""
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
@@ -71,7 +71,7 @@ class Telemetry:
         self.postgresql = postgresql
         self.gnocchi = Gnocchi(
             str(root / 'gnocchi'),
-            postgresql.url('gnocchi'),
+            postgresql.database_url('gnocchi'),
             tls=tls,
             keystone=keystone,
         )
@@ -166,9 +166,3 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
         for agent in (self.poller, self.notification):
             agent.stop()
         self.gnocchi.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()

@@ -1,19 +1,19 @@
 """Keystone 30.0.0 under uwsgi, as a process the tests own.
 
-Keystone lives in a virtualenv of its own (tools/stack.sh makes it at
-.venv-keystone, or KEYSTONE_VENV names one): its pins need not agree with
-Cinder's. Its database is on the PostgreSQL given; fernet and credential
-keys live under the work directory. After ``keystone-manage bootstrap``
-(admin, RegionOne, the identity endpoints) the REST API itself creates the
-``service`` project with the ``cinder`` and ``ceilometer`` users (admin
-there), users with the ``reader`` or the ``service`` role alone, and the
-``demo`` project with its ``demo`` user (member).
+Keystone lives in a virtualenv of its own (``servers.VENVS``): its pins
+need not agree with Cinder's. Its database is on the PostgreSQL given;
+fernet and credential keys live under the work directory. After
+``keystone-manage bootstrap`` (admin, RegionOne, the identity endpoints)
+the REST API itself creates the ``service`` project with the ``cinder``
+and ``ceilometer`` users (admin there), users with the ``reader`` or the
+``service`` role alone, and the ``demo`` project with its ``demo`` user
+(member).
 
 It runs under uwsgi as ``servers.uwsgi`` starts a WSGI module (every
 answer saying ``Connection: close``: keystoneauth reuses its connections,
 which uwsgi's socket modes do not serve twice).
 
-Given a CertificateAuthority (tests.support.tls), Keystone serves HTTPS
+Given a CertificateAuthority (testcloud.tls), Keystone serves HTTPS
 only (uwsgi's ``--https-socket``), its endpoints say ``https``, and this
 module's sessions trust that authority alone.
 """
@@ -25,9 +25,9 @@ import time
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.support import ROOT, servers
+from testcloud import servers
+from testcloud.ground import psycopg2_url
 
-VENV = os.environ.get('KEYSTONE_VENV', os.path.join(ROOT, '.venv-keystone'))
 REGION = 'RegionOne'
 DOMAIN = 'Default'
 # Test credentials, on loopback only.
@@ -61,19 +61,11 @@ USERS = {
 }
 
 
-def psycopg2_url(url):
-    """``url`` with psycopg2 named: SQLAlchemy 2.1 defaults to psycopg 3."""
-    scheme, rest = url.split('://', 1)
-    if scheme in ('postgresql', 'postgres'):
-        scheme = 'postgresql+psycopg2'
-    return f'{scheme}://{rest}'
+class Keystone(servers.Service):
+    venv_name = 'keystone'
 
-
-class Keystone:
     def __init__(self, workdir, database_url, tls=None):
-        servers.require(
-            'Keystone', os.path.join(VENV, 'bin', 'keystone-manage')
-        )
+        servers.require('Keystone', self.bin('keystone-manage'))
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = servers.free_port()
@@ -116,7 +108,7 @@ enforce_new_defaults = true
             )
         self.env = dict(
             os.environ,
-            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
+            PATH=f'{self.venv}/bin:{os.environ.get("PATH", "")}',
             OS_KEYSTONE_CONFIG_FILES=self.conf,
         )
         self.env.pop('PYTHONPATH', None)
@@ -133,7 +125,7 @@ enforce_new_defaults = true
                 args[0],
                 subprocess.Popen(
                     [
-                        f'{VENV}/bin/keystone-manage',
+                        self.bin('keystone-manage'),
                         '--config-file',
                         self.conf,
                         *args,
@@ -189,11 +181,13 @@ enforce_new_defaults = true
             self.stop()
             raise
         self.timings['accounts'] = round(time.monotonic() - started, 2)
+        return self
 
     def serve(self):
         self.process = servers.start(
             servers.uwsgi(
-                VENV, self.port, 'keystone.wsgi.api:application', self.tls,
+                self.venv, self.port, 'keystone.wsgi.api:application',
+                self.tls,
                 '--buffer-size', '65535', '--disable-logging',
             ),
             self.env,

@@ -1,17 +1,17 @@
 """Gnocchi 4.7.1 (API under uwsgi, and metricd) as processes the tests own.
 
-Gnocchi lives in a virtualenv of its own (tools/test.sh makes it at
-.venv-gnocchi, or GNOCCHI_VENV names one): its pins need not agree with
-Cinder's and Ceilometer's. The API authenticates in ``basic`` mode, so no
-Keystone is needed; storage is files; metricd processes measures every
-second. Coordination is tooz's file driver (one host): Gnocchi's default,
-the PostgreSQL indexer, opens and closes a connection for every sack lock,
-128 a second here, which alone keeps half a core busy forking backends.
+Gnocchi lives in a virtualenv of its own (``servers.VENVS``): its pins
+need not agree with Cinder's and Ceilometer's. The API authenticates in
+``basic`` mode, so no Keystone is needed; storage is files; metricd
+processes measures every second. Coordination is tooz's file driver (one
+host): Gnocchi's default, the PostgreSQL indexer, opens and closes a
+connection for every sack lock, 128 a second here, which alone keeps half
+a core busy forking backends.
 
-Given a CertificateAuthority (tests.support.tls), the API serves HTTPS
+Given a CertificateAuthority (testcloud.tls), the API serves HTTPS
 only: gnocchi-api starts uwsgi with plain HTTP, so uwsgi runs Gnocchi's
 WSGI module itself, as a deployment's own web server does. Given a
-Keystone (tests.support.keystone), the API authenticates there instead
+Keystone (testcloud.keystone), the API authenticates there instead
 (``auth_mode = keystone``, keystonemiddleware as the ``gnocchi`` user),
 is in its catalog as ``metric``, and clients use Keystone credentials.
 """
@@ -24,14 +24,15 @@ import time
 from gnocchiclient import auth as gnocchi_auth
 from gnocchiclient.v1 import client as gnocchi_client
 
-from tests.support import ROOT, config, servers
+from testcloud import servers
+from testcloud.ground import service_credentials
 
-VENV = os.environ.get('GNOCCHI_VENV', os.path.join(ROOT, '.venv-gnocchi'))
 
+class Gnocchi(servers.Service):
+    venv_name = 'gnocchi'
 
-class Gnocchi:
     def __init__(self, workdir, indexer_url, tls=None, keystone=None):
-        servers.require('Gnocchi', os.path.join(VENV, 'bin', 'gnocchi-api'))
+        servers.require('Gnocchi', self.bin('gnocchi-api'))
         self.workdir = workdir
         self.indexer_url = indexer_url
         self.port = servers.free_port()
@@ -61,7 +62,7 @@ workers = 1
 {self._authtoken()}"""
             )
         self.env = dict(
-            os.environ, PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}'
+            os.environ, PATH=f'{self.venv}/bin:{os.environ.get("PATH", "")}'
         )
         self.processes = []
 
@@ -72,7 +73,7 @@ workers = 1
         if not self.keystone:
             return ''
         (shipped,) = glob.glob(
-            f'{VENV}/lib/python3*/site-packages/gnocchi/rest/api-paste.ini'
+            f'{self.venv}/lib/python3*/site-packages/gnocchi/rest/api-paste.ini'
         )
         paste = os.path.join(self.workdir, 'api-paste.ini')
         with open(shipped) as f:
@@ -99,7 +100,7 @@ workers = 1
 
     def _run(self, name):
         process = servers.start(
-            [f'{VENV}/bin/{name}', '--config-file', self.conf],
+            [self.bin(name), '--config-file', self.conf],
             self.env,
             self.log,
         )
@@ -115,6 +116,7 @@ workers = 1
         self.processes.remove(upgrade)
         self._run('gnocchi-metricd')
         self.start_api()
+        return self
 
     def start_api(self):
         if self.tls:
@@ -135,7 +137,8 @@ workers = 1
     def _https_api(self):
         process = servers.start(
             servers.uwsgi(
-                VENV, self.port, 'gnocchi.rest.wsgi:application', self.tls,
+                self.venv, self.port, 'gnocchi.rest.wsgi:application',
+                self.tls,
                 '--pyargv', f'--config-file {self.conf}',
             ),
             self.env,
@@ -154,7 +157,7 @@ workers = 1
         Keystone's ``user`` when behind Keystone)."""
         cafile = f'cafile = {self.tls.cafile}\n' if self.tls else ''
         if self.keystone:
-            lines = config.service_credentials(
+            lines = service_credentials(
                 **self.keystone.credentials(user)
             ).split('\n', 1)[1]
         else:
@@ -164,13 +167,11 @@ workers = 1
 
     def put_backups(self, archive_policy, project_id, user_id, metrics, held):
         """volume_backup resources, with one metric of each name, put
-        straight into the index (``tests.support.gnocchi_database``);
+        straight into the index (``testcloud.scripts.gnocchi_database``);
         ``held``: (backup id, stored bytes) pairs."""
         servers.run(
             [
-                os.path.join(VENV, 'bin', 'python'),
-                '-m',
-                'tests.support.gnocchi_database',
+                *servers.script(self.venv, 'gnocchi_database'),
                 self.indexer_url,
                 archive_policy,
             ],
@@ -183,7 +184,6 @@ workers = 1
                 }
             ),
             timeout=900,
-            cwd=ROOT,
         )
 
     def client(self):

@@ -10,46 +10,49 @@ import json
 import os
 import time
 
+import ceilometer
 import yaml
 
 from ceilometer_backup.demo.agent import pipeline_yaml
-from tests.support import ROOT, config, servers
+from testcloud import servers
+from testcloud.ground import ROOT
 
-# Ceilometer without this plugin, as after ``pip uninstall``.
-STOCK_VENV = os.environ.get('STOCK_VENV', os.path.join(ROOT, '.venv-stock'))
+OVERRIDE_METERS_DIR = os.path.join(ROOT, 'etc', 'ceilometer', 'meters.d')
+# Where the installed Ceilometer keeps its packaged meters.yaml.
+STOCK_METERS_DIR = os.path.join(
+    os.path.dirname(ceilometer.__file__), 'data', 'meters.d'
+)
 
 
 def stock_ceilometer():
-    """The stock agent's bin directory, after checking it is stock."""
-    bindir = os.path.join(STOCK_VENV, 'bin')
+    """The stock agent's bin directory (Ceilometer without this plugin,
+    as after ``pip uninstall``), after checking it is stock."""
+    stock = servers.VENVS['stock']
+    bindir = os.path.join(stock, 'bin')
     if not os.path.exists(
         os.path.join(bindir, 'ceilometer-agent-notification')
     ):
         raise RuntimeError(
-            f'no stock Ceilometer in {STOCK_VENV}: run tools/provision.sh'
+            f'no stock Ceilometer in {stock}: run tools/provision.sh'
         )
     probe = servers.run(
         [
             os.path.join(bindir, 'python'),
             # Isolated: not the checkout's egg-info, if any, from the cwd.
             '-I',
-            '-c',
-            'import importlib.metadata as m;'
-            'g = "ceilometer.sample.endpoint";'
-            'print(m.version("ceilometer"), "backup" in {'
-            'e.name for e in m.entry_points(group=g)})',
+            os.path.join(servers.SCRIPTS, 'stock_ceilometer.py'),
         ]
     ).strip()
     mine = importlib.metadata.version('ceilometer')
     if probe != f'{mine} False':
         raise RuntimeError(
-            f'{STOCK_VENV} must hold Ceilometer {mine} without this plugin, '
+            f'{stock} must hold Ceilometer {mine} without this plugin, '
             f'it has {probe}'
         )
     return bindir
 
 
-class _Agent:
+class _Agent(servers.Service):
     command = None
 
     def __init__(self, workdir, transport_url, sections, bindir=None):
@@ -76,14 +79,11 @@ class _Agent:
             dict(os.environ),
             self.log,
         )
+        return self
 
     def stop(self):
         servers.stop(self.process, timeout=20)
         self.process = None
-
-    def log_text(self):
-        with open(self.log, errors='replace') as f:
-            return f.read()
 
     def check_alive(self):
         if self.process.poll() is not None:
@@ -101,7 +101,7 @@ class NotificationAgent(_Agent):
         transport_url,
         publishers=(),
         pipelines=('meter',),
-        meters_dir=config.OVERRIDE_METERS_DIR,
+        meters_dir=OVERRIDE_METERS_DIR,
         defaults='',
         extra='',
         batch_size=100,
@@ -136,7 +136,7 @@ batch_timeout = 1
 {''.join(f'pipelines = {p}{chr(10)}' for p in pipelines)}
 [meter]
 meter_definitions_dirs = {meters_dir}
-meter_definitions_dirs = {config.STOCK_METERS_DIR}
+meter_definitions_dirs = {STOCK_METERS_DIR}
 {extra}""",
             bindir,
         )

@@ -1,8 +1,7 @@
 """CloudKitty 25.0.0's rating processor as a process the tests own.
 
-CloudKitty lives in a virtualenv of its own (tools/provision.sh
-makes it at .venv-cloudkitty, or CLOUDKITTY_VENV names one): its pins need
-not agree with Ceilometer's. Nothing here needs Keystone, RabbitMQ,
+CloudKitty lives in a virtualenv of its own (``servers.VENVS``): its pins
+need not agree with Ceilometer's. Nothing here needs Keystone, RabbitMQ,
 InfluxDB or Elasticsearch:
 
 - storage is v1 ``sqlalchemy`` (rated frames in CloudKitty's own database,
@@ -14,8 +13,8 @@ InfluxDB or Elasticsearch:
 
 Prices and the module state are written with CloudKitty's own Python DB API
 (the hashmap module's and the rating modules' ones), the rated frames are
-read back with its storage API, each by a helper script (HELPER) run with
-the virtualenv's Python, which prints JSON.
+read back with its storage API, each by testcloud/scripts/cloudkitty_rating.py
+run with the virtualenv's Python, which prints JSON.
 """
 
 import datetime
@@ -26,181 +25,11 @@ import time
 
 import yaml
 
-from tests.support import ROOT, servers
+from testcloud import servers
+from testcloud.ground import ROOT
 
-VENV = os.environ.get(
-    'CLOUDKITTY_VENV', os.path.join(ROOT, '.venv-cloudkitty')
-)
 METRICS = os.path.join(ROOT, 'etc', 'cloudkitty', 'metrics.yml')
 PRICES = os.path.join(ROOT, 'etc', 'cloudkitty', 'hashmap.yml')
-
-# cloudkitty-dbsync, as CloudKitty's virtualenv runs it: python dbsync.py
-# --config-file CONF upgrade. With one change: the data steps of the
-# migrations 8a591f85865f (hashmap) and c6e4cda29654 (pyscripts) run on
-# the migration's own connection. Upstream runs them in a session on
-# another connection, which on SQLite does not see the table the migration
-# has just rebuilt (its DDL is not committed yet): "no such column:
-# hashmap_mappings.created_at". MySQL commits DDL at once, so there they
-# work as they are.
-DBSYNC = """
-import contextlib
-import sys
-
-from alembic import op
-from sqlalchemy import orm
-
-from cloudkitty import db
-
-session_for_write = db.session_for_write
-
-
-@contextlib.contextmanager
-def on_migration_connection():
-    try:
-        bind = op.get_bind()
-    except (NameError, AttributeError):  # not in a migration: no op proxy
-        with session_for_write() as session:
-            yield session
-        return
-    with orm.Session(bind=bind) as session:
-        yield session
-        session.flush()
-
-
-db.session_for_write = on_migration_connection
-
-from cloudkitty.cli import dbsync  # noqa: E402
-
-sys.argv[0] = 'cloudkitty-dbsync'
-dbsync.main()
-"""
-
-# Runs in CloudKitty's virtualenv: python helper.py CONF COMMAND JSON.
-HELPER = '''
-import datetime
-import decimal
-import json
-import sys
-
-from oslo_config import cfg
-
-cfg.CONF(['--config-file', sys.argv[1]], project='cloudkitty')
-
-from cloudkitty import storage  # noqa: E402
-from cloudkitty import storage_state  # noqa: E402
-from cloudkitty.db import api as ck_db  # noqa: E402
-from cloudkitty.rating.hash.db import api as hash_db  # noqa: E402
-
-UTC = datetime.timezone.utc
-# The API sets it to the user's id; the DB API requires it.
-CREATED_BY = 'ceilometer-backup-tests'
-
-
-def when(text):
-    return datetime.datetime.fromisoformat(text).astimezone(UTC)
-
-
-def naive(text):
-    return when(text).replace(tzinfo=None)
-
-
-def prices(args):
-    """Enable hashmap and create the prices, valid from args['start']."""
-    ck_db.get_instance().get_module_info().set_state('hashmap', True)
-    db = hash_db.get_instance()
-    start = naive(args['start'])
-    for name, service in args['services'].items():
-        service_id = db.create_service(name).service_id
-        for mapping in service.get('mappings', []):
-            db.create_mapping(
-                decimal.Decimal(mapping['cost']),
-                map_type=mapping['type'],
-                service_id=service_id,
-                start=start,
-                created_by=CREATED_BY,
-            )
-        for field, mappings in service.get('fields', {}).items():
-            field_id = db.create_field(service_id, field).field_id
-            for mapping in mappings:
-                db.create_mapping(
-                    decimal.Decimal(mapping['cost']),
-                    map_type=mapping['type'],
-                    value=mapping['value'],
-                    field_id=field_id,
-                    start=start,
-                    created_by=CREATED_BY,
-                )
-    return {'enabled': True}
-
-
-def seed(args):
-    """The scopes, with the period before the first to rate as processed."""
-    manager = storage_state.StateManager()
-    for project in args['projects']:
-        manager.set_last_processed_timestamp(
-            project,
-            when(args['last_processed']),
-            fetcher='source',
-            collector='gnocchi',
-            scope_key='project_id',
-        )
-    return state(args)
-
-
-def state(args):
-    manager = storage_state.StateManager()
-    out = {}
-    for project in args['projects']:
-        last = manager.get_last_processed_timestamp(project)
-        out[project] = last.astimezone(UTC).isoformat() if last else None
-    return out
-
-
-def report(args):
-    """Rated frames per project (storage.retrieve) and their totals per
-    service (storage.total), as the v1 API's report would give them."""
-    backend = storage.get_storage()
-    begin, end = when(args['begin']), when(args['end'])
-    frames, totals = [], {}
-    for project in args['projects']:
-        try:
-            got = backend.retrieve(
-                begin=begin,
-                end=end,
-                filters={'project_id': project},
-                paginate=False,
-            )['dataframes']
-        except storage.NoTimeFrame:
-            got = []
-        for frame in got:
-            for service, point in frame.iterpoints():
-                frames.append(
-                    {
-                        'project_id': project,
-                        'begin': frame.start.astimezone(UTC).isoformat(),
-                        'end': frame.end.astimezone(UTC).isoformat(),
-                        'service': service,
-                        'unit': point.unit,
-                        'qty': str(point.qty),
-                        'price': str(point.price),
-                        'desc': {**point.metadata, **point.groupby},
-                    }
-                )
-        total = backend.total(
-            begin=begin,
-            end=end,
-            filters={'project_id': project},
-            groupby=['type'],
-        )
-        totals[project] = {
-            row['res_type']: row['rate'] for row in total['results']
-        }
-    return {'frames': frames, 'totals': totals}
-
-
-COMMANDS = {'prices': prices, 'seed': seed, 'state': state, 'report': report}
-print(json.dumps(COMMANDS[sys.argv[2]](json.loads(sys.argv[3])), default=str))
-'''
 
 
 def shipped_metrics(period):
@@ -218,7 +47,9 @@ def shipped_prices():
         return yaml.safe_load(f)
 
 
-class CloudKitty:
+class CloudKitty(servers.Service):
+    venv_name = 'cloudkitty'
+
     def __init__(
         self,
         workdir,
@@ -238,9 +69,7 @@ class CloudKitty:
         at ``period`` granularity. ``wait_periods=1`` rates a period once
         it is over: with 0, CloudKitty rates a period as soon as it has
         begun, before its measures exist."""
-        servers.require(
-            'CloudKitty', os.path.join(VENV, 'bin', 'cloudkitty-processor')
-        )
+        servers.require('CloudKitty', self.bin('cloudkitty-processor'))
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.project_ids = list(project_ids)
@@ -250,18 +79,12 @@ class CloudKitty:
         )
         self.conf = os.path.join(workdir, 'cloudkitty.conf')
         self.metrics_file = os.path.join(workdir, 'metrics.yml')
-        self.helper = os.path.join(workdir, 'helper.py')
         self.log = os.path.join(workdir, 'cloudkitty-processor.out')
         self.process = None
         with open(self.metrics_file, 'w') as f:
             yaml.safe_dump(
                 metrics or shipped_metrics(period), f, sort_keys=False
             )
-        with open(self.helper, 'w') as f:
-            f.write(HELPER)
-        self.dbsync = os.path.join(workdir, 'dbsync.py')
-        with open(self.dbsync, 'w') as f:
-            f.write(DBSYNC)
         with open(self.conf, 'w') as f:
             f.write(
                 f"""[DEFAULT]
@@ -302,7 +125,7 @@ lock_path = {workdir}/locks
         self.env = dict(
             os.environ,
             TZ='UTC',
-            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
+            PATH=f'{self.venv}/bin:{os.environ.get("PATH", "")}',
         )
 
     def _command(self, argv, *args):
@@ -321,8 +144,7 @@ lock_path = {workdir}/locks
     def _helper(self, command, **args):
         done = subprocess.run(
             [
-                f'{VENV}/bin/python',
-                self.helper,
+                *servers.script(self.venv, 'cloudkitty_rating'),
                 self.conf,
                 command,
                 json.dumps(args),
@@ -339,14 +161,16 @@ lock_path = {workdir}/locks
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def prepare(self, prices=None, prices_start=None):
-        """Schema (cloudkitty-dbsync, see DBSYNC, and
+        """Schema (cloudkitty-dbsync, see scripts/cloudkitty_dbsync.py, and
         cloudkitty-storage-init), the hashmap
         module enabled and the prices (by default etc/cloudkitty's) created,
         valid from ``prices_start``: a rule applies to the periods that
         begin after its start, and CloudKitty's API refuses a start in the
         past, so a rule created now never rates a period already over."""
-        self._command([f'{VENV}/bin/python', self.dbsync], 'upgrade')
-        self._command([f'{VENV}/bin/cloudkitty-storage-init'])
+        self._command(
+            servers.script(self.venv, 'cloudkitty_dbsync'), 'upgrade'
+        )
+        self._command([self.bin('cloudkitty-storage-init')])
         start = prices_start or datetime.datetime(
             2000, 1, 1, tzinfo=datetime.timezone.utc
         )
@@ -359,7 +183,8 @@ lock_path = {workdir}/locks
     def start(self, first_period):
         """Rate from ``first_period`` on (not from the month's start, as a
         scope CloudKitty has never seen would be), then run the processor:
-        one worker, no reprocessing worker."""
+        one worker, no reprocessing worker. The one service whose start
+        needs more: when to rate from (so not started by ``with``)."""
         self._helper(
             'seed',
             projects=self.project_ids,
@@ -368,10 +193,11 @@ lock_path = {workdir}/locks
             ).isoformat(),
         )
         self.process = servers.start(
-            [f'{VENV}/bin/cloudkitty-processor', '--config-file', self.conf],
+            [self.bin('cloudkitty-processor'), '--config-file', self.conf],
             self.env,
             self.log,
         )
+        return self
 
     def processed(self):
         """{project: start of the last period rated, or None}."""

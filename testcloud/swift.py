@@ -22,9 +22,8 @@ import json
 import os
 import pwd
 
-from tests.support import ROOT, servers
+from testcloud import servers
 
-VENV = os.environ.get('SWIFT_VENV', os.path.join(ROOT, '.venv-swift'))
 SERVERS = ('account', 'container', 'object')
 PIPELINE = (
     'catch_errors gatekeeper healthcheck proxy-logging cache listing_formats '
@@ -33,19 +32,6 @@ PIPELINE = (
     'proxy-logging proxy-server'
 )
 MEMCACHED = '/usr/bin/memcached'
-# swift.common.ring's builder, in .venv-swift: one replica, one device.
-RINGS = """
-import json, sys
-from swift.common.ring import RingBuilder
-base, ports = sys.argv[1], json.loads(sys.argv[2])
-for kind, port in ports.items():
-    builder = RingBuilder(6, 1, 1)
-    builder.add_dev({'region': 1, 'zone': 1, 'ip': '127.0.0.1',
-                     'port': port, 'device': 'd1', 'weight': 100})
-    builder.rebalance()
-    builder.save(f'{base}/{kind}.builder')
-    builder.get_ring().save(f'{base}/{kind}.ring.gz')
-"""
 FILTERS = (
     'catch_errors', 'gatekeeper', 'healthcheck', 'listing_formats',
     'container_sync', 'bulk', 'copy', 'slo', 'dlo', 'versioned_writes',
@@ -77,11 +63,11 @@ def check_user_xattrs(directory):
         os.remove(probe)
 
 
-class Swift:
+class Swift(servers.Service):
+    venv_name = 'swift'
+
     def __init__(self, workdir, keystone):
-        servers.require(
-            'Swift', os.path.join(VENV, 'bin', 'swift-proxy-server')
-        )
+        servers.require('Swift', self.bin('swift-proxy-server'))
         servers.require('memcached', MEMCACHED)
         self.workdir = workdir
         self.keystone = keystone
@@ -93,6 +79,12 @@ class Swift:
         self.memcached_port = servers.free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         self.processes = {}
+
+    def log_of(self, name):
+        """Each server's log, and memcached's."""
+        if name == 'memcached':
+            return os.path.join(self.workdir, 'memcached.log')
+        return os.path.join(self.workdir, f'{name}-server.log')
 
     def _common(self, port):
         return f"""[DEFAULT]
@@ -120,9 +112,7 @@ recon_cache_path = {self.workdir}
         )
         servers.run(
             [
-                os.path.join(VENV, 'bin', 'python'),
-                '-c',
-                RINGS,
+                *servers.script(self.venv, 'swift_rings'),
                 self.workdir,
                 json.dumps(self.ports),
             ]
@@ -189,7 +179,7 @@ operator_roles = admin, member
                 [MEMCACHED, '-l', '127.0.0.1', '-p', str(self.memcached_port),
                  '-U', '0', '-u', _user()],
                 dict(os.environ),
-                os.path.join(self.workdir, 'memcached.log'),
+                self.log_of('memcached'),
             )  # fmt: skip
             for kind, conf in confs.items():
                 self.start_server(kind, conf)
@@ -205,9 +195,9 @@ operator_roles = admin, member
     def start_server(self, kind, conf=None):
         conf = conf or os.path.join(self.workdir, f'{kind}-server.conf')
         self.processes[kind] = servers.start(
-            [os.path.join(VENV, 'bin', f'swift-{kind}-server'), conf, '-v'],
+            [self.bin(f'swift-{kind}-server'), conf, '-v'],
             dict(os.environ),
-            os.path.join(self.workdir, f'{kind}-server.log'),
+            self.log_of(kind),
         )
         return self.processes[kind]
 
@@ -251,9 +241,3 @@ operator_roles = admin, member
             for o in page.get('Contents', ())
             if marker in o['Key']
         }
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

@@ -35,7 +35,8 @@ import subprocess
 import time
 import uuid
 
-from tests.support import MIB, servers
+from testcloud import servers
+from testcloud.ground import MIB
 
 DAEMONS = ('ceph-mon', 'ceph-mgr', 'ceph-osd')
 POOLS = ('volumes', 'backups')
@@ -44,7 +45,7 @@ PG_NUM = 8
 OSD_SIZE = 16 * 1024 * 1024 * 1024  # sparse
 
 
-class Ceph:
+class Ceph(servers.Service):
     def __init__(self, workdir, cluster='ceph'):
         for daemon in DAEMONS + ('ceph', 'rbd'):
             servers.require('Ceph', f'/usr/bin/{daemon}')
@@ -73,7 +74,7 @@ class Ceph:
     def _path(self, *parts):
         return os.path.join(self.workdir, *parts)
 
-    def _log(self, daemon):
+    def log_of(self, daemon):
         """Where a daemon's own output goes (its log: log/)."""
         return self._path('log', f'{daemon}.out')
 
@@ -210,7 +211,7 @@ osd memory target = 939524096
                 '-c', self.conf, '-i', ident,
             ],
             dict(os.environ),
-            self._log(daemon),
+            self.log_of(daemon),
         )  # fmt: skip
 
     def _start_mon(self):
@@ -310,7 +311,7 @@ osd memory target = 939524096
     def _wait(self, ready, what, timeout):
         deadline = time.monotonic() + timeout
         while True:
-            servers.check_alive(self.processes, self._log)
+            servers.check_alive(self.processes, self.log_of)
             try:
                 if ready():
                     return
@@ -409,12 +410,6 @@ osd memory target = 939524096
             except FileNotFoundError:
                 pass
         self.installed_keyrings = []
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
 
 def write_random(image, count, start=0, stride=4 * MIB, size=4 * MIB):

@@ -30,9 +30,8 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from tests.support import ROOT, servers
+from testcloud import servers
 
-BINDIR = os.path.join(ROOT, '.venv-aodh', 'bin')
 ADMIN = {
     'X-User-Id': 'aodh-test-admin',
     'X-Project-Id': 'aodh-test-admin-project',
@@ -81,13 +80,15 @@ EVENT_ALARM_CACHE_TTL = 0
 INGESTION_LAG = 10
 
 
-class Aodh:
+class Aodh(servers.Service):
     """aodh-api, aodh-listener and aodh-notifier on ``transport_url``;
     aodh-evaluator too given ``gnocchi``, a [service_credentials] section
     for a Gnocchi (``Gnocchi.credentials()``)."""
 
+    venv_name = 'aodh'
+
     def __init__(self, workdir, transport_url, batch_size=10, gnocchi=''):
-        servers.require('Aodh', os.path.join(BINDIR, 'aodh-listener'))
+        servers.require('Aodh', self.bin('aodh-listener'))
         self.services = ('aodh-listener', 'aodh-notifier')
         if gnocchi:
             self.services += ('aodh-evaluator',)
@@ -118,17 +119,15 @@ evaluation_interval = {EVALUATION_INTERVAL}
             )
         self.processes = {}
 
-    def _log(self, name):
+    def log_of(self, name):
         return os.path.join(self.workdir, f'{name}.log')
 
     def start(self):
-        servers.run(
-            [os.path.join(BINDIR, 'aodh-dbsync'), '--config-file', self.conf]
-        )
+        servers.run([self.bin('aodh-dbsync'), '--config-file', self.conf])
         env = dict(os.environ)
         self.processes['aodh-api'] = servers.start(
             [
-                os.path.join(BINDIR, 'aodh-api'),
+                self.bin('aodh-api'),
                 '--host',
                 '127.0.0.1',
                 '--port',
@@ -138,17 +137,18 @@ evaluation_interval = {EVALUATION_INTERVAL}
                 self.conf,
             ],
             env,
-            self._log('aodh-api'),
+            self.log_of('aodh-api'),
         )
         for name in self.services:
             self.processes[name] = servers.start(
-                [os.path.join(BINDIR, name), '--config-file', self.conf],
+                [self.bin(name), '--config-file', self.conf],
                 env,
-                self._log(name),
+                self.log_of(name),
             )
         # Nothing to wait for but the API: whoever sends to alarm.all (or
         # alarming) declares the queue the listener (or notifier) reads.
         servers.wait_for_port(self.port, self.processes['aodh-api'], 60)
+        return self
 
     def stop(self):
         for process in self.processes.values():
@@ -156,13 +156,7 @@ evaluation_interval = {EVALUATION_INTERVAL}
         self.processes = {}
 
     def check_alive(self):
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f'{name} exited, see {self._log(name)}')
-
-    def log_text(self, name):
-        with open(self._log(name), errors='replace') as f:
-            return f.read()
+        servers.check_alive(self.processes, self.log_of)
 
     def request(self, method, path, body=None, headers=ADMIN):
         data = json.dumps(body).encode() if body is not None else None
@@ -203,14 +197,3 @@ evaluation_interval = {EVALUATION_INTERVAL}
 
     def alarm(self, alarm_id):
         return self.request('GET', f'/v2/alarms/{alarm_id}')
-
-
-EVENT_PIPELINE = """---
-sources:
-  - name: backup_events
-    events: ['backup.*']
-    sinks: [to_aodh]
-sinks:
-  - name: to_aodh
-    publishers: ['notifier://?topic=alarm.all']
-"""

@@ -12,10 +12,10 @@ import time
 from cinderclient import exceptions as cinder_exceptions
 from gnocchiclient import exceptions as gnocchi_exc
 
-from tests.support import MIB, config
-from tests.support.cinder import wait_status
-from tests.support.stack import Stack
-from tests.support.telemetry import Telemetry
+from testcloud.cinder import wait_status
+from testcloud.ground import MIB, service_credentials
+from testcloud.stack import Stack
+from testcloud.telemetry import Telemetry
 
 
 @contextlib.contextmanager
@@ -32,7 +32,7 @@ def real_cloud(
     ``object_store``: ``swift`` or ``s3``, see Stack) and Telemetry
     polling it as the ``ceilometer`` user (``telemetry``: more of
     Telemetry's arguments), as a Cloud; over TLS with ``tls``'s
-    certificates (tests.support.tls; ``rabbitmq`` should then be its);
+    certificates (testcloud.tls; ``rabbitmq`` should then be its);
     Gnocchi behind the stack's Keystone with ``keystone_gnocchi``."""
     credentials = {'cafile': tls.cafile} if tls else {}
     with (
@@ -47,7 +47,7 @@ def real_cloud(
             root,
             rabbitmq,
             stack.postgresql,
-            config.service_credentials(
+            service_credentials(
                 **stack.credentials('ceilometer'), **credentials
             ),
             tls=tls,
@@ -74,7 +74,7 @@ class Cloud:
         [service_credentials] options, ``credentials``), written to
         ``path``; its path."""
         path.write_text(
-            config.service_credentials(
+            service_credentials(
                 **self.stack.credentials(username), **credentials
             )
             + self.telemetry.gnocchi_reader()
@@ -91,7 +91,9 @@ class Cloud:
             tails = [str(error)]
             for service in ('cinder-volume', 'cinder-backup'):
                 try:
-                    with open(self.cinder.log(service), errors='replace') as f:
+                    with open(
+                        self.cinder.log_of(service), errors='replace'
+                    ) as f:
                         tail = collections.deque(f, 10)
                 except FileNotFoundError:
                     continue

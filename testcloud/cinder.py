@@ -3,9 +3,9 @@
 The services run from .venv, where this package is installed, and
 cinder-backup runs the metering wrapper configured exactly as operators are
 told (etc/cinder/cinder.conf.snippet) around Cinder's POSIX driver. Volumes
-are sparse files (tests.support.sparse_volume_driver): no LVM, no iSCSI.
+are sparse files (testcloud.scripts.sparse_volume_driver): no LVM, no iSCSI.
 
-Given a Ceph (tests.support.ceph), volumes are RBD images in its
+Given a Ceph (testcloud.ceph), volumes are RBD images in its
 ``volumes`` pool (Cinder's RBDDriver, as client.cinder) and cinder-backup
 wraps Cinder's CephBackupDriver (into ``backups``, as
 client.cinder-backup): the shipped snippet with its wrapped driver, and
@@ -44,16 +44,13 @@ import time
 
 from cinderclient import client as cinder_client
 
-from tests.support import ROOT, servers
-from tests.support.keystone import psycopg2_url
+from testcloud import servers
+from testcloud.ground import ROOT, psycopg2_url
 
-VENV = os.path.abspath(
-    os.environ.get('CINDER_VENV', os.path.join(ROOT, '.venv'))
-)
 API_VERSION = '3.71'
 POSIX_BACKUP = 'cinder.backup.drivers.posix.PosixBackupDriver'
 CEPH_BACKUP = 'cinder.backup.drivers.ceph.CephBackupDriver'
-# The object stores backups can go to here: a Swift (tests.support.swift),
+# The object stores backups can go to here: a Swift (testcloud.swift),
 # through its own API or its S3 API.
 OBJECT_STORES = {
     'swift': 'cinder.backup.drivers.swift.SwiftBackupDriver',
@@ -93,21 +90,9 @@ key_file = {tls.keyfile}
 """
 
 
-# What a scheduler does at its start, with Cinder's own client.
-ASK_BACKUP_CAPABILITIES = """
-import sys
-from cinder import context, objects, rpc
-from cinder.backup import rpcapi
-from cinder.common import config
-config.CONF(['--config-file', sys.argv[1]], project='cinder')
-objects.register_all()
-rpc.init(config.CONF)
-rpcapi.BackupAPI().publish_service_capabilities(context.get_admin_context())
-rpc.cleanup()
-"""
+class Cinder(servers.Service):
+    venv_name = 'cinder'
 
-
-class Cinder:
     def __init__(
         self,
         workdir,
@@ -123,30 +108,46 @@ class Cinder:
         """``messaging``: more oslo.messaging options (TLS);
         ``object_store``: one of OBJECT_STORES, on the running ``swift``,
         instead of files."""
-        servers.require('Cinder', os.path.join(VENV, 'bin', 'cinder-backup'))
+        servers.require('Cinder', self.bin('cinder-backup'))
+        if bool(object_store) != bool(swift):
+            raise ValueError('an object store goes with the Swift it is on')
         self.workdir = workdir
         self.transport_url = transport_url
+        self.keystone = keystone
+        self.host = host
+        self._choose_stores(ceph, object_store, swift)
+        self.port = servers.free_port()
+        scheme = 'https' if keystone.tls else 'http'
+        self.url = f'{scheme}://127.0.0.1:{self.port}/v3'
+        self._make_directories()
+        self.processes = {}
+        self._registered = False
+        self.etc_nvme_existed = os.path.exists(ETC_NVME)
+        self.timings = {}
+        self.conf = os.path.join(workdir, 'cinder.conf')
+        with open(self.conf, 'w') as f:
+            f.write(self._conf(database_url, messaging) + self._backend())
+        self.env = self._environment()
+
+    def _choose_stores(self, ceph, object_store, swift):
+        """Where volumes and backups go: sparse files backed up by the
+        POSIX driver; on ``ceph``, RBD images backed up by its driver; or
+        backups to ``swift`` by ``object_store``'s driver."""
         self.ceph = ceph
         self.backend = self.volume_type = 'ceph' if ceph else 'sparse'
         self.snippet = SNIPPET
         self.backup_driver = CEPH_BACKUP if ceph else POSIX_BACKUP
-        if bool(object_store) != bool(swift):
-            raise ValueError('an object store goes with the Swift it is on')
         self.object_store = object_store
         self.swift = swift
         self.s3_keys = None
         if object_store:
             self.backup_driver = OBJECT_STORES[object_store]
-        self.keystone = keystone
-        self.host = host
-        self.port = servers.free_port()
-        tls = keystone.tls
-        self.url = f'{"https" if tls else "http"}://127.0.0.1:{self.port}/v3'
-        self.conf = os.path.join(workdir, 'cinder.conf')
-        self.state_path = os.path.join(workdir, 'state')
-        self.backup_posix_path = os.path.join(workdir, 'backups')
-        self.volumes_path = os.path.join(workdir, 'volumes')
-        self.lock_path = os.path.join(workdir, 'locks')
+
+    def _make_directories(self):
+        self.state_path = os.path.join(self.workdir, 'state')
+        self.backup_posix_path = os.path.join(self.workdir, 'backups')
+        self.volumes_path = os.path.join(self.workdir, 'volumes')
+        self.lock_path = os.path.join(self.workdir, 'locks')
         for path in (
             self.state_path,
             self.backup_posix_path,
@@ -154,23 +155,23 @@ class Cinder:
             self.lock_path,
         ):
             os.makedirs(path, exist_ok=True)
-        self.processes = {}
-        self._registered = False
-        self.etc_nvme_existed = os.path.exists(ETC_NVME)
-        self.timings = {}
-        privsep = f'{VENV}/bin/privsep-helper --config-file {self.conf}'
-        cinder_user = keystone.credentials('cinder')
-        with open(self.conf, 'w') as f:
-            f.write(
-                f"""[DEFAULT]
-host = {host}
+
+    def _conf(self, database_url, messaging):
+        """cinder.conf but for the backend's sections: the four services
+        on loopback, behind the Keystone, on the database and broker
+        given."""
+        tls = self.keystone.tls
+        privsep = f'{self.bin("privsep-helper")} --config-file {self.conf}'
+        cinder_user = self.keystone.credentials('cinder')
+        return f"""[DEFAULT]
+host = {self.host}
 my_ip = 127.0.0.1
 state_path = {self.state_path}
-transport_url = {transport_url}
+transport_url = {self.transport_url}
 auth_strategy = keystone
-api_paste_config = {VENV}/etc/cinder/api-paste.ini
+api_paste_config = {self.venv}/etc/cinder/api-paste.ini
 # Without it every filtered list (cinder backup-create NAME, ...) is a 400.
-resource_query_filters_file = {VENV}/etc/cinder/resource_filters.json
+resource_query_filters_file = {self.venv}/etc/cinder/resource_filters.json
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = {self.port}
 osapi_volume_workers = 1
@@ -194,8 +195,8 @@ quota_backup_gigabytes = -1
 connection = {psycopg2_url(database_url)}
 
 [keystone_authtoken]
-www_authenticate_uri = {keystone.url}
-auth_url = {keystone.url}
+www_authenticate_uri = {self.keystone.url}
+auth_url = {self.keystone.url}
 auth_type = password
 username = {cinder_user['username']}
 password = {cinder_user['password']}
@@ -222,13 +223,15 @@ helper_command = {privsep}
 [cinder_sys_admin]
 helper_command = {privsep}
 
-{self._backend()}"""
-            )
+"""
+
+    def _environment(self):
+        """The services' environment: the virtualenv's programs first, the
+        checkout importable (the test-only volume driver is there)."""
         pythonpath = os.environ.get('PYTHONPATH')
-        self.env = dict(
+        return dict(
             os.environ,
-            PATH=f'{VENV}/bin:{os.environ.get("PATH", "")}',
-            # The test-only volume driver is found in the checkout.
+            PATH=f'{self.venv}/bin:{os.environ.get("PATH", "")}',
             PYTHONPATH=f'{ROOT}:{pythonpath}' if pythonpath else ROOT,
         )
 
@@ -237,7 +240,7 @@ helper_command = {privsep}
         its store."""
         if self.ceph is None:
             return f"""[{self.backend}]
-volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
+volume_driver = testcloud.scripts.sparse_volume_driver.SparseFileVolumeDriver
 volume_backend_name = {self.backend}
 sparse_volume_directory = {self.volumes_path}
 backup_use_temp_snapshot = false
@@ -308,24 +311,21 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             if process.poll() is None
         }
 
-    def log(self, service):
+    def log_of(self, service):
         return os.path.join(self.workdir, f'{service}.log')
 
     def put_backups(self, project_id, count, first=0):
         """Ids of ``count`` backups of ``project_id`` put straight into
-        the database (``tests.support.cinder_database``)."""
+        the database (``testcloud.scripts.cinder_database``)."""
         return servers.run(
             [
-                os.path.join(VENV, 'bin', 'python'),
-                '-m',
-                'tests.support.cinder_database',
+                *servers.script(self.venv, 'cinder_database'),
                 self.conf,
                 project_id,
                 str(count),
                 str(first),
             ],
             timeout=600,
-            cwd=ROOT,
         ).split()
 
     def volume_path(self, volume_id):
@@ -338,6 +338,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         except BaseException:
             self.stop()
             raise
+        return self
 
     def _start(self):
         if not self._registered:
@@ -349,7 +350,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             self.timings[name] = round(time.monotonic() - started, 2)
 
         servers.run(
-            [f'{VENV}/bin/cinder-manage', '--config-file', self.conf, 'db',
+            [self.bin('cinder-manage'), '--config-file', self.conf, 'db',
              'sync'],
             timeout=300,
         )  # fmt: skip
@@ -399,14 +400,14 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
                 f.write(UNMETERED.format(driver=self.backup_driver))
         self.processes[service] = servers.start(
             [
-                f'{VENV}/bin/{service}',
+                self.bin(service),
                 '--config-file',
                 self.conf,
                 '--config-file',
                 extra,
             ],
             self.env,
-            self.log(service),
+            self.log_of(service),
         )
         return self.processes[service]
 
@@ -450,9 +451,9 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         (Cinder checks it in a loop of its own; Ceph's check connects to
         the cluster).
         """
-        python = os.path.join(VENV, 'bin', 'python')
         servers.run(
-            [python, '-c', ASK_BACKUP_CAPABILITIES, self.conf], timeout=120
+            [*servers.script(self.venv, 'cinder_capabilities'), self.conf],
+            timeout=120,
         )
         time.sleep(1)  # two casts away: cinder-backup's to the scheduler
 
@@ -477,7 +478,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         first = {}
         deadline = time.monotonic() + timeout
         while True:
-            servers.check_alive(self.processes, self.log)
+            servers.check_alive(self.processes, self.log_of)
             try:
                 serving = set()
                 for s in admin.services.list():

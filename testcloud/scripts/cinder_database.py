@@ -5,7 +5,7 @@ lists rows, so rows are what the listing tests and benchmark 3 need. Run
 in the Cinder virtualenv (``Cinder.put_backups``), with Cinder's own
 configuration, models and database engine::
 
-    python -m tests.support.cinder_database CINDER_CONF PROJECT COUNT FIRST
+    python cinder_database.py CINDER_CONF PROJECT COUNT FIRST
 
 inserts COUNT available backups of PROJECT named ``listed-FIRST`` on, of
 1 to 5 GiB (``size_of``), and prints their ids, one a line.

@@ -1,7 +1,9 @@
 """Processes the tests own: started on free loopback ports, stopped by PID.
 
 Every server runs in its own session (process group) so that stopping it
-takes its children too, with SIGKILL when SIGTERM is not enough.
+takes its children too, with SIGKILL when SIGTERM is not enough. Every
+service of the cloud is a ``Service``, and runs from its virtualenv in
+``VENVS``.
 """
 
 import collections
@@ -14,6 +16,30 @@ import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
+
+from testcloud.ground import ROOT
+
+# What runs inside a service's own virtualenv.
+SCRIPTS = os.path.join(os.path.dirname(__file__), 'scripts')
+# The services' virtualenvs, by name: each pins what its service needs,
+# which need not agree with the others' (tools/provision.sh makes them).
+# NAME_VENV in the environment names another (tools/release.sh gives
+# CINDER_VENV a release's). Cinder's is the test run's own, where this
+# package is installed; stock is Ceilometer without this package.
+VENVS = {
+    name: os.path.abspath(
+        os.environ.get(f'{name.upper()}_VENV', os.path.join(ROOT, directory))
+    )
+    for name, directory in (
+        ('cinder', '.venv'),
+        ('keystone', '.venv-keystone'),
+        ('swift', '.venv-swift'),
+        ('gnocchi', '.venv-gnocchi'),
+        ('cloudkitty', '.venv-cloudkitty'),
+        ('aodh', '.venv-aodh'),
+        ('stock', '.venv-stock'),
+    )
+}
 
 
 def require(name, path):
@@ -115,9 +141,17 @@ def console_script(name, bindir=None):
     return local if os.path.exists(local) else shutil.which(name)
 
 
+def script(venv, name):
+    """argv running testcloud/scripts/``name``.py with ``venv``'s Python."""
+    return [
+        os.path.join(venv, 'bin', 'python'),
+        os.path.join(SCRIPTS, f'{name}.py'),
+    ]
+
+
 def uwsgi(venv, port, module, tls=None, *more):
     """uwsgi of ``venv`` serving the WSGI ``module`` on 127.0.0.1:``port``,
-    HTTPS with ``tls``'s certificate if given (tests.support.tls): one
+    HTTPS with ``tls``'s certificate if given (testcloud.tls): one
     process of four threads, every answer saying ``Connection: close``
     (uwsgi's socket modes do not serve a second request on a kept-alive
     connection), stopped by SIGTERM rather than reloaded. ``more``: more
@@ -156,6 +190,53 @@ def run(argv, timeout=300, input=None, cwd=None, env=None):
             f'{" ".join(argv[:3])} failed:\n{done.stderr[-3000:]}'
         )
     return done.stdout
+
+
+class Service:
+    """One service of the cloud, each of the same shape.
+
+    ``start()`` returns it serving; ``stop()`` stops whatever it started
+    (after a failed start too, and again: nothing more), and ``with`` does
+    both. ``url``: where it answers, if it has an API; ``log``: the file
+    its output goes to, or for a service of several processes with a file
+    each, ``log_of(name)``. A service with a Python of its own names its
+    virtualenv in ``VENVS`` (``venv_name``).
+    """
+
+    venv_name = None
+    url = None
+    log = None
+
+    @property
+    def venv(self):
+        return VENVS[self.venv_name]
+
+    def bin(self, program):
+        """The path of ``program`` in the service's virtualenv."""
+        return os.path.join(self.venv, 'bin', program)
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def log_of(self, name):
+        """The log of the service's process ``name``: by default its one
+        log."""
+        return self.log
+
+    def log_text(self, name=None):
+        """What the log of ``name`` (by default the service's) holds."""
+        path = self.log if name is None else self.log_of(name)
+        with open(path, errors='replace') as f:
+            return f.read()
 
 
 class LoopbackHTTP:

@@ -6,7 +6,7 @@ reads rows, so rows are what benchmark 7 needs. Run in Gnocchi's
 virtualenv, with its indexer URL, after ``ceilometer-backup upgrade`` made
 the resource type (``Gnocchi.put_backups``)::
 
-    python -m tests.support.gnocchi_database INDEXER_URL ARCHIVE_POLICY < JSON
+    python gnocchi_database.py INDEXER_URL ARCHIVE_POLICY < JSON
 
 JSON: ``{"project_id", "user_id", "metrics": [names], "backups":
 [[id, stored_bytes], ...]}``. Each backup gets a resource with its

@@ -2,7 +2,7 @@
 
 For the functional tests (``Stack`` as a session-scoped fixture, given the
 session's RabbitMQ and PostgreSQL if it has them) and for a person, who
-also gets Gnocchi and Ceilometer's two agents (tests.support.telemetry,
+also gets Gnocchi and Ceilometer's two agents (testcloud.telemetry,
 deployed as the install pages say) metering the stack::
 
     tools/stack.sh up [--dir DIR]     # prints credentials and an openrc
@@ -25,23 +25,23 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 
-from tests.support import ROOT, config
-from tests.support import postgresql as pg_module
-from tests.support.cinder import (
+from testcloud import postgresql as pg_module
+from testcloud import servers
+from testcloud.cinder import (
     OBJECT_STORES,
     SERVICES,
     Cinder,
     remove_empty_etc_nvme,
 )
-from tests.support.gnocchi import basic_client
-from tests.support.keystone import Keystone
-from tests.support.postgresql import PostgreSQL
-from tests.support.rabbitmq import RabbitMQ
-from tests.support.swift import Swift
-from tests.support.telemetry import Telemetry
+from testcloud.gnocchi import basic_client
+from testcloud.ground import ROOT, service_credentials
+from testcloud.keystone import Keystone
+from testcloud.postgresql import PostgreSQL
+from testcloud.rabbitmq import RabbitMQ
+from testcloud.swift import Swift
+from testcloud.telemetry import Telemetry
 
 DEFAULT_DIR = '/tmp/ceilometer-backup-stack'
 # What up prints before the commands that make a backup and show its meters.
@@ -49,16 +49,16 @@ MAKE_A_BACKUP = '# a backup, then its meters in Gnocchi'
 STATE = 'stack.json'
 
 
-class Stack:
+class Stack(servers.Service):
     """PostgreSQL, RabbitMQ, Keystone, Swift if asked for, and Cinder,
     started in that order.
 
     Cinder's volumes and backups are on ``ceph`` if given (see
-    tests.support.cinder); with ``object_store`` (``swift`` or ``s3``:
-    tests.support.cinder.OBJECT_STORES), backups go to a Swift behind the
-    Keystone (tests.support.swift), by Cinder's Swift driver or by its S3
+    testcloud.cinder); with ``object_store`` (``swift`` or ``s3``:
+    testcloud.cinder.OBJECT_STORES), backups go to a Swift behind the
+    Keystone (testcloud.swift), by Cinder's Swift driver or by its S3
     driver through Swift's S3 API.
-    Given ``tls`` (tests.support.tls), Keystone and cinder-api serve HTTPS
+    Given ``tls`` (testcloud.tls), Keystone and cinder-api serve HTTPS
     only, with that authority's certificate.
 
     ``rabbitmq`` and ``postgresql``: already running servers to use (the
@@ -83,7 +83,7 @@ class Stack:
         self.postgresql = postgresql
         self.owns_rabbitmq = rabbitmq is None
         self.owns_postgresql = postgresql is None
-        # A running Ceph (tests.support.ceph) for volumes and backups.
+        # A running Ceph (testcloud.ceph) for volumes and backups.
         self.ceph = ceph
         self.databases = {
             'keystone': keystone_database,
@@ -120,7 +120,7 @@ class Stack:
                 self._timed('rabbitmq', self.rabbitmq.start)
             self.keystone = Keystone(
                 os.path.join(self.workdir, 'keystone'),
-                self.postgresql.url(self.databases['keystone']),
+                self.postgresql.database_url(self.databases['keystone']),
                 tls=self.tls,
             )
             self._timed('keystone', self.keystone.start)
@@ -133,7 +133,7 @@ class Stack:
             os.makedirs(cinder_dir, exist_ok=True)
             self.cinder = Cinder(
                 cinder_dir,
-                self.postgresql.url(self.databases['cinder']),
+                self.postgresql.database_url(self.databases['cinder']),
                 self.rabbitmq.url,
                 self.keystone,
                 ceph=self.ceph,
@@ -156,7 +156,7 @@ class Stack:
             ('cinder', self.cinder and self.cinder.stop),
             ('swift', self.swift and self.swift.stop),
             ('keystone', self.keystone and self.keystone.stop),
-            ('rabbitmq', rabbitmq and rabbitmq.close),
+            ('rabbitmq', rabbitmq and rabbitmq.stop),
             ('postgresql', postgresql and postgresql.stop),
         ):
             if not stop:
@@ -174,12 +174,6 @@ class Stack:
             self.postgresql = None
         if errors:
             raise RuntimeError('; '.join(errors))
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # What a client or a person needs.
 
@@ -219,8 +213,12 @@ class Stack:
                 'keystone': self.keystone.url,
                 'cinder': self.cinder.url,
                 'transport_url': self.rabbitmq.url,
-                'keystone_db': self.postgresql.url(self.databases['keystone']),
-                'cinder_db': self.postgresql.url(self.databases['cinder']),
+                'keystone_db': self.postgresql.database_url(
+                    self.databases['keystone']
+                ),
+                'cinder_db': self.postgresql.database_url(
+                    self.databases['cinder']
+                ),
             },
             'paths': {
                 'cinder_conf': self.cinder.conf,
@@ -497,7 +495,7 @@ def _metering(stack):
         pathlib.Path(stack.workdir) / 'telemetry',
         stack.rabbitmq,
         stack.postgresql,
-        config.service_credentials(**stack.credentials('ceilometer')),
+        service_credentials(**stack.credentials('ceilometer')),
         archive_policy=None,
         deployed_pipeline=True,
     ).start()
@@ -568,7 +566,3 @@ def main(argv=None):
             parser.error('meters needs a BACKUP_ID')
         return meters(workdir, args.backup_id)
     return {'up': up, 'down': down, 'status': status}[args.command](workdir)
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -8,14 +8,15 @@ connection type, so a cinder-backup on the same host opens the file
 directly (Cinder's backup manager reads a ``device_path`` that is a file as
 it reads a block device).
 
-Enabled per backend in cinder.conf::
+Enabled per backend in cinder.conf (``Cinder._backend``)::
 
     [sparse]
-    volume_driver = tests.support.sparse_volume_driver.SparseFileVolumeDriver
+    volume_driver = MODULE.SparseFileVolumeDriver
     volume_backend_name = sparse
     sparse_volume_directory = /some/dir
 
-The repository root must be on the Cinder processes' PYTHONPATH.
+MODULE being testcloud.scripts.sparse_volume_driver: the repository root
+must be on the Cinder processes' PYTHONPATH.
 
 A file is not a block device in one way that matters: cinder-backup opens
 the restore target with ``open(path, 'wb')``, which truncates a file, and
