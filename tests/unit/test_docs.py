@@ -134,3 +134,46 @@ def test_the_releases_table_is_what_tools_release_sh_tests():
         assert versions == ' / '.join(_versions(script, release))
         assert pythons.split(', ') == every[release]
         assert ci.split(', ') == in_ci[release]
+
+
+# The packages development.md draws module by module; the rest it draws
+# by folder.
+DRAWN_PACKAGES = ('ceilometer_backup', 'testcloud')
+# A line of the layout naming a folder, or one or more modules.
+_LAYOUT_ENTRY = re.compile(r'[\w.]+/|[\w.]+\.py(?:,\s*[\w.]+\.py)*')
+
+
+def _drawn_layout():
+    """Every path the layout block of development.md names: a folder
+    holds the entries indented below it."""
+    page = (SOURCE / 'development.md').read_text()
+    block = page.split('## Layout', 1)[1].split('```', 2)[1]
+    paths, folders = set(), []
+    for line in block.splitlines():
+        text = line.lstrip()
+        entry = _LAYOUT_ENTRY.match(text)
+        if not entry:
+            continue  # a description's next line
+        del folders[(len(line) - len(text)) // 2 :]
+        names = re.findall(r'[\w.]+/?', entry.group(0))
+        paths.update('/'.join(folders + [n.rstrip('/')]) for n in names)
+        if names[0].endswith('/'):
+            folders.append(names[0].rstrip('/'))
+    return paths
+
+
+def test_the_layout_draws_every_module_where_it_is():
+    on_disk = {
+        str(path.relative_to(ROOT))
+        for package in DRAWN_PACKAGES
+        for path in (ROOT / package).rglob('*.py')
+        if path.name != '__init__.py'
+    }
+    drawn = _drawn_layout()
+    assert sorted(on_disk - drawn) == []
+    assert sorted(p for p in drawn - on_disk if p.endswith('.py')) == []
+
+
+def test_every_folder_the_layout_draws_exists():
+    folders = [p for p in _drawn_layout() if not p.endswith('.py')]
+    assert sorted(p for p in folders if not (ROOT / p).is_dir()) == []
