@@ -186,10 +186,21 @@ def run(argv, timeout=300, input=None, cwd=None, env=None):
         env=env,
     )
     if done.returncode:
-        raise RuntimeError(
-            f'{" ".join(argv[:3])} failed:\n{done.stderr[-3000:]}'
+        raise CommandFailed(
+            f'{" ".join(argv[:3])} failed ({done.returncode}):\n'
+            f'{done.stderr[-3000:]}',
+            done.returncode,
         )
     return done.stdout
+
+
+class CommandFailed(RuntimeError):
+    """A command of ``run`` that exited non-zero; ``returncode`` is
+    negative when a signal ended it."""
+
+    def __init__(self, message, returncode):
+        super().__init__(message)
+        self.returncode = returncode
 
 
 class Service:
