@@ -26,6 +26,7 @@ import tempfile
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
+from ceilometer_backup.upstream import cinder
 
 LOG = logging.getLogger(__name__)
 
@@ -36,15 +37,9 @@ DIFF_WAIT = 10
 # Named, not imported: the wrapper's modules load where Cinder's Ceph
 # driver cannot (no rados), and a third-party driver with methods of the
 # same names must be left alone.
-DRIVER = 'cinder.backup.drivers.ceph.CephBackupDriver'
+DRIVER = cinder.CEPH_DRIVER
 # Its methods the metering replaces, and what goes without them.
-PRIVATE = {
-    '_piped_execute': 'backups from RBD volumes send no progress beyond '
-    '0 and 100, no stored_bytes nor changed_bytes; restores of them no '
-    'progress',
-    '_transfer_data': 'full copies of other volumes send no stored_bytes '
-    'nor changed_bytes',
-}
+PRIVATE = cinder.of(DRIVER)
 
 
 def hooks(driver, counts, op):

@@ -13,12 +13,11 @@ chunk list in every message, and the wrapper's own ``service`` name. The
 wrapper's progress replaces them.
 """
 
-DRIVER = 'cinder.backup.chunkeddriver.ChunkedBackupDriver'
+from ceilometer_backup.upstream import cinder
+
+DRIVER = cinder.CHUNKED_DRIVER
 # Its methods the counting replaces, and what goes without them.
-PRIVATE = {
-    'get_object_writer': 'stored_bytes and changed_bytes are not sent',
-    '_backup_chunk': 'stored_bytes and changed_bytes are not sent',
-}
+PRIVATE = cinder.of(DRIVER)
 
 
 def _silent(*args, **kwargs):

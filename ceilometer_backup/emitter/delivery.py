@@ -26,6 +26,7 @@ and a native one elsewhere.
 """
 
 import collections
+import dataclasses
 import functools
 import os
 import threading
@@ -34,6 +35,7 @@ import time
 from oslo_log import log as logging
 
 from ceilometer_backup import upstream
+from ceilometer_backup.upstream import oslo_messaging
 
 LOG = logging.getLogger(__name__)
 
@@ -212,27 +214,23 @@ def _failed():
 def watch(notifier):
     """Have ``notifier`` (an oslo.messaging ``Notifier``, of a transport
     of its own) tell ``deliver`` the sends that fail; ``notifier``."""
-    watched = [(notifier.transport, '_send_notification')]
-    drivers = getattr(notifier, '_driver_mgr', None)
-    if drivers is None:
-        _missing('Notifier._driver_mgr')
-    else:
-        watched += [(extension.obj, 'notify') for extension in drivers]
-    for target, name in watched:
+    drivers = getattr(notifier, oslo_messaging.DRIVERS.name, None)
+    missing = [oslo_messaging.DRIVERS] if drivers is None else []
+    watched = [(notifier.transport, oslo_messaging.TRANSPORT_SEND)] + [
+        (extension.obj, oslo_messaging.DRIVER_SEND)
+        for extension in drivers or ()
+    ]
+    for target, symbol in watched:
+        name = symbol.name
         if callable(getattr(type(target), name, None)):
             setattr(target, name, functools.partial(_told, target, name))
         else:
-            _missing(f'{type(target).__name__}.{name}')
+            # Named as the instance's class.
+            missing.append(
+                dataclasses.replace(symbol, owner=type(target).__name__)
+            )
+    upstream.tell(LOG, oslo_messaging.PROJECT, missing)
     return notifier
-
-
-def _missing(symbol):
-    upstream.log_missing(
-        LOG,
-        'oslo.messaging',
-        symbol,
-        'notifications it fails to send are not seen, and not sent again',
-    )
 
 
 def deliver(notifier, message):

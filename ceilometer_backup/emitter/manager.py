@@ -45,6 +45,7 @@ from oslo_log import log as logging
 from ceilometer_backup import contract as c
 from ceilometer_backup import upstream
 from ceilometer_backup.emitter import driver, measured, store
+from ceilometer_backup.upstream import cinder
 
 # cinder-backup registers Cinder's objects before it loads a manager;
 # importing this module on its own (tests, tools) must work too.
@@ -57,27 +58,21 @@ LOG = logging.getLogger(__name__)
 
 # Cinder resets a backup in these states on restart: the operation was cut.
 _INTERRUPTED = {'creating': c.CREATE, 'restoring': c.RESTORE}
-# Cinder's private methods overridden here, and what goes without each.
-PRIVATE = {
-    '_is_our_backup': 'Cinder refuses to restore or delete the backups '
-    "recorded under the wrapper's own name",
-    '_notify_about_backup_usage': "Cinder's .end notifications carry no "
-    'duration, stored_bytes nor changed_bytes',
-    '_cleanup_one_backup': 'a backup cut by a cinder-backup restart sends '
-    'no .error',
-}
 
 
 def check_upstream(driver_class):
-    """One ERROR for each private method of Cinder's that metering
-    ``driver_class`` relies on and this Cinder lacks."""
-    missing = [
-        (f'{manager.__name__}.BackupManager.{name}', feature)
-        for name, feature in PRIVATE.items()
-        if not callable(getattr(manager.BackupManager, name, None))
-    ] + store.missing_private(driver_class)
-    for symbol, feature in missing:
-        upstream.log_missing(LOG, 'Cinder', symbol, feature)
+    """One ERROR for each method of Cinder's that metering
+    ``driver_class`` overrides or replaces and this Cinder lacks."""
+    classes = {cinder.MANAGER: manager.BackupManager}
+    classes.update(dict.fromkeys(store.lineage(driver_class), driver_class))
+    upstream.check(
+        LOG,
+        cinder.PROJECT,
+        [symbol for symbol in cinder.SYMBOLS if symbol.owner in classes],
+        lambda symbol: callable(
+            getattr(classes[symbol.owner], symbol.name, None)
+        ),
+    )
 
 
 class MeteredBackupManager(manager.BackupManager):

@@ -97,25 +97,10 @@ def _replaced(driver, methods):
                 delattr(driver, name)  # the class's method shows again
 
 
-def _lineage(driver_class):
+def lineage(driver_class):
     """The qualified names of ``driver_class`` and its bases: Cinder's
     drivers are named, not imported (the Ceph one needs rados)."""
     return {f'{c.__module__}.{c.__qualname__}' for c in driver_class.__mro__}
-
-
-def missing_private(driver_class):
-    """(Cinder's method, what goes without it) for each private method
-    of Cinder's that metering ``driver_class`` replaces and this release
-    of Cinder lacks. Without it, no hook replaces it: that figure is
-    absent, the backup itself untouched."""
-    lineage = _lineage(driver_class)
-    return [
-        (f'{family.DRIVER}.{name}', feature)
-        for family in (chunked, ceph)
-        if family.DRIVER in lineage
-        for name, feature in family.PRIVATE.items()
-        if not callable(getattr(driver_class, name, None))
-    ]
 
 
 @contextlib.contextmanager
@@ -129,7 +114,7 @@ def metered(driver, op):
         # alike; Ceph's hooks are for Cinder's Ceph driver only (a
         # third-party driver may have methods of the same names).
         methods.update(chunked.hooks(driver, counts, op))
-        if ceph.DRIVER in _lineage(type(driver)):
+        if ceph.DRIVER in lineage(type(driver)):
             methods.update(ceph.hooks(driver, counts, op))
     with _replaced(driver, methods):
         yield counts
