@@ -26,6 +26,7 @@ import tempfile
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
+from ceilometer_backup.emitter import family
 from ceilometer_backup.upstream import cinder
 
 LOG = logging.getLogger(__name__)
@@ -34,17 +35,17 @@ LOG = logging.getLogger(__name__)
 DIFF_WAIT = 10
 
 
-# Named, not imported: the wrapper's modules load where Cinder's Ceph
-# driver cannot (no rados), and a third-party driver with methods of the
-# same names must be left alone.
 DRIVER = cinder.CEPH_DRIVER
 # Its methods the metering replaces, and what goes without them.
 PRIVATE = cinder.of(DRIVER)
 
 
 def hooks(driver, counts, op):
-    """For Cinder's Ceph driver (``DRIVER``) and its subclasses only."""
+    """For Cinder's Ceph driver (``DRIVER``) and its subclasses only: a
+    third-party driver may have methods of the same names."""
     methods = {}
+    if DRIVER not in family.lineage(type(driver)):
+        return methods
     piped_execute = getattr(driver, '_piped_execute', None)
     if callable(piped_execute) and op.operation in c.PROGRESS_EVENTS:
 

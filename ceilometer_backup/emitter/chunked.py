@@ -25,6 +25,8 @@ def _silent(*args, **kwargs):
 
 
 def hooks(driver, counts, op):
+    """For any driver with the chunked drivers' two methods: they are
+    counted alike."""
     methods = {
         name: _silent
         for name in ('_send_progress_notification', '_send_progress_end')

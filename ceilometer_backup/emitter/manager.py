@@ -44,7 +44,7 @@ from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import upstream
-from ceilometer_backup.emitter import driver, measured, store
+from ceilometer_backup.emitter import driver, family, measured
 from ceilometer_backup.upstream import cinder
 
 # cinder-backup registers Cinder's objects before it loads a manager;
@@ -64,7 +64,7 @@ def check_upstream(driver_class):
     """One ERROR for each method of Cinder's that metering
     ``driver_class`` overrides or replaces and this Cinder lacks."""
     classes = {cinder.MANAGER: manager.BackupManager}
-    classes.update(dict.fromkeys(store.lineage(driver_class), driver_class))
+    classes.update(dict.fromkeys(family.lineage(driver_class), driver_class))
     upstream.check(
         LOG,
         cinder.PROJECT,
