@@ -28,6 +28,10 @@ on restart Cinder resets the backup (``creating`` to ``error``,
 ``restoring`` to ``available``) and tells nobody. Here that reset sends
 the ``.error`` the operation never sent, so metering shows it failed.
 
+What outlives one operation (the notifier, what the wrapper measured
+for the ``.end``) is the process's ``runtime.Runtime``: the manager makes
+it as it starts and hands it to every wrapper it constructs.
+
 With the wrapper configured, cinder-backup does not start unless
 ``[backup_notifications] wrapped_driver`` names a driver it can load. It
 then checks that this Cinder still has each private method the metering
@@ -44,7 +48,7 @@ from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import upstream
-from ceilometer_backup.emitter import driver, family, measured
+from ceilometer_backup.emitter import driver, family, runtime
 from ceilometer_backup.upstream import cinder
 
 # cinder-backup registers Cinder's objects before it loads a manager;
@@ -77,12 +81,13 @@ def check_upstream(driver_class):
 
 class MeteredBackupManager(manager.BackupManager):
     def __init__(self, *args, **kwargs):
+        self.runtime = runtime.Runtime(CONF)
         # Before Cinder's own start (database, RPC): otherwise it would
         # retry constructing the driver forever and take requests
         # meanwhile. No start at all, and one line why.
         if CONF.backup_driver == driver.WRAPPER:
             try:
-                wrapped = driver.wrapped_driver_class()
+                wrapped = driver.wrapped_driver_class(CONF)
             except driver.WrappedDriverError as error:
                 LOG.error('cinder-backup cannot start: %s', error)
                 raise SystemExit(1) from None
@@ -90,6 +95,7 @@ class MeteredBackupManager(manager.BackupManager):
         super().__init__(*args, **kwargs)
         if self._wrapped():
             self.driver_name = CONF.backup_notifications.wrapped_driver
+            self.service = self.service.handed(self.runtime)
 
     def _wrapped(self):
         """Whether the configured driver is the metering wrapper. A driver
@@ -120,10 +126,10 @@ class MeteredBackupManager(manager.BackupManager):
     ):
         extra = dict(extra_usage_info or {})
         if self._wrapped():
-            extra['service'] = driver.service_of(backup)
+            extra['service'] = driver.service_of(CONF, backup)
             operation, _, phase = event_suffix.partition('.')
             if phase == c.END:
-                extra.update(measured.take(backup.id, operation))
+                extra.update(self.runtime.measured.take(backup.id, operation))
         super()._notify_about_backup_usage(
             context, backup, event_suffix, extra_usage_info=extra or None
         )
@@ -134,7 +140,7 @@ class MeteredBackupManager(manager.BackupManager):
         try:
             yield
         except Exception as error:
-            if self._wrapped() and not measured.take_error_sent(
+            if self._wrapped() and not self.runtime.measured.take_error_sent(
                 backup.id, operation
             ):
                 # What Cinder recorded of this failure, if it did.
@@ -145,7 +151,7 @@ class MeteredBackupManager(manager.BackupManager):
         finally:
             # A driver failure Cinder did not pass on (a cancelled
             # restore) must not silence the next operation's.
-            measured.take_error_sent(backup.id, operation)
+            self.runtime.measured.take_error_sent(backup.id, operation)
 
     def create_backup(self, context, backup):
         with self._failure_told(context, backup, c.CREATE):
@@ -179,12 +185,12 @@ class MeteredBackupManager(manager.BackupManager):
 
     def _send_error(self, ctxt, backup, operation, reason):
         try:
-            driver.process_notifier().operation(
+            self.runtime.notifier().operation(
                 ctxt,
                 backup,
                 operation,
                 lifecycle=False,
-                overrides={'service': driver.service_of(backup)},
+                overrides={'service': driver.service_of(CONF, backup)},
             ).fail(reason)
         except Exception:
             # Never into Cinder's flow.

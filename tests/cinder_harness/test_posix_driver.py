@@ -13,7 +13,6 @@ from cinder.backup.drivers import posix  # noqa: F401 (its options)
 from cinder.tests.unit import utils as cinder_utils
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import driver as driver_module
 from tests.support import MIB
 from tests.support.cinder_harness import (
     MeteredDriverTestCase,
@@ -45,11 +44,11 @@ class MeteredPosixBackupTest(MeteredDriverTestCase):
             backup.save()
             restored = self.tmp / 'restored'
             restored.write_bytes(b'\0' * VOLUME_MIB * MIB)
-            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+            wrapper = self.wrapper()
             with open(restored, 'r+b') as f:
                 wrapper.restore(backup, self.volume.id, f, True)
             received.wait_for('backup.restoreprogress')
-            driver_module.process_notifier().flush()
+            self.runtime.notifier().flush()
             received.wait_for_count('backup.restoreprogress', 4)
 
         assert restored.read_bytes() == self.volume_file.read_bytes()
@@ -79,7 +78,7 @@ class MeteredPosixBackupTest(MeteredDriverTestCase):
         closed = open(self.volume_file, 'rb')
         closed.close()
         with self.listening() as received:
-            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+            wrapper = self.wrapper()
             with pytest.raises(ValueError, match='closed file'):
                 wrapper.backup(backup, closed)
             received.wait_for('backup.create.error')
