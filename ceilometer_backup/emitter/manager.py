@@ -35,9 +35,10 @@ it as it starts and hands it to every wrapper it constructs.
 With the wrapper configured, cinder-backup does not start unless
 ``[backup_notifications] wrapped_driver`` names a driver it can load. It
 then checks that this Cinder still has each private method the metering
-overrides or replaces, and names in one ERROR each one it lacks, with
-what goes without it: nothing calls the override then, and the backup
-itself works as in stock Cinder.
+overrides or replaces, and that oslo.messaging still has each internal
+the notifier watches (``upstream``), and names in one ERROR each one it
+lacks, with what goes without it: nothing calls the override then, and
+the backup itself works as in stock Cinder.
 """
 
 import contextlib
@@ -92,6 +93,11 @@ class MeteredBackupManager(manager.BackupManager):
                 LOG.error('cinder-backup cannot start: %s', error)
                 raise SystemExit(1) from None
             check_upstream(wrapped)
+            # The notifier, with the check of oslo.messaging's internals it
+            # watches. One that cannot be made now fails again when Cinder
+            # sets the driver up, as it did there alone.
+            with contextlib.suppress(Exception):
+                self.runtime.notifier()
         super().__init__(*args, **kwargs)
         if self._wrapped():
             self.driver_name = CONF.backup_notifications.wrapped_driver
