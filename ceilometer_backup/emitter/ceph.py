@@ -26,6 +26,8 @@ import tempfile
 from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
+from ceilometer_backup.emitter import family
+from ceilometer_backup.upstream import cinder
 
 LOG = logging.getLogger(__name__)
 
@@ -33,23 +35,17 @@ LOG = logging.getLogger(__name__)
 DIFF_WAIT = 10
 
 
-# Named, not imported: the wrapper's modules load where Cinder's Ceph
-# driver cannot (no rados), and a third-party driver with methods of the
-# same names must be left alone.
-DRIVER = 'cinder.backup.drivers.ceph.CephBackupDriver'
+DRIVER = cinder.CEPH_DRIVER
 # Its methods the metering replaces, and what goes without them.
-PRIVATE = {
-    '_piped_execute': 'backups from RBD volumes send no progress beyond '
-    '0 and 100, no stored_bytes nor changed_bytes; restores of them no '
-    'progress',
-    '_transfer_data': 'full copies of other volumes send no stored_bytes '
-    'nor changed_bytes',
-}
+PRIVATE = cinder.of(DRIVER)
 
 
 def hooks(driver, counts, op):
-    """For Cinder's Ceph driver (``DRIVER``) and its subclasses only."""
+    """For Cinder's Ceph driver (``DRIVER``) and its subclasses only: a
+    third-party driver may have methods of the same names."""
     methods = {}
+    if DRIVER not in family.lineage(type(driver)):
+        return methods
     piped_execute = getattr(driver, '_piped_execute', None)
     if callable(piped_execute) and op.operation in c.PROGRESS_EVENTS:
 

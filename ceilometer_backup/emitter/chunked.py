@@ -13,12 +13,11 @@ chunk list in every message, and the wrapper's own ``service`` name. The
 wrapper's progress replaces them.
 """
 
-DRIVER = 'cinder.backup.chunkeddriver.ChunkedBackupDriver'
+from ceilometer_backup.upstream import cinder
+
+DRIVER = cinder.CHUNKED_DRIVER
 # Its methods the counting replaces, and what goes without them.
-PRIVATE = {
-    'get_object_writer': 'stored_bytes and changed_bytes are not sent',
-    '_backup_chunk': 'stored_bytes and changed_bytes are not sent',
-}
+PRIVATE = cinder.of(DRIVER)
 
 
 def _silent(*args, **kwargs):
@@ -26,6 +25,8 @@ def _silent(*args, **kwargs):
 
 
 def hooks(driver, counts, op):
+    """For any driver with the chunked drivers' two methods: they are
+    counted alike."""
     methods = {
         name: _silent
         for name in ('_send_progress_notification', '_send_progress_end')

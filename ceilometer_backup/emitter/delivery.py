@@ -13,11 +13,11 @@ lost ``.end`` or ``.error`` loses billing or alerting data.
 transport raises and logs it, and the notifier does the same around any
 other driver. A failed send is seen where it is raised instead, whatever
 the logging configuration (a silenced ``oslo_messaging`` logger, a
-``disable_existing_loggers`` dictConfig): ``watch`` has the notifier's
+``disable_existing_loggers`` dictConfig): ``Watched`` has the notifier's
 own transport and driver instances mark the sending thread when they
-raise. Both are reached through oslo.messaging internals
-(``Transport._send_notification``, ``Notifier._driver_mgr``), checked
-when the notifier is made: one missing is named in one ERROR, and the
+raise. Both are reached through oslo.messaging internals (listed in
+``upstream.oslo_messaging``), checked when the notifier is made: one
+missing is named in one ERROR, and the
 failures it would have shown go unseen (counted as delivered).
 
 Only ``threading`` primitives are used, looked up at call time, so the
@@ -26,6 +26,7 @@ and a native one elsewhere.
 """
 
 import collections
+import dataclasses
 import functools
 import os
 import threading
@@ -34,6 +35,7 @@ import time
 from oslo_log import log as logging
 
 from ceilometer_backup import upstream
+from ceilometer_backup.upstream import oslo_messaging
 
 LOG = logging.getLogger(__name__)
 
@@ -189,59 +191,55 @@ class BackgroundSender:
         return True
 
 
-_failures = threading.local()
+class Watched:
+    """An oslo.messaging ``Notifier`` (of a transport of its own) whose
+    failed sends ``deliver`` sees: its transport and driver instances
+    mark the sending thread when they raise."""
 
+    def __init__(self, notifier):
+        self._notifier = notifier
+        self._failures = threading.local()
+        drivers = getattr(notifier, oslo_messaging.DRIVERS.name, None)
+        missing = [oslo_messaging.DRIVERS] if drivers is None else []
+        watched = [(notifier.transport, oslo_messaging.TRANSPORT_SEND)] + [
+            (extension.obj, oslo_messaging.DRIVER_SEND)
+            for extension in drivers or ()
+        ]
+        for target, symbol in watched:
+            name = symbol.name
+            if callable(getattr(type(target), name, None)):
+                setattr(
+                    target, name, functools.partial(self._told, target, name)
+                )
+            else:
+                # Named as the instance's class.
+                missing.append(
+                    dataclasses.replace(symbol, owner=type(target).__name__)
+                )
+        upstream.tell(LOG, oslo_messaging.PROJECT, missing)
 
-def _told(target, name, *args, **kwargs):
-    """``target.name(...)``, marking this thread when it raises. Looked
-    up on the class at each call: the instance's attribute is this."""
-    try:
-        return getattr(type(target), name)(target, *args, **kwargs)
-    except Exception:
-        _failures.seen = True
-        raise
+    def _told(self, target, name, *args, **kwargs):
+        """``target.name(...)``, marking this thread when it raises.
+        Looked up on the class at each call: the instance's attribute is
+        this."""
+        try:
+            return getattr(type(target), name)(target, *args, **kwargs)
+        except Exception:
+            self._failures.seen = True
+            raise
 
+    def _failed(self):
+        """Whether a send on this thread failed since it last asked."""
+        failed = getattr(self._failures, 'seen', False)
+        self._failures.seen = False
+        return failed
 
-def _failed():
-    """Whether a send on this thread failed since it last asked."""
-    failed = getattr(_failures, 'seen', False)
-    _failures.seen = False
-    return failed
+    def deliver(self, message):
+        """Send ``message`` at INFO.
 
-
-def watch(notifier):
-    """Have ``notifier`` (an oslo.messaging ``Notifier``, of a transport
-    of its own) tell ``deliver`` the sends that fail; ``notifier``."""
-    watched = [(notifier.transport, '_send_notification')]
-    drivers = getattr(notifier, '_driver_mgr', None)
-    if drivers is None:
-        _missing('Notifier._driver_mgr')
-    else:
-        watched += [(extension.obj, 'notify') for extension in drivers]
-    for target, name in watched:
-        if callable(getattr(type(target), name, None)):
-            setattr(target, name, functools.partial(_told, target, name))
-        else:
-            _missing(f'{type(target).__name__}.{name}')
-    return notifier
-
-
-def _missing(symbol):
-    upstream.log_missing(
-        LOG,
-        'oslo.messaging',
-        symbol,
-        'notifications it fails to send are not seen, and not sent again',
-    )
-
-
-def deliver(notifier, message):
-    """Send ``message`` with a ``watch``ed oslo.messaging ``Notifier``
-    at INFO.
-
-    Raises DeliveryFailed when a transport or driver of it raised.
-    """
-    _failed()  # forget failures of earlier, unrelated sends
-    notifier.info(message.ctxt, message.event_type, message.payload)
-    if _failed():
-        raise DeliveryFailed(message.event_type)
+        Raises DeliveryFailed when a transport or driver of it raised.
+        """
+        self._failed()  # forget failures of earlier, unrelated sends
+        self._notifier.info(message.ctxt, message.event_type, message.payload)
+        if self._failed():
+            raise DeliveryFailed(message.event_type)

@@ -17,18 +17,13 @@ restorable if the wrapper is removed again.
 """
 
 import contextlib
-import functools
-import threading
 from collections.abc import Mapping
 
-from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import importutils
 
 from ceilometer_backup import contract as c
-from ceilometer_backup import opts
-from ceilometer_backup.emitter import measured, store
-from ceilometer_backup.emitter.notification import BackupNotifier
+from ceilometer_backup.emitter import runtime, store
 from ceilometer_backup.emitter.payload import read_field
 from ceilometer_backup.emitter.volume_file import (
     CountingVolumeFile,
@@ -36,9 +31,6 @@ from ceilometer_backup.emitter.volume_file import (
 )
 
 LOG = logging.getLogger(__name__)
-CONF = cfg.CONF
-opts.register_opts(CONF)
-
 MANAGER = 'ceilometer_backup.emitter.manager.MeteredBackupManager'
 WRAPPER = f'{__name__}.MeteredBackupDriver'
 
@@ -47,10 +39,10 @@ class WrappedDriverError(Exception):
     """``[backup_notifications] wrapped_driver`` names no driver to run."""
 
 
-def wrapped_driver_class():
+def wrapped_driver_class(conf):
     """The class ``wrapped_driver`` names. No default: a driver guessed
     for a missing or misspelt option would back up somewhere else."""
-    name = CONF.backup_notifications.wrapped_driver
+    name = conf.backup_notifications.wrapped_driver
     if not name:
         raise WrappedDriverError(
             '[backup_notifications] wrapped_driver is not set: it must name '
@@ -76,7 +68,7 @@ def wrapped_driver_class():
     return loaded
 
 
-def service_of(backup):
+def service_of(conf, backup):
     """The backup's service as notifications name it: the wrapped driver
     where Cinder recorded the wrapper (its manager records its configured
     driver before the wrapper corrects it), so the service never flips."""
@@ -92,34 +84,23 @@ def service_of(backup):
         )
         return recorded
     if not recorded or WRAPPER.startswith(recorded):
-        return CONF.backup_notifications.wrapped_driver
+        return conf.backup_notifications.wrapped_driver
     return recorded
 
 
-@functools.cache
-def process_notifier():
-    """One notifier (one sender thread) per cinder-backup process.
-
-    Cinder constructs a driver for every operation, so the notifier cannot
-    belong to a driver instance.
-    """
-    return BackupNotifier.from_config(CONF, host=CONF.host)
-
-
-_warned = threading.Event()
-
-
-def _warn_about_manager():
-    if _warned.is_set() or CONF.get('backup_manager', MANAGER) == MANAGER:
+def _warn_about_manager(process):
+    conf = process.conf
+    if conf.get('backup_manager', MANAGER) == MANAGER or not process.first(
+        'backup_manager'
+    ):
         return
-    _warned.set()
     LOG.warning(
         'backup_driver is MeteredBackupDriver but backup_manager is not '
         '%(manager)s: Cinder will refuse to restore or delete backups '
         'recorded under %(inner)s. Set backup_manager = %(manager)s.',
         {
             'manager': MANAGER,
-            'inner': CONF.backup_notifications.wrapped_driver,
+            'inner': conf.backup_notifications.wrapped_driver,
         },
     )
 
@@ -127,12 +108,31 @@ def _warn_about_manager():
 class MeteredBackupDriver:
     """Proxy of the configured backup driver, with notifications."""
 
+    #: The process's ``runtime.Runtime``, set by ``handed``.
+    handed_runtime = None
+
+    @classmethod
+    def handed(cls, process):
+        """This class, its instances handed the runtime ``process``: what
+        ``MeteredBackupManager`` constructs its drivers from."""
+        return type(
+            cls.__name__,
+            (cls,),
+            {
+                'handed_runtime': process,
+                '__module__': cls.__module__,
+                '__qualname__': cls.__qualname__,
+            },
+        )
+
     def __init__(self, context, *args, **kwargs):
+        self._runtime = self.handed_runtime or runtime.of_process()
+        conf = self._runtime.conf
         self._context = context
-        self.driver_name = CONF.backup_notifications.wrapped_driver
-        self._driver = wrapped_driver_class()(context, *args, **kwargs)
-        self._notifier = process_notifier()
-        _warn_about_manager()
+        self.driver_name = conf.backup_notifications.wrapped_driver
+        self._driver = wrapped_driver_class(conf)(context, *args, **kwargs)
+        self._notifier = self._runtime.notifier()
+        _warn_about_manager(self._runtime)
 
     def __getattr__(self, name):
         # check_for_setup_error, export_record, import_record, get_metadata,
@@ -145,13 +145,14 @@ class MeteredBackupDriver:
         With notifications off, the driver gets the very file Cinder gave.
         """
         metered = volume_file is not None and self._notifier.enabled
+        conf = self._runtime.conf
         op = self._notifier.operation(
             self._context,
             backup,
             operation,
-            lifecycle=CONF.backup_notifications.send_lifecycle_notifications,
+            lifecycle=conf.backup_notifications.send_lifecycle_notifications,
             total_bytes=measured_size(volume_file) if metered else None,
-            overrides={'service': service_of(backup)},
+            overrides={'service': service_of(conf, backup)},
         )
         if not metered:
             return op, volume_file
@@ -165,14 +166,14 @@ class MeteredBackupDriver:
             with op:
                 yield
         except Exception:
-            measured.error_sent(op.backup_id, op.operation)
+            self._runtime.measured.error_sent(op.backup_id, op.operation)
             raise
 
     def _succeeded(self, op):
         """Leave what was measured for the ``.end`` Cinder's manager sends
         (the wrapper sends its own only with lifecycle notifications on)."""
         if self._notifier.enabled and not op.lifecycle:
-            measured.remember(
+            self._runtime.measured.remember(
                 op.backup_id,
                 op.operation,
                 duration=op.duration,

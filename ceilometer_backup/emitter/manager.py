@@ -28,12 +28,17 @@ on restart Cinder resets the backup (``creating`` to ``error``,
 ``restoring`` to ``available``) and tells nobody. Here that reset sends
 the ``.error`` the operation never sent, so metering shows it failed.
 
+What outlives one operation (the notifier, what the wrapper measured
+for the ``.end``) is the process's ``runtime.Runtime``: the manager makes
+it as it starts and hands it to every wrapper it constructs.
+
 With the wrapper configured, cinder-backup does not start unless
 ``[backup_notifications] wrapped_driver`` names a driver it can load. It
 then checks that this Cinder still has each private method the metering
-overrides or replaces, and names in one ERROR each one it lacks, with
-what goes without it: nothing calls the override then, and the backup
-itself works as in stock Cinder.
+overrides or replaces, and that oslo.messaging still has each internal
+the notifier watches (``upstream``), and names in one ERROR each one it
+lacks, with what goes without it: nothing calls the override then, and
+the backup itself works as in stock Cinder.
 """
 
 import contextlib
@@ -44,7 +49,8 @@ from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import upstream
-from ceilometer_backup.emitter import driver, measured, store
+from ceilometer_backup.emitter import driver, family, runtime
+from ceilometer_backup.upstream import cinder
 
 # cinder-backup registers Cinder's objects before it loads a manager;
 # importing this module on its own (tests, tools) must work too.
@@ -57,44 +63,45 @@ LOG = logging.getLogger(__name__)
 
 # Cinder resets a backup in these states on restart: the operation was cut.
 _INTERRUPTED = {'creating': c.CREATE, 'restoring': c.RESTORE}
-# Cinder's private methods overridden here, and what goes without each.
-PRIVATE = {
-    '_is_our_backup': 'Cinder refuses to restore or delete the backups '
-    "recorded under the wrapper's own name",
-    '_notify_about_backup_usage': "Cinder's .end notifications carry no "
-    'duration, stored_bytes nor changed_bytes',
-    '_cleanup_one_backup': 'a backup cut by a cinder-backup restart sends '
-    'no .error',
-}
 
 
 def check_upstream(driver_class):
-    """One ERROR for each private method of Cinder's that metering
-    ``driver_class`` relies on and this Cinder lacks."""
-    missing = [
-        (f'{manager.__name__}.BackupManager.{name}', feature)
-        for name, feature in PRIVATE.items()
-        if not callable(getattr(manager.BackupManager, name, None))
-    ] + store.missing_private(driver_class)
-    for symbol, feature in missing:
-        upstream.log_missing(LOG, 'Cinder', symbol, feature)
+    """One ERROR for each method of Cinder's that metering
+    ``driver_class`` overrides or replaces and this Cinder lacks."""
+    classes = {cinder.MANAGER: manager.BackupManager}
+    classes.update(dict.fromkeys(family.lineage(driver_class), driver_class))
+    upstream.check(
+        LOG,
+        cinder.PROJECT,
+        [symbol for symbol in cinder.SYMBOLS if symbol.owner in classes],
+        lambda symbol: callable(
+            getattr(classes[symbol.owner], symbol.name, None)
+        ),
+    )
 
 
 class MeteredBackupManager(manager.BackupManager):
     def __init__(self, *args, **kwargs):
+        self.runtime = runtime.Runtime(CONF)
         # Before Cinder's own start (database, RPC): otherwise it would
         # retry constructing the driver forever and take requests
         # meanwhile. No start at all, and one line why.
         if CONF.backup_driver == driver.WRAPPER:
             try:
-                wrapped = driver.wrapped_driver_class()
+                wrapped = driver.wrapped_driver_class(CONF)
             except driver.WrappedDriverError as error:
                 LOG.error('cinder-backup cannot start: %s', error)
                 raise SystemExit(1) from None
             check_upstream(wrapped)
+            # The notifier, with the check of oslo.messaging's internals it
+            # watches. One that cannot be made now fails again when Cinder
+            # sets the driver up, as it did there alone.
+            with contextlib.suppress(Exception):
+                self.runtime.notifier()
         super().__init__(*args, **kwargs)
         if self._wrapped():
             self.driver_name = CONF.backup_notifications.wrapped_driver
+            self.service = self.service.handed(self.runtime)
 
     def _wrapped(self):
         """Whether the configured driver is the metering wrapper. A driver
@@ -125,10 +132,10 @@ class MeteredBackupManager(manager.BackupManager):
     ):
         extra = dict(extra_usage_info or {})
         if self._wrapped():
-            extra['service'] = driver.service_of(backup)
+            extra['service'] = driver.service_of(CONF, backup)
             operation, _, phase = event_suffix.partition('.')
             if phase == c.END:
-                extra.update(measured.take(backup.id, operation))
+                extra.update(self.runtime.measured.take(backup.id, operation))
         super()._notify_about_backup_usage(
             context, backup, event_suffix, extra_usage_info=extra or None
         )
@@ -139,7 +146,7 @@ class MeteredBackupManager(manager.BackupManager):
         try:
             yield
         except Exception as error:
-            if self._wrapped() and not measured.take_error_sent(
+            if self._wrapped() and not self.runtime.measured.take_error_sent(
                 backup.id, operation
             ):
                 # What Cinder recorded of this failure, if it did.
@@ -150,7 +157,7 @@ class MeteredBackupManager(manager.BackupManager):
         finally:
             # A driver failure Cinder did not pass on (a cancelled
             # restore) must not silence the next operation's.
-            measured.take_error_sent(backup.id, operation)
+            self.runtime.measured.take_error_sent(backup.id, operation)
 
     def create_backup(self, context, backup):
         with self._failure_told(context, backup, c.CREATE):
@@ -184,12 +191,12 @@ class MeteredBackupManager(manager.BackupManager):
 
     def _send_error(self, ctxt, backup, operation, reason):
         try:
-            driver.process_notifier().operation(
+            self.runtime.notifier().operation(
                 ctxt,
                 backup,
                 operation,
                 lifecycle=False,
-                overrides={'service': driver.service_of(backup)},
+                overrides={'service': driver.service_of(CONF, backup)},
             ).fail(reason)
         except Exception:
             # Never into Cinder's flow.

@@ -6,7 +6,7 @@ no duration in it. The wrapper measures the driver's call and leaves its
 figures here; ``MeteredBackupManager`` adds them to the ``.end`` it sends
 for the same backup a moment later. Both happen in one manager method
 (``continue_backup``, ``restore_backup``, ``delete_backup``), so in one
-process.
+process: its ``Runtime`` holds them.
 
 It also keeps which failed operations the wrapper has already sent
 ``.error`` for, so that the manager, which sees every failure, including
@@ -21,44 +21,44 @@ import threading
 
 KEPT = 1000
 
-_lock = threading.Lock()
-
 
 class _Kept:
     """(backup id, operation) -> value, at most KEPT, oldest forgotten."""
 
-    def __init__(self):
+    def __init__(self, lock):
+        self._lock = lock
         self._values = collections.OrderedDict()
 
     def put(self, backup_id, operation, value):
-        with _lock:
+        with self._lock:
             self._values[backup_id, operation] = value
             while len(self._values) > KEPT:
                 self._values.popitem(last=False)
 
     def take(self, backup_id, operation, default):
-        with _lock:
+        with self._lock:
             return self._values.pop((backup_id, operation), default)
 
 
-_figures = _Kept()
-_errors_sent = _Kept()
+class Measured:
+    """What the wrappers of one process measured, for its manager."""
 
+    def __init__(self):
+        lock = threading.Lock()
+        self._figures = _Kept(lock)
+        self._errors_sent = _Kept(lock)
 
-def remember(backup_id, operation, **figures):
-    _figures.put(backup_id, operation, figures)
+    def remember(self, backup_id, operation, **figures):
+        self._figures.put(backup_id, operation, figures)
 
+    def take(self, backup_id, operation):
+        """The figures of that operation, once; {} when none were kept."""
+        return self._figures.take(backup_id, operation, {})
 
-def take(backup_id, operation):
-    """The figures of that operation, once; {} when none were kept."""
-    return _figures.take(backup_id, operation, {})
+    def error_sent(self, backup_id, operation):
+        """The wrapper sent that operation's ``.error``."""
+        self._errors_sent.put(backup_id, operation, True)
 
-
-def error_sent(backup_id, operation):
-    """The wrapper sent that operation's ``.error``."""
-    _errors_sent.put(backup_id, operation, True)
-
-
-def take_error_sent(backup_id, operation):
-    """Whether the wrapper sent that operation's ``.error``, once."""
-    return _errors_sent.take(backup_id, operation, False)
+    def take_error_sent(self, backup_id, operation):
+        """Whether the wrapper sent that operation's ``.error``, once."""
+        return self._errors_sent.take(backup_id, operation, False)

@@ -6,8 +6,6 @@ retry policy of the standard ``[oslo_messaging_notifications]`` group, so
 an operator configures nothing new to get them to Ceilometer.
 """
 
-import functools
-
 import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -60,13 +58,12 @@ class BackupNotifier:
     enabled = True
 
     def __init__(self, notifier, host, conf):
-        self._notifier = delivery.watch(notifier).prepare(
-            publisher_id=f'{c.PUBLISHER_SERVICE}.{host}'
+        watched = delivery.Watched(
+            notifier.prepare(publisher_id=f'{c.PUBLISHER_SERVICE}.{host}')
         )
         self.conf = conf[opts.NOTIFICATIONS_GROUP]
         self._sender = delivery.BackgroundSender(
-            functools.partial(delivery.deliver, self._notifier),
-            self.conf.max_queued_notifications,
+            watched.deliver, self.conf.max_queued_notifications
         )
 
     @classmethod

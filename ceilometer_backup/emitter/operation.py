@@ -109,15 +109,9 @@ class BackupOperation:
             self._log_failure(self._event(c.START))
             self._progress_base = {'backup_id': self.backup_id}
         if self._progress is not None:
-            known = [
-                total
-                for total in (
-                    self._progress.total_bytes,
-                    (self._progress_base.get('size') or 0) * c.GIB,
-                )
-                if total
-            ]
-            self._progress.total_bytes = min(known, default=0)
+            self._progress.cap_total(
+                (self._progress_base.get('size') or 0) * c.GIB
+            )
             try:
                 self._progress.start()  # the timer thread
             except Exception:

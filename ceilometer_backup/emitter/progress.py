@@ -32,7 +32,7 @@ class ProgressReporter:
 
     def __init__(self, report, total_bytes, every_objects, interval):
         self._report = report
-        self.total_bytes = total_bytes if total_bytes else 0
+        self._total_bytes = total_bytes if total_bytes else 0
         self.bytes_done = 0
         self._every = every_objects
         # Objects left until the next count-based report.
@@ -67,6 +67,20 @@ class ProgressReporter:
                 self._countdown = self._every
                 self.report()
 
+    @property
+    def total_bytes(self):
+        """Bytes the operation will move: 0 while unknown."""
+        return self._total_bytes
+
+    def cap_total(self, bound):
+        """At most ``bound`` bytes in all, where both are known (0: not
+        known)."""
+        with self._lock:
+            self._total_bytes = min(
+                (total for total in (self._total_bytes, bound) if total),
+                default=0,
+            )
+
     def watch(self, transfer):
         """Take bytes done from ``transfer.sample()`` -> ``(moved,
         total)`` (total None while unknown), added to those done before,
@@ -74,7 +88,7 @@ class ProgressReporter:
         with self._lock:
             self._transfer = transfer
             self._transfer_base = self.bytes_done
-            self._total_before = self.total_bytes
+            self._total_before = self._total_bytes
 
     def unwatch(self, completed=True):
         """Take the transfer's last figures and stop asking it; a transfer
@@ -85,7 +99,7 @@ class ProgressReporter:
                 self._sample_transfer()
             else:
                 self.bytes_done = self._transfer_base
-                self.total_bytes = self._total_before
+                self._total_bytes = self._total_before
             self._transfer = None
 
     def _sample_transfer(self):
@@ -94,7 +108,7 @@ class ProgressReporter:
         moved, total = self._transfer.sample()
         self.bytes_done = self._transfer_base + moved
         if total is not None:
-            self.total_bytes = self._transfer_base + total
+            self._total_bytes = self._transfer_base + total
 
     def _tick(self):
         while not self._stopped.wait(self._interval):

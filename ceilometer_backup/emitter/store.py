@@ -4,9 +4,10 @@ moves its data.
 Cinder bills an incremental backup at the whole volume's size (its manager
 sets ``backup.size = volume['size']``). Only the driver knows what a backup
 really holds, and each family of drivers moves its data its own way, so
-each has a module of its own (``chunked``, ``ceph``) that gives, for one
-operation, the methods to put in place of the driver instance's own:
-``hooks(driver, counts, op)``. Cinder builds a driver per operation, so
+each has a module of its own (``chunked``, ``ceph``; what one provides
+is ``family.DriverFamily``) that gives, for one operation, the methods
+to put in place of the driver instance's own: ``hooks(driver, counts,
+op)``. Cinder builds a driver per operation, so
 replacing a method on that instance, for the length of the call, touches
 nothing else. The figures, on create's ``.end``:
 
@@ -22,6 +23,10 @@ never guessed. Nothing written changes, nor how.
 import contextlib
 
 from ceilometer_backup.emitter import ceph, chunked
+
+# Every driver family counted (see ``family``); where two replace the same
+# method, the later one's is used.
+FAMILIES = (chunked, ceph)
 
 
 class CountingWriter:
@@ -97,27 +102,6 @@ def _replaced(driver, methods):
                 delattr(driver, name)  # the class's method shows again
 
 
-def _lineage(driver_class):
-    """The qualified names of ``driver_class`` and its bases: Cinder's
-    drivers are named, not imported (the Ceph one needs rados)."""
-    return {f'{c.__module__}.{c.__qualname__}' for c in driver_class.__mro__}
-
-
-def missing_private(driver_class):
-    """(Cinder's method, what goes without it) for each private method
-    of Cinder's that metering ``driver_class`` replaces and this release
-    of Cinder lacks. Without it, no hook replaces it: that figure is
-    absent, the backup itself untouched."""
-    lineage = _lineage(driver_class)
-    return [
-        (f'{family.DRIVER}.{name}', feature)
-        for family in (chunked, ceph)
-        if family.DRIVER in lineage
-        for name, feature in family.PRIVATE.items()
-        if not callable(getattr(driver_class, name, None))
-    ]
-
-
 @contextlib.contextmanager
 def metered(driver, op):
     """Meter ``driver`` for the block of operation ``op``; the
@@ -125,11 +109,7 @@ def metered(driver, op):
     counts = StoreCounts()
     methods = {}
     if op.enabled:
-        # Any driver with the chunked drivers' two methods is counted
-        # alike; Ceph's hooks are for Cinder's Ceph driver only (a
-        # third-party driver may have methods of the same names).
-        methods.update(chunked.hooks(driver, counts, op))
-        if ceph.DRIVER in _lineage(type(driver)):
-            methods.update(ceph.hooks(driver, counts, op))
+        for family in FAMILIES:
+            methods.update(family.hooks(driver, counts, op))
     with _replaced(driver, methods):
         yield counts

@@ -24,14 +24,15 @@ dict) whose string form is its id.
 import sys
 
 from ceilometer import keystone_client
-from cinderclient import api_versions
+from cinderclient import api_versions, base
 from cinderclient import exceptions as cinder_exceptions
 from cinderclient.v3 import client as cinder_client
 from oslo_log import log as logging
 
-from ceilometer_backup import opts
+from ceilometer_backup import opts, upstream
 from ceilometer_backup.meter.metadata import backup_metadata
 from ceilometer_backup.meter.tls import tls_failure
+from ceilometer_backup.upstream import cinderclient
 
 LOG = logging.getLogger(__name__)
 
@@ -145,6 +146,22 @@ class NotWholeCloud(Exception):
     none, rather than every project's."""
 
 
+def _info(resource):
+    """What Cinder listed of ``resource``, as the client keeps it."""
+    return getattr(resource, cinderclient.INFO.name)
+
+
+def _attributes(resource):
+    """What the client set of ``resource``, without its own attributes
+    (those its ``repr`` leaves out)."""
+    return {
+        name: value
+        for name, value in vars(resource).items()
+        if not name.startswith('_')
+        and name not in ('manager', 'x_openstack_request_ids')
+    }
+
+
 class CinderBackups:
     """Lists backups page by page; picks the microversion once."""
 
@@ -156,6 +173,15 @@ class CinderBackups:
         self._session = keystone_client.get_session(conf)
         self._version = MICROVERSION
         self._client = None
+        # A listed backup, as the client makes it.
+        listed = vars(base.Resource(None, {}, loaded=True))
+        missing = upstream.check(
+            LOG,
+            cinderclient.PROJECT,
+            cinderclient.SYMBOLS,
+            lambda symbol: symbol.name in listed,
+        )
+        self._raw = _attributes if missing else _info
 
     def _cinder(self):
         if self._client is None:
@@ -237,7 +263,7 @@ class CinderBackups:
                 ) from exc
             listed += len(page)
             for backup in page:
-                raw = backup._info
+                raw = self._raw(backup)
                 if PROJECT_ATTR not in raw:
                     raise self._not_whole_cloud(
                         'lists backups without their project'

@@ -18,7 +18,6 @@ from cinder.backup.drivers import ceph as ceph_driver  # noqa: F401 (options)
 from cinder.tests.unit import utils as cinder_utils
 from os_brick.initiator import linuxrbd
 
-from ceilometer_backup.emitter import driver as driver_module
 from testcloud.ceph import sha256, write_random
 from testcloud.ground import MIB
 from tests.support.cinder_harness import (
@@ -184,7 +183,7 @@ class MeteredCephBackupTest(MeteredDriverTestCase):
         backup = self.backup_record(volume)
         backup.container = 'no-such-pool'
         backup.save()
-        wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+        wrapper = self.wrapper()
         with self.listening() as received:
             with pytest.raises(rados.ObjectNotFound):
                 wrapper.backup(backup, self._volume_file(volume))

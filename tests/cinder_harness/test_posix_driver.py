@@ -8,14 +8,16 @@ RabbitMQ to a real oslo.messaging listener.
 
 import os
 
+import oslo_messaging
 import pytest
 from cinder.backup.drivers import posix  # noqa: F401 (its options)
 from cinder.tests.unit import utils as cinder_utils
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import driver as driver_module
+from ceilometer_backup.emitter import manager
 from testcloud.ground import MIB
 from tests.support.cinder_harness import (
+    WRAPPER,
     MeteredDriverTestCase,
 )
 
@@ -45,11 +47,11 @@ class MeteredPosixBackupTest(MeteredDriverTestCase):
             backup.save()
             restored = self.tmp / 'restored'
             restored.write_bytes(b'\0' * VOLUME_MIB * MIB)
-            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+            wrapper = self.wrapper()
             with open(restored, 'r+b') as f:
                 wrapper.restore(backup, self.volume.id, f, True)
             received.wait_for('backup.restoreprogress')
-            driver_module.process_notifier().flush()
+            self.runtime.notifier().flush()
             received.wait_for_count('backup.restoreprogress', 4)
 
         assert restored.read_bytes() == self.volume_file.read_bytes()
@@ -74,12 +76,34 @@ class MeteredPosixBackupTest(MeteredDriverTestCase):
         ]
         assert stock == []
 
+    def test_the_manager_checks_at_start_and_hands_its_drivers_one_runtime(
+        self,
+    ):
+        self.override_config('backup_driver', WRAPPER)
+        transport = oslo_messaging.transport.NotificationTransport
+        self.mock_object(transport, '_send_notification', None)
+        with self.assertLogs('ceilometer_backup', 'ERROR') as logged:
+            backup_manager = manager.MeteredBackupManager(host='h')
+        (error,) = logged.output
+        assert (
+            'has no NotificationTransport._send_notification: notifications '
+            'it fails to send are not seen' in error
+        )
+        wrappers = [backup_manager.service(self.ctxt) for _ in range(2)]
+        assert backup_manager.driver_name == POSIX
+        assert {w.driver_name for w in wrappers} == {POSIX}
+        assert {w._runtime for w in wrappers} == {backup_manager.runtime}
+        # Made at start, once for the process.
+        assert {w._notifier for w in wrappers} == {
+            backup_manager.runtime.notifier()
+        }
+
     def test_forced_failure_yields_error_and_the_same_exception(self):
         backup = self.backup_record(self.volume)
         closed = open(self.volume_file, 'rb')
         closed.close()
         with self.listening() as received:
-            wrapper = driver_module.MeteredBackupDriver(self.ctxt)
+            wrapper = self.wrapper()
             with pytest.raises(ValueError, match='closed file'):
                 wrapper.backup(backup, closed)
             received.wait_for('backup.create.error')

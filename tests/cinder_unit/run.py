@@ -24,9 +24,13 @@ from tests.cinder_unit import FAILED
 
 def put_plugin_in_place():
     """Every Cinder test case, from its ``setUp`` on, configured with the
-    plugin; the plugin's per-process notifier made afresh for each test,
-    as Cinder's fake notifier is."""
+    plugin (its options registered as its manager does); each manager a
+    test makes hands its drivers a runtime (notifier and all) of its own,
+    as Cinder's fake notifier is made afresh for each test."""
+    from ceilometer_backup import opts
     from ceilometer_backup.emitter import driver
+
+    opts.register_opts(cinder_test.CONF)
 
     stock_set_up = cinder_test.TestCase.setUp
     stock_override = cinder_test.TestCase.override_config
@@ -38,8 +42,6 @@ def put_plugin_in_place():
         stock_override(self, 'wrapped_driver', configured, notifications)
         stock_override(self, 'backup_driver', driver.WRAPPER)
         stock_override(self, 'backup_manager', driver.MANAGER)
-        driver.process_notifier.cache_clear()
-        self.addCleanup(driver.process_notifier.cache_clear)
 
     def override_config(self, name, override, group=None):
         if name == 'backup_driver' and group is None:

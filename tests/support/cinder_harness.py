@@ -19,8 +19,9 @@ from cinder.tests.unit import utils as cinder_utils  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
 from ceilometer_backup import contract as c  # noqa: E402
+from ceilometer_backup import opts  # noqa: E402
 from ceilometer_backup.emitter import driver as driver_module  # noqa: E402
-from ceilometer_backup.emitter import measured  # noqa: E402
+from ceilometer_backup.emitter.runtime import Runtime  # noqa: E402
 from tests.support.recorders import listening  # noqa: E402
 
 WRAPPER = 'ceilometer_backup.emitter.driver.MeteredBackupDriver'
@@ -49,6 +50,7 @@ class MeteredDriverTestCase(cinder_test.TestCase):
     def setUp(self):
         super().setUp()
         self.mock_object(oslo_messaging, 'Notifier', REAL_NOTIFIER)
+        opts.register_opts(cfg.CONF)  # as cinder-backup's manager does
         self.override_config('transport_url', self.rabbitmq.url)
         self.override_config(
             'driver', ['messagingv2'], group='oslo_messaging_notifications'
@@ -57,13 +59,19 @@ class MeteredDriverTestCase(cinder_test.TestCase):
         self.override_config('wrapped_driver', self.WRAPPED, group)
         self.override_config('progress_every_objects', self.EVERY, group)
         self.override_config('backup_manager', driver_module.MANAGER)
-        driver_module.process_notifier.cache_clear()
-        self.addCleanup(driver_module.process_notifier.cache_clear)
+        # This test's cinder-backup process, as its manager hands it.
+        self.runtime = Runtime(cfg.CONF)
         self.ctxt = cinder_utils.context.get_admin_context()
 
     def listening(self):
         """What reaches Cinder's exchange meanwhile (a Collector)."""
         return listening(self.rabbitmq.url, exchange=cfg.CONF.control_exchange)
+
+    def wrapper(self):
+        """A wrapper, constructed as Cinder's manager constructs one."""
+        return driver_module.MeteredBackupDriver.handed(self.runtime)(
+            self.ctxt
+        )
 
     def backup_record(self, volume, **fields):
         """A backup as Cinder's manager records it before the driver
@@ -77,18 +85,16 @@ class MeteredDriverTestCase(cinder_test.TestCase):
         """A backup made through the wrapper as Cinder's manager makes it;
         what the wrapper left for the manager's .end."""
         backup = self.backup_record(volume, **fields)
-        wrapper = driver_module.MeteredBackupDriver(self.ctxt)
-        updates = wrapper.backup(backup, volume_file)
+        updates = self.wrapper().backup(backup, volume_file)
         backup.update(updates)
         backup.status = 'available'
         backup.save()
-        return backup, measured.take(backup.id, c.CREATE)
+        return backup, self.runtime.measured.take(backup.id, c.CREATE)
 
     def metered_restore(self, backup, volume, volume_file):
         # As Cinder's backup manager does around the driver call.
         backup.status = 'restoring'
         backup.save()
-        wrapper = driver_module.MeteredBackupDriver(self.ctxt)
-        wrapper.restore(backup, volume.id, volume_file, True)
+        self.wrapper().restore(backup, volume.id, volume_file, True)
         backup.status = 'available'
         backup.save()

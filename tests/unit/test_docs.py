@@ -169,9 +169,10 @@ def test_the_layout_draws_every_module_where_it_is():
         for path in (ROOT / package).rglob('*.py')
         if path.name != '__init__.py'
     }
-    drawn = _drawn_layout()
+    drawn = {p for p in _drawn_layout() if p.endswith('.py')}
     assert sorted(on_disk - drawn) == []
-    assert sorted(p for p in drawn - on_disk if p.endswith('.py')) == []
+    # A package's __init__.py may be drawn where it holds code.
+    assert sorted(p for p in drawn if not (ROOT / p).is_file()) == []
 
 
 def test_every_folder_the_layout_draws_exists():

@@ -20,25 +20,9 @@ from oslo_log import log
 
 from ceilometer_backup import opts, upstream
 from ceilometer_backup.meter.gnocchi import outbox, resources
+from ceilometer_backup.upstream import ceilometer
 
 LOG = log.getLogger(__name__)
-
-# Upstream's internals used here, and what goes without each.
-_WHOLE = 'new resources are created as upstream creates them'
-_ENDS = (
-    'deleted backups are not ended by the publisher (run ceilometer-backup '
-    'reconcile)'
-)
-UPSTREAM = {
-    'batch_measures': 'batches Gnocchi cannot take are dropped, not kept',
-    '_if_not_cached': 'attributes of a batch Gnocchi could not take are '
-    'updated anyway',
-    '_create_resource': _WHOLE,
-    '_hash_resource': _WHOLE,
-    'cache': _WHOLE,
-    'metric_map': _ENDS,
-    '_gnocchi': _ENDS,
-}
 
 # What stopped this thread's batch, when a retry can succeed: set within
 # upstream's publish_samples (by batch_measures), read around it.
@@ -46,19 +30,22 @@ _batch = threading.local()
 
 
 def _missing(publisher):
-    """Upstream's internals this Ceilometer lacks, each named once."""
-    missing = {
-        name
-        for name in UPSTREAM
-        # Its methods (some overridden here), and what its __init__ sets.
-        if not hasattr(gnocchi.GnocchiPublisher, name)
-        and name not in vars(publisher)
-    }
-    for name in sorted(missing):
-        upstream.log_missing(
-            LOG, 'Ceilometer', f'GnocchiPublisher.{name}', UPSTREAM[name]
+    """The names of upstream's internals this Ceilometer lacks, each
+    told once."""
+    return {
+        symbol.name
+        for symbol in upstream.check(
+            LOG,
+            ceilometer.PROJECT,
+            ceilometer.SYMBOLS,
+            # Its methods (some overridden here), and what its __init__
+            # sets.
+            lambda symbol: (
+                hasattr(gnocchi.GnocchiPublisher, symbol.name)
+                or symbol.name in vars(publisher)
+            ),
         )
-    return missing
+    }
 
 
 class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):

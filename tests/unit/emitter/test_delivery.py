@@ -186,7 +186,7 @@ def test_a_worker_that_could_not_start_is_started_by_the_next_submit(
 def oslo_notifier(recorded):
     """oslo.messaging's real Notifier over its in-memory test driver."""
     conf = cinder_conf()
-    return delivery.watch(
+    return delivery.Watched(
         oslo_messaging.Notifier(
             oslo_messaging.get_notification_transport(conf),
             publisher_id='backup.h',
@@ -215,9 +215,9 @@ def test_a_failure_oslo_messaging_swallows_is_noticed(
 
     monkeypatch.setattr(_impl_test.TestDriver, 'notify', broker_down)
     with pytest.raises(delivery.DeliveryFailed):
-        delivery.deliver(oslo_notifier, _msg('backup.create.end', False))
+        oslo_notifier.deliver(_msg('backup.create.end', False))
     monkeypatch.undo()
-    delivery.deliver(oslo_notifier, _msg('backup.create.end', False))
+    oslo_notifier.deliver(_msg('backup.create.end', False))
     assert recorded.event_types() == ['backup.create.end']
 
 
@@ -235,7 +235,7 @@ def test_a_reconnection_logged_during_a_delivered_send_is_no_failure(
         real_notify(self, ctxt, message, priority, retry)
 
     monkeypatch.setattr(_impl_test.TestDriver, 'notify', reconnects_then_sends)
-    delivery.deliver(oslo_notifier, _msg('backup.create.end', False))
+    oslo_notifier.deliver(_msg('backup.create.end', False))
     assert recorded.event_types() == ['backup.create.end']
 
 
@@ -247,14 +247,13 @@ def test_a_failure_the_messaging_driver_swallows_is_retried_until_sent(
     returns, and the message is sent again."""
     monkeypatch.setattr(delivery, 'RETRY_START', 0.01)
     conf = cinder_conf(url='fake:', driver='messagingv2')
-    notifier = delivery.watch(
-        oslo_messaging.Notifier(
-            oslo_messaging.get_notification_transport(conf),
-            publisher_id='backup.h',
-            driver='messagingv2',
-            topics=['notifications'],
-        )
+    notifier = oslo_messaging.Notifier(
+        oslo_messaging.get_notification_transport(conf),
+        publisher_id='backup.h',
+        driver='messagingv2',
+        topics=['notifications'],
     )
+    watched = delivery.Watched(notifier)
     attempts = []
 
     def broker_down_once(self, target, ctxt, message, version, retry):
@@ -265,9 +264,7 @@ def test_a_failure_the_messaging_driver_swallows_is_retried_until_sent(
     monkeypatch.setattr(
         type(notifier.transport._driver), 'send_notification', broker_down_once
     )
-    sender = BackgroundSender(
-        lambda message: delivery.deliver(notifier, message), 10
-    )
+    sender = BackgroundSender(watched.deliver, 10)
     sender.submit(_msg('backup.create.end', False))
     assert sender.flush(5)
     assert attempts == ['backup.create.end', 'backup.create.end']
@@ -291,7 +288,7 @@ def test_an_oslo_messaging_without_what_is_watched_is_told_once(
             if '_send_notification' in vars(klass):
                 monkeypatch.delattr(klass, '_send_notification')
     with caplog.at_level(logging.ERROR):
-        delivery.watch(notifier)
+        delivery.Watched(notifier)
     (error,) = [r.getMessage() for r in caplog.records]
     assert error == (
         f'oslo.messaging {metadata.version("oslo.messaging")} has no '

@@ -11,9 +11,11 @@ from cinder.common import config as cinder_config  # noqa: F401 (host, ...)
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 
+from ceilometer_backup import opts
 from ceilometer_backup.emitter import driver as driver_module
 from ceilometer_backup.emitter.driver import MeteredBackupDriver
 from ceilometer_backup.emitter.manager import MeteredBackupManager
+from ceilometer_backup.emitter.runtime import Runtime
 from tests.support import cinder_objects
 from tests.support.fake_backup_driver import FakeBackupDriver
 
@@ -26,6 +28,7 @@ def cinder_conf(recorded):
     """cfg.CONF as in cinder-backup, notifications to the in-memory driver."""
     fixture = config_fixture.Config(cfg.CONF)
     fixture.setUp()
+    opts.register_opts(cfg.CONF)  # as cinder-backup's manager does
     oslo_messaging.get_notification_transport(cfg.CONF, url='fake://')
     fixture.config(transport_url='fake://', host='cinder-backup-1')
     fixture.config(driver=['test'], group='oslo_messaging_notifications')
@@ -35,10 +38,14 @@ def cinder_conf(recorded):
         group='backup_notifications',
     )
     fixture.config(backup_manager=driver_module.MANAGER)
-    driver_module.process_notifier.cache_clear()
     yield fixture
-    driver_module.process_notifier.cache_clear()
     fixture.cleanUp()
+
+
+@pytest.fixture
+def runtime(cinder_conf):
+    """A cinder-backup process's, afresh."""
+    return Runtime(cfg.CONF)
 
 
 def _volume(tmp_path, mib=64):
@@ -47,22 +54,25 @@ def _volume(tmp_path, mib=64):
     return path
 
 
-def _driver():
-    return MeteredBackupDriver(context=cinder_objects.request_context())
+def _driver(runtime):
+    """As the manager constructs one."""
+    return MeteredBackupDriver.handed(runtime)(
+        context=cinder_objects.request_context()
+    )
 
 
-def test_constructed_as_the_backup_manager_constructs_drivers(cinder_conf):
+def test_constructed_as_the_backup_manager_constructs_drivers(runtime):
     ctxt = cinder_objects.request_context()
     for wrapper in (
-        MeteredBackupDriver(ctxt),
-        MeteredBackupDriver(context=ctxt),
+        MeteredBackupDriver.handed(runtime)(ctxt),
+        MeteredBackupDriver.handed(runtime)(context=ctxt),
     ):
         assert wrapper._driver.context is ctxt
         assert wrapper.driver_name == FAKE
 
 
-def test_every_other_method_and_attribute_is_proxied(cinder_conf):
-    wrapper = _driver()
+def test_every_other_method_and_attribute_is_proxied(cinder_conf, runtime):
+    wrapper = _driver(runtime)
     backup = cinder_objects.backup()
     assert wrapper.support_force_delete is True
     wrapper.check_for_setup_error()
@@ -83,11 +93,11 @@ def test_every_other_method_and_attribute_is_proxied(cinder_conf):
 
 
 def test_backup_and_restore_report_bytes_based_progress(
-    cinder_conf, recorded, tmp_path
+    cinder_conf, recorded, tmp_path, runtime
 ):
     volume = _volume(tmp_path)  # 16 objects of 4 MiB
     backup = cinder_objects.backup(size=1)
-    wrapper = _driver()
+    wrapper = _driver(runtime)
     with open(volume, 'rb') as f:
         updates = wrapper.backup(backup, f, backup_metadata=True)
     assert updates == {'object_count': 16, 'service': FAKE}
@@ -95,10 +105,10 @@ def test_backup_and_restore_report_bytes_based_progress(
     restored = tmp_path / 'restored'
     restored.write_bytes(b'\0' * volume.stat().st_size)
     with open(restored, 'r+b') as f:
-        assert _driver().restore(backup, 'vol-2', f, True) is None
+        assert _driver(runtime).restore(backup, 'vol-2', f, True) is None
     assert restored.read_bytes() == volume.read_bytes()
     wrapper.delete_backup(backup)
-    process_notifier = driver_module.process_notifier()
+    process_notifier = runtime.notifier()
     process_notifier.flush()
     # Cinder's manager sends start/end itself: the wrapper does not.
     assert (
@@ -111,15 +121,17 @@ def test_backup_and_restore_report_bytes_based_progress(
     assert recorded.messages[0]['publisher_id'] == 'backup.cinder-backup-1'
 
 
-def test_lifecycle_option_adds_start_and_end(cinder_conf, recorded, tmp_path):
+def test_lifecycle_option_adds_start_and_end(
+    cinder_conf, recorded, tmp_path, runtime
+):
     cinder_conf.config(
         send_lifecycle_notifications=True, group='backup_notifications'
     )
     backup = cinder_objects.backup(size=1)
     with open(_volume(tmp_path, mib=4), 'rb') as f:
-        _driver().backup(backup, f)
-    _driver().delete_backup(backup)
-    driver_module.process_notifier().flush()
+        _driver(runtime).backup(backup, f)
+    _driver(runtime).delete_backup(backup)
+    runtime.notifier().flush()
     assert recorded.event_types() == [
         'backup.create.start',
         'backup.createprogress',
@@ -131,9 +143,9 @@ def test_lifecycle_option_adds_start_and_end(cinder_conf, recorded, tmp_path):
 
 @pytest.mark.parametrize('method', ['backup', 'restore', 'delete_backup'])
 def test_driver_error_is_notified_and_reraised_unchanged(
-    cinder_conf, recorded, tmp_path, method
+    cinder_conf, recorded, tmp_path, method, runtime
 ):
-    wrapper = _driver()
+    wrapper = _driver(runtime)
     error = OSError(28, 'No space left on device')
     wrapper._driver.fail_with = error
     backup = cinder_objects.backup(size=1)
@@ -147,7 +159,7 @@ def test_driver_error_is_notified_and_reraised_unchanged(
     assert raised.value is error
     frames = [f.name for f in traceback.extract_tb(raised.value.__traceback__)]
     assert frames[-1] == '_call', 'the inner driver frame is kept'
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     operation = {'backup': 'create', 'restore': 'restore'}.get(
         method, 'delete'
     )
@@ -161,11 +173,11 @@ def test_driver_error_is_notified_and_reraised_unchanged(
 
 
 def test_disabled_notifications_hand_the_driver_the_very_file(
-    cinder_conf, recorded, tmp_path, monkeypatch
+    cinder_conf, recorded, tmp_path, monkeypatch, runtime
 ):
     cinder_conf.config(driver=['noop'], group='oslo_messaging_notifications')
     seen = []
-    wrapper = _driver()
+    wrapper = _driver(runtime)
     monkeypatch.setattr(
         wrapper._driver, 'backup', lambda b, f, **kw: seen.append(f)
     )
@@ -175,26 +187,33 @@ def test_disabled_notifications_hand_the_driver_the_very_file(
     assert recorded.messages == []
 
 
-def _manager(manager_class, backup_driver):
+def _manager(manager_class, backup_driver, runtime):
     """As constructed with ``backup_driver``: what its __init__ sets of
     the driver, and no more."""
     manager = object.__new__(manager_class)
     manager.driver_name = backup_driver
     manager.service = driver_module.importutils.import_class(backup_driver)
-    if manager_class is MeteredBackupManager and backup_driver == WRAPPER:
-        manager.driver_name = FAKE  # the wrapped driver, from cinder_conf
+    if manager_class is MeteredBackupManager:
+        manager.runtime = runtime
+        if backup_driver == WRAPPER:
+            manager.driver_name = FAKE  # the wrapped driver, from cinder_conf
+            manager.service = manager.service.handed(runtime)
     return manager
 
 
-def test_stock_manager_refuses_backups_of_the_wrapped_driver(cinder_conf):
+def test_stock_manager_refuses_backups_of_the_wrapped_driver(
+    cinder_conf, runtime
+):
     """Why MeteredBackupManager exists: Cinder's own name check."""
-    stock = _manager(MeteredBackupManager.__bases__[0], WRAPPER)
+    stock = _manager(MeteredBackupManager.__bases__[0], WRAPPER, runtime)
     assert not stock._is_our_backup(FAKE)
     assert stock._is_our_backup(WRAPPER)
 
 
-def test_metered_manager_owns_backups_of_wrapper_and_wrapped(cinder_conf):
-    metered = _manager(MeteredBackupManager, WRAPPER)
+def test_metered_manager_owns_backups_of_wrapper_and_wrapped(
+    cinder_conf, runtime
+):
+    metered = _manager(MeteredBackupManager, WRAPPER, runtime)
     assert metered._is_our_backup(FAKE)
     assert metered._is_our_backup(cinder_objects.backup(service=FAKE))
     assert metered._is_our_backup(WRAPPER)
@@ -204,18 +223,23 @@ def test_metered_manager_owns_backups_of_wrapper_and_wrapped(cinder_conf):
     )
 
 
-def test_metered_manager_without_the_wrapper_is_cinders(cinder_conf):
-    plain = _manager(MeteredBackupManager, FAKE)
+def test_metered_manager_without_the_wrapper_is_cinders(cinder_conf, runtime):
+    plain = _manager(MeteredBackupManager, FAKE, runtime)
     assert plain._is_our_backup(FAKE)
     assert not plain._is_our_backup(WRAPPER)
 
 
-def test_warns_once_when_the_manager_is_not_set(cinder_conf, caplog):
+def test_warns_once_when_the_manager_is_not_set(
+    cinder_conf, caplog, monkeypatch
+):
     cinder_conf.config(backup_manager='cinder.backup.manager.BackupManager')
-    driver_module._warned.clear()
+    # A stock manager hands its drivers nothing: they share the process's.
+    process = Runtime(cfg.CONF)
+    monkeypatch.setattr(driver_module.runtime, 'of_process', lambda: process)
     with caplog.at_level(logging.WARNING):
-        _driver()
-        _driver()
+        first = MeteredBackupDriver(cinder_objects.request_context())
+        MeteredBackupDriver(cinder_objects.request_context())
+    assert first._runtime is process
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert 'backup_manager' in warnings[0] and FAKE in warnings[0]
@@ -236,9 +260,9 @@ def cinder_notified(monkeypatch):
 
 
 def test_cinders_end_carries_the_measured_duration(
-    cinder_conf, cinder_notified, tmp_path
+    cinder_conf, cinder_notified, tmp_path, runtime
 ):
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     manager.host = 'cinder-backup-1'
     ctxt = cinder_objects.request_context()
     backup = cinder_objects.backup(size=1, service=WRAPPER)
@@ -246,16 +270,16 @@ def test_cinders_end_carries_the_measured_duration(
 
     def create():
         with open(volume, 'rb') as f:
-            _driver().backup(backup, f)
+            _driver(runtime).backup(backup, f)
 
     def restore():
         with open(volume, 'r+b') as f:
-            _driver().restore(backup, 'vol-2', f, True)
+            _driver(runtime).restore(backup, 'vol-2', f, True)
 
     calls = {
         'create': create,
         'restore': restore,
-        'delete': lambda: _driver().delete_backup(backup),
+        'delete': lambda: _driver(runtime).delete_backup(backup),
     }
     elapsed = {}
     for operation, call in calls.items():
@@ -287,12 +311,12 @@ def test_cinders_end_carries_the_measured_duration(
 
 
 def test_a_failed_operation_leaves_nothing_for_cinders_end(
-    cinder_conf, cinder_notified
+    cinder_conf, cinder_notified, runtime
 ):
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     manager.host = 'h'
     backup = cinder_objects.backup()
-    wrapper = _driver()
+    wrapper = _driver(runtime)
     wrapper._driver.fail_with = OSError('gone')
     with pytest.raises(OSError):
         wrapper.delete_backup(backup)
@@ -300,24 +324,24 @@ def test_a_failed_operation_leaves_nothing_for_cinders_end(
     assert 'duration' not in cinder_notified[0][1]
 
 
-def test_without_the_wrapper_the_manager_adds_nothing(cinder_notified):
-    plain = _manager(MeteredBackupManager, FAKE)
+def test_without_the_wrapper_the_manager_adds_nothing(
+    cinder_notified, runtime
+):
+    plain = _manager(MeteredBackupManager, FAKE, runtime)
     plain.host = 'h'
     plain._notify_about_backup_usage(None, cinder_objects.backup(), 'x.end')
     assert cinder_notified == [('x.end', {})]
 
 
-def test_measured_figures_are_bounded(monkeypatch):
+def test_measured_figures_are_bounded(monkeypatch, runtime):
     from ceilometer_backup.emitter import measured
 
     monkeypatch.setattr(measured, 'KEPT', 3)
     for n in range(5):
-        measured.remember(f'b{n}', 'create', duration=n)
-    assert measured.take('b0', 'create') == {}
-    assert measured.take('b4', 'create') == {'duration': 4}
-    assert measured.take('b4', 'create') == {}
-    for n in (2, 3):
-        measured.take(f'b{n}', 'create')
+        runtime.measured.remember(f'b{n}', 'create', duration=n)
+    assert runtime.measured.take('b0', 'create') == {}
+    assert runtime.measured.take('b4', 'create') == {'duration': 4}
+    assert runtime.measured.take('b4', 'create') == {}
 
 
 @pytest.mark.parametrize(
@@ -336,7 +360,7 @@ def test_measured_figures_are_bounded(monkeypatch):
     ],
 )
 def test_a_backup_reset_on_restart_gets_the_error_it_never_sent(
-    cinder_conf, recorded, monkeypatch, status, event, reason
+    cinder_conf, recorded, monkeypatch, status, event, reason, runtime
 ):
     """Cinder's own reset (status, fail_reason) is simulated: its real one
     needs the database; tests/functional runs it in a real cinder-backup."""
@@ -350,10 +374,10 @@ def test_a_backup_reset_on_restart_gets_the_error_it_never_sent(
     monkeypatch.setattr(
         MeteredBackupManager.__bases__[0], '_cleanup_one_backup', cinders_reset
     )
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     backup = cinder_objects.backup(status=status, service=WRAPPER)
     manager._cleanup_one_backup(None, backup)
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     (message,) = recorded.messages
     assert message['event_type'] == event
     assert message['payload']['fail_reason'] == reason
@@ -362,17 +386,17 @@ def test_a_backup_reset_on_restart_gets_the_error_it_never_sent(
 
 
 def test_a_backup_cinder_leaves_alone_on_restart_sends_nothing(
-    cinder_conf, recorded, monkeypatch
+    cinder_conf, recorded, monkeypatch, runtime
 ):
     monkeypatch.setattr(
         MeteredBackupManager.__bases__[0],
         '_cleanup_one_backup',
         lambda self, ctxt, backup: None,
     )
-    _manager(MeteredBackupManager, WRAPPER)._cleanup_one_backup(
+    _manager(MeteredBackupManager, WRAPPER, runtime)._cleanup_one_backup(
         None, cinder_objects.backup(status='available')
     )
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     assert recorded.messages == []
 
 
@@ -386,7 +410,7 @@ def test_a_backup_cinder_leaves_alone_on_restart_sends_nothing(
     ],
 )
 def test_a_failure_around_the_driver_is_told_once(
-    cinder_conf, recorded, monkeypatch, method, args, operation
+    cinder_conf, recorded, monkeypatch, method, args, operation, runtime
 ):
     """Cinder's own failure handling is simulated (an attach that fails,
     fail_reason recorded as Cinder does but for restores); the real one
@@ -399,12 +423,12 @@ def test_a_failure_around_the_driver_is_told_once(
         raise error
 
     monkeypatch.setattr(MeteredBackupManager.__bases__[0], method, cinders)
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     backup = cinder_objects.backup(service=WRAPPER, fail_reason='an old one')
     with pytest.raises(OSError) as raised:
         getattr(manager, method)(None, backup, *args)
     assert raised.value is error
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     (message,) = recorded.messages
     assert message['event_type'] == f'backup.{operation}.error'
     assert message['payload']['fail_reason'] == str(error)
@@ -412,9 +436,9 @@ def test_a_failure_around_the_driver_is_told_once(
 
 
 def test_a_driver_failure_is_told_by_the_wrapper_alone(
-    cinder_conf, recorded, monkeypatch
+    cinder_conf, recorded, monkeypatch, runtime
 ):
-    wrapper = _driver()
+    wrapper = _driver(runtime)
     wrapper._driver.fail_with = OSError('store full')
 
     def cinders(self, ctxt, backup):
@@ -423,21 +447,21 @@ def test_a_driver_failure_is_told_by_the_wrapper_alone(
     monkeypatch.setattr(
         MeteredBackupManager.__bases__[0], 'delete_backup', cinders
     )
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     backup = cinder_objects.backup(service=WRAPPER)
     with pytest.raises(OSError):
         manager.delete_backup(None, backup)
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     assert recorded.event_types() == ['backup.delete.error']
     # Told once: a later failure of the same operation is told again.
     with pytest.raises(OSError):
         manager.delete_backup(None, backup)
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     assert recorded.event_types() == ['backup.delete.error'] * 2
 
 
 def test_without_the_wrapper_the_manager_tells_no_failure(
-    cinder_conf, recorded, monkeypatch
+    cinder_conf, recorded, monkeypatch, runtime
 ):
     def cinders(self, ctxt, backup):
         raise OSError('x')
@@ -446,20 +470,20 @@ def test_without_the_wrapper_the_manager_tells_no_failure(
         MeteredBackupManager.__bases__[0], 'create_backup', cinders
     )
     with pytest.raises(OSError):
-        _manager(MeteredBackupManager, FAKE).create_backup(
+        _manager(MeteredBackupManager, FAKE, runtime).create_backup(
             None, cinder_objects.backup()
         )
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     assert recorded.messages == []
 
 
 def test_a_driver_failure_cinder_swallows_does_not_silence_the_next(
-    cinder_conf, recorded, monkeypatch
+    cinder_conf, recorded, monkeypatch, runtime
 ):
     """Cinder catches BackupRestoreCancel from the driver and ends the
     restore itself: the next restore, failing outside the driver, still
     gets its .error."""
-    wrapper = _driver()
+    wrapper = _driver(runtime)
     wrapper._driver.fail_with = OSError('cancelled')
     calls = []
 
@@ -476,12 +500,12 @@ def test_a_driver_failure_cinder_swallows_does_not_silence_the_next(
     monkeypatch.setattr(
         MeteredBackupManager.__bases__[0], 'restore_backup', cinders
     )
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     backup = cinder_objects.backup(service=WRAPPER)
     manager.restore_backup(None, backup, 'vol-2', True)
     with pytest.raises(OSError, match='attachable'):
         manager.restore_backup(None, backup, 'vol-3', True)
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     reasons = [
         m['payload']['fail_reason']
         for m in recorded.of('backup.restore.error')
@@ -504,7 +528,7 @@ def _warnings(caplog):
 
 
 def test_a_driver_that_is_not_a_class_leaves_the_manager_cinders(
-    cinder_conf, recorded, cinder_notified, monkeypatch, caplog
+    cinder_conf, recorded, cinder_notified, monkeypatch, caplog, runtime
 ):
     error = OSError('Unable to attach volume')
 
@@ -514,7 +538,7 @@ def test_a_driver_that_is_not_a_class_leaves_the_manager_cinders(
     monkeypatch.setattr(
         MeteredBackupManager.__bases__[0], 'create_backup', cinders
     )
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     manager.host = 'h'
     # Cinder's tests: a function that returns a driver double.
     manager.service = lambda context: mock.MagicMock()
@@ -525,7 +549,7 @@ def test_a_driver_that_is_not_a_class_leaves_the_manager_cinders(
         manager._notify_about_backup_usage(None, backup, 'create.end')
     assert raised.value is error
     assert cinder_notified == [('create.end', {})], "Cinder's own payload"
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     assert recorded.messages == []
     assert _warnings(caplog) and all(
         'not a class' in w for w in _warnings(caplog)
@@ -533,17 +557,17 @@ def test_a_driver_that_is_not_a_class_leaves_the_manager_cinders(
 
 
 def test_a_recorded_service_that_is_not_text_passes_as_recorded(
-    cinder_conf, recorded, cinder_notified, tmp_path, caplog
+    cinder_conf, recorded, cinder_notified, tmp_path, caplog, runtime
 ):
     # Cinder's tests: a MagicMock backup, its service a MagicMock too.
     backup = mock.MagicMock(id='backup-1', size=1)
-    manager = _manager(MeteredBackupManager, WRAPPER)
+    manager = _manager(MeteredBackupManager, WRAPPER, runtime)
     manager.host = 'h'
     with caplog.at_level(logging.WARNING):
         manager._notify_about_backup_usage(None, backup, 'create.start')
         with open(_volume(tmp_path, mib=4), 'rb') as f:
-            updates = _driver().backup(backup, f)
-        assert _driver().delete_backup(backup) is None
+            updates = _driver(runtime).backup(backup, f)
+        assert _driver(runtime).delete_backup(backup) is None
     ((event, extra),) = cinder_notified
     assert event == 'create.start'
     assert extra['service'] is backup.service, 'as Cinder would send it'
@@ -562,25 +586,25 @@ class _PositionUntold(io.BytesIO):
 
 
 def test_a_volume_file_whose_tell_is_not_a_number_is_read_as_is(
-    cinder_conf, recorded, caplog
+    cinder_conf, recorded, caplog, runtime
 ):
     data = os.urandom(1024 * 1024)
     backup = cinder_objects.backup(size=1)
     with caplog.at_level(logging.WARNING):
-        updates = _driver().backup(backup, _PositionUntold(data))
+        updates = _driver(runtime).backup(backup, _PositionUntold(data))
     assert updates == {'object_count': 1, 'service': FAKE}
     assert FakeBackupDriver.stored[backup.id] == [data], 'from byte 0'
     (warning,) = _warnings(caplog)
     assert 'MagicMock' in warning and '_PositionUntold' in warning
-    driver_module.process_notifier().flush()
+    runtime.notifier().flush()
     (progress,) = recorded.of('backup.createprogress')
     assert progress['payload']['bytes_total'] == 1024**3, "the backup's size"
 
 
 def test_a_driver_result_that_is_not_updates_goes_to_cinder_as_it_is(
-    cinder_conf, tmp_path, monkeypatch, caplog
+    cinder_conf, tmp_path, monkeypatch, caplog, runtime
 ):
-    wrapper = _driver()
+    wrapper = _driver(runtime)
     # Cinder's tests: a driver double whose backup() returns a Mock.
     result = mock.Mock()
     monkeypatch.setattr(wrapper._driver, 'backup', lambda b, f: result)

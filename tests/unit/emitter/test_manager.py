@@ -13,17 +13,16 @@ from cinder.backup.drivers import posix
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter import ceph, chunked, manager, store
+from ceilometer_backup.upstream import cinder
 from tests.support import cinder_objects
 
 POSIX = posix.PosixBackupDriver
 CEPH = ceph_driver.CephBackupDriver
-MANAGER = 'cinder.backup.manager.BackupManager'
-# (driver configured, Cinder's class named, method): each private method.
-SYMBOLS = (
-    [(POSIX, MANAGER, n) for n in manager.PRIVATE]
-    + [(POSIX, chunked.DRIVER, n) for n in chunked.PRIVATE]
-    + [(CEPH, ceph.DRIVER, n) for n in ceph.PRIVATE]
-)  # fmt: skip
+# (driver configured, Cinder's method): each one relied on.
+SYMBOLS = [
+    (CEPH if symbol.owner == cinder.CEPH_DRIVER else POSIX, symbol)
+    for symbol in cinder.SYMBOLS
+]
 
 
 def _delete(monkeypatch, cls, name):
@@ -46,26 +45,30 @@ def test_this_cinder_has_every_method_relied_on(caplog):
     assert _errors(caplog) == []
 
 
-@pytest.mark.parametrize('driver_class, owner, name', SYMBOLS)
+@pytest.mark.parametrize('driver_class, symbol', SYMBOLS, ids=str)
 def test_a_missing_private_method_is_named_once_at_start(
-    monkeypatch, caplog, driver_class, owner, name
+    monkeypatch, caplog, driver_class, symbol
 ):
-    cls = manager.manager.BackupManager if owner == MANAGER else driver_class
-    _delete(monkeypatch, cls, name)
+    cls = (
+        manager.manager.BackupManager
+        if symbol.owner == cinder.MANAGER
+        else driver_class
+    )
+    _delete(monkeypatch, cls, symbol.name)
     with caplog.at_level(logging.ERROR):
         manager.check_upstream(driver_class)
     (error,) = _errors(caplog)
     release = version.version_info.version_string()
-    assert error.startswith(f'Cinder {release} has no {owner}.{name}: ')
-    assert (
-        error.split(': ', 1)[1]
-        in (manager.PRIVATE | chunked.PRIVATE | ceph.PRIVATE).values()
+    assert error == (
+        f'Cinder {release} has no {symbol.owner}.{symbol.name}: '
+        f'{symbol.feature}'
     )
 
 
 @pytest.mark.parametrize(
     'driver_class, name',
-    [(POSIX, n) for n in chunked.PRIVATE] + [(CEPH, n) for n in ceph.PRIVATE],
+    [(POSIX, s.name) for s in chunked.PRIVATE]
+    + [(CEPH, s.name) for s in ceph.PRIVATE],
 )
 def test_without_it_the_driver_runs_as_cinders_own(
     monkeypatch, notifier, driver_class, name
@@ -78,13 +81,15 @@ def test_without_it_the_driver_runs_as_cinders_own(
     assert name not in replaced
     if driver_class is POSIX:
         # One of the two gone: neither is counted, no figure is sent.
-        assert not replaced & set(chunked.PRIVATE)
+        assert not replaced & {s.name for s in chunked.PRIVATE}
         assert counts.figures() == {}
     assert not hasattr(driver, name)
 
 
-def test_a_driver_not_of_cinders_families_is_not_checked():
+def test_a_driver_not_of_cinders_families_is_not_checked(caplog):
     class ThirdParty:
         """Without any of the methods, and none expected of it."""
 
-    assert store.missing_private(ThirdParty) == []
+    with caplog.at_level(logging.ERROR):
+        manager.check_upstream(ThirdParty)
+    assert _errors(caplog) == []

@@ -3,7 +3,8 @@ import io
 import pytest
 
 from ceilometer_backup import contract as c
-from ceilometer_backup.emitter import store
+from ceilometer_backup.emitter import ceph, family, store
+from ceilometer_backup.upstream import cinder
 from tests.support import cinder_objects
 
 
@@ -100,3 +101,21 @@ def test_nothing_replaced_with_notifications_off(conf, recorded):
         assert 'get_object_writer' not in vars(driver)
         driver.backup([(0, b'a' * 10)])
     assert counts.figures() == {}
+
+
+@pytest.mark.parametrize('module', store.FAMILIES, ids=lambda m: m.__name__)
+def test_each_family_provides_what_a_driver_family_must(module):
+    assert isinstance(module, family.DriverFamily)
+    # What it replaces is what cinder-backup checks of Cinder at start.
+    assert module.PRIVATE
+    assert set(module.PRIVATE) <= set(cinder.SYMBOLS)
+    assert {s.owner for s in module.PRIVATE} == {module.DRIVER}
+
+
+def test_a_module_without_hooks_is_no_driver_family():
+    assert not isinstance(cinder, family.DriverFamily)
+
+
+def test_what_the_hooks_are_handed_is_what_a_family_is_told(op):
+    assert isinstance(op, family.Operation)
+    assert issubclass(ceph.RbdTransfer, family.Transfer)

@@ -1,10 +1,13 @@
 import logging
 import sys
+from importlib import metadata
 
 import pytest
+from cinderclient.apiclient import base as cinderclient_base
 
 from ceilometer_backup.meter import cinder, discovery, meters, pollster
 from ceilometer_backup.meter.sample import BackupNotifications
+from ceilometer_backup.upstream import cinderclient
 from testcloud.tls import CertificateAuthority
 from tests.support import config
 from tests.support.openstack_api import (
@@ -74,6 +77,50 @@ def test_old_cinder_falls_back_once_with_one_log_line(tmp_path, caplog):
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert '3.56' in warnings[0] and api.url in warnings[0]
+
+
+def _without_info(monkeypatch):
+    """This cinderclient, keeping a resource's fields under another name,
+    as a release that renamed ``Resource._info``."""
+    resource = cinderclient_base.Resource
+    init, lookup = resource.__init__, resource.__getattr__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        vars(self)['_fields'] = vars(self).pop('_info')
+
+    def __getattr__(self, name):
+        if name == '_info':
+            return vars(self)['_fields']
+        return lookup(self, name)
+
+    monkeypatch.setattr(resource, '__init__', __init__)
+    monkeypatch.setattr(resource, '__getattr__', __getattr__)
+
+
+def _listed(records):
+    return [
+        (str(r), r.project_id, r.user_id, r.size, r.metadata) for r in records
+    ]
+
+
+def test_a_cinderclient_without_info_is_named_once_and_lists_alike(
+    monkeypatch, tmp_path, caplog
+):
+    backups = make_backups(5, deleted=2)
+    with FakeOpenStack(backups) as api:
+        stock = _listed(_discover(api, tmp_path).discover(None))
+        _without_info(monkeypatch)
+        with caplog.at_level(logging.ERROR):
+            disc = _discover(api, tmp_path)
+            degraded = _listed(disc.discover(None))
+    (error,) = [r.getMessage() for r in caplog.records]
+    assert error == (
+        f'python-cinderclient {metadata.version("python-cinderclient")} '
+        f'has no Resource._info: {cinderclient.INFO.feature}'
+    )
+    assert len(stock) == 5
+    assert degraded == stock
 
 
 def _fault(api, name):

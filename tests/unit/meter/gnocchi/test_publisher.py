@@ -20,6 +20,7 @@ from keystoneauth1 import exceptions as ka_exc
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.meter.gnocchi import outbox, schema, spool
 from ceilometer_backup.meter.gnocchi import publisher as backup_publisher
+from ceilometer_backup.upstream import ceilometer as inventory
 from testcloud.ground import MIB
 from tests.support import config
 from tests.support.fake_gnocchi import FakeGnocchi
@@ -382,17 +383,17 @@ def _without(monkeypatch, name):
     return kept
 
 
-@pytest.mark.parametrize('name', sorted(backup_publisher.UPSTREAM))
+@pytest.mark.parametrize('symbol', inventory.SYMBOLS, ids=str)
 def test_a_missing_upstream_internal_is_named_once_when_loaded(
-    make_publisher, monkeypatch, caplog, name
+    make_publisher, monkeypatch, caplog, symbol
 ):
-    _without(monkeypatch, name)
+    _without(monkeypatch, symbol.name)
     with caplog.at_level(logging.ERROR):
         make_publisher(FakeGnocchi())
     (error,) = _published_lines(caplog)
     assert error == (
         f'Ceilometer {version.version_info.version_string()} has no '
-        f'GnocchiPublisher.{name}: {backup_publisher.UPSTREAM[name]}'
+        f'GnocchiPublisher.{symbol.name}: {symbol.feature}'
     )
 
 
