@@ -49,7 +49,7 @@ from oslo_log import log as logging
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import upstream
-from ceilometer_backup.emitter import driver, family, runtime
+from ceilometer_backup.emitter import driver, family, runtime, store
 from ceilometer_backup.upstream import cinder
 
 # cinder-backup registers Cinder's objects before it loads a manager;
@@ -67,13 +67,22 @@ _INTERRUPTED = {'creating': c.CREATE, 'restoring': c.RESTORE}
 
 def check_upstream(driver_class):
     """One ERROR for each method of Cinder's that metering
-    ``driver_class`` overrides or replaces and this Cinder lacks."""
+    ``driver_class`` overrides (the manager's) or replaces (the
+    ``PRIVATE`` of each driver family it belongs to) and this Cinder
+    lacks."""
+    lineage = family.lineage(driver_class)
     classes = {cinder.MANAGER: manager.BackupManager}
-    classes.update(dict.fromkeys(family.lineage(driver_class), driver_class))
+    classes.update(dict.fromkeys(lineage, driver_class))
     upstream.check(
         LOG,
         cinder.PROJECT,
-        [symbol for symbol in cinder.SYMBOLS if symbol.owner in classes],
+        cinder.of(cinder.MANAGER)
+        + tuple(
+            symbol
+            for member in store.FAMILIES
+            if member.DRIVER in lineage
+            for symbol in member.PRIVATE
+        ),
         lambda symbol: callable(
             getattr(classes[symbol.owner], symbol.name, None)
         ),
@@ -93,15 +102,21 @@ class MeteredBackupManager(manager.BackupManager):
                 LOG.error('cinder-backup cannot start: %s', error)
                 raise SystemExit(1) from None
             check_upstream(wrapped)
-            # The notifier, with the check of oslo.messaging's internals it
-            # watches. One that cannot be made now fails again when Cinder
-            # sets the driver up, as it did there alone.
-            with contextlib.suppress(Exception):
-                self.runtime.notifier()
         super().__init__(*args, **kwargs)
         if self._wrapped():
             self.driver_name = CONF.backup_notifications.wrapped_driver
             self.service = self.service.handed(self.runtime)
+
+    def init_host(self, **kwargs):
+        # In each backup worker (cinder-backup forks them after making the
+        # manager), before Cinder sets the driver up: the worker's own
+        # notifier and transport, with the check of oslo.messaging's
+        # internals it watches. One that cannot be made now fails again
+        # when Cinder sets the driver up, as it did there alone.
+        if self._wrapped():
+            with contextlib.suppress(Exception):
+                self.runtime.notifier()
+        super().init_host(**kwargs)
 
     def _wrapped(self):
         """Whether the configured driver is the metering wrapper. A driver
@@ -109,12 +124,13 @@ class MeteredBackupManager(manager.BackupManager):
         own behaviour goes on, unmetered by the manager."""
         if isinstance(self.service, type):
             return issubclass(self.service, driver.MeteredBackupDriver)
-        LOG.warning(
-            "The backup manager's driver is a %(kind)s, not a class: this "
-            'operation is not metered by the manager (no duration in its '
-            '.end, no .error of its failure)',
-            {'kind': type(self.service).__name__},
-        )
+        if self.runtime.first('service-not-a-class'):
+            LOG.warning(
+                "The backup manager's driver is a %(kind)s, not a class: "
+                'its operations are not metered by the manager (no duration '
+                'in their .end, no .error of their failures)',
+                {'kind': type(self.service).__name__},
+            )
         return False
 
     def _is_our_backup(self, backup):

@@ -33,7 +33,8 @@ class Runtime:
 
     def notifier(self):
         """The process's notifier (one sender thread), made at first use:
-        when cinder-backup sets up its driver."""
+        as a backup worker starts (``MeteredBackupManager.init_host``),
+        after cinder-backup forked it."""
         with self._lock:
             if self._notifier is None:
                 self._notifier = BackupNotifier.from_config(

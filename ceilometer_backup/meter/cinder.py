@@ -173,8 +173,12 @@ class CinderBackups:
         self._session = keystone_client.get_session(conf)
         self._version = MICROVERSION
         self._client = None
-        # A listed backup, as the client makes it.
-        listed = vars(base.Resource(None, {}, loaded=True))
+        # A listed backup, as the client makes it (none: every internal
+        # of it missing, told, and the attributes read instead).
+        try:
+            listed = vars(base.Resource(None, {}, loaded=True))
+        except Exception:
+            listed = {}
         missing = upstream.check(
             LOG,
             cinderclient.PROJECT,

@@ -82,8 +82,14 @@ class MeteredPosixBackupTest(MeteredDriverTestCase):
         self.override_config('backup_driver', WRAPPER)
         transport = oslo_messaging.transport.NotificationTransport
         self.mock_object(transport, '_send_notification', None)
+        backup_manager = manager.MeteredBackupManager(host='h')
+        assert backup_manager.runtime._notifier is None, (
+            'made in the worker cinder-backup forks, not before'
+        )
+        # The worker's start, less Cinder's own (database, driver set-up).
+        self.mock_object(manager.manager.BackupManager, 'init_host')
         with self.assertLogs('ceilometer_backup', 'ERROR') as logged:
-            backup_manager = manager.MeteredBackupManager(host='h')
+            backup_manager.init_host()
         (error,) = logged.output
         assert (
             'has no NotificationTransport._send_notification: notifications '
@@ -93,7 +99,7 @@ class MeteredPosixBackupTest(MeteredDriverTestCase):
         assert backup_manager.driver_name == POSIX
         assert {w.driver_name for w in wrappers} == {POSIX}
         assert {w._runtime for w in wrappers} == {backup_manager.runtime}
-        # Made at start, once for the process.
+        # Made as the worker starts, once for the process.
         assert {w._notifier for w in wrappers} == {
             backup_manager.runtime.notifier()
         }

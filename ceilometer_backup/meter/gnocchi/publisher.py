@@ -37,7 +37,7 @@ def _missing(publisher):
         for symbol in upstream.check(
             LOG,
             ceilometer.PROJECT,
-            ceilometer.SYMBOLS,
+            sorted(ceilometer.SYMBOLS, key=str),
             # Its methods (some overridden here), and what its __init__
             # sets.
             lambda symbol: (
@@ -81,7 +81,8 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
         ended = resources.ended(data, self.metric_map) if self._ending else {}
         try:
             super().publish_samples(data)
-            if _batch.failure is None:
+            # Without upstream's client (``_ending`` off) nothing is ended.
+            if _batch.failure is None and ended:
                 resources.end(self._gnocchi, ended)
         except Exception as exc:
             # Upstream lets its archive policy check raise.

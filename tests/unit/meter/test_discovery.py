@@ -1,5 +1,6 @@
 import logging
 import sys
+import types
 from importlib import metadata
 
 import pytest
@@ -104,13 +105,27 @@ def _listed(records):
     ]
 
 
+def _resource_made_otherwise(monkeypatch):
+    """This cinderclient, its resources made with other arguments than
+    the discovery's own check makes one with (the client's own listing
+    unchanged)."""
+
+    def resource(*args, **kwargs):
+        raise TypeError('Resource() takes other arguments')
+
+    monkeypatch.setattr(
+        cinder, 'base', types.SimpleNamespace(Resource=resource)
+    )
+
+
+@pytest.mark.parametrize('release', [_without_info, _resource_made_otherwise])
 def test_a_cinderclient_without_info_is_named_once_and_lists_alike(
-    monkeypatch, tmp_path, caplog
+    monkeypatch, tmp_path, caplog, release
 ):
     backups = make_backups(5, deleted=2)
     with FakeOpenStack(backups) as api:
         stock = _listed(_discover(api, tmp_path).discover(None))
-        _without_info(monkeypatch)
+        release(monkeypatch)
         with caplog.at_level(logging.ERROR):
             disc = _discover(api, tmp_path)
             degraded = _listed(disc.discover(None))

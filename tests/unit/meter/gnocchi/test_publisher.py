@@ -432,3 +432,25 @@ def test_without_its_metric_map_deleted_backups_are_not_ended_here(
     publisher.publish_samples(deleted)
     assert fake.posted, 'the measures still go'
     assert fake.resources[BACKUP]['ended_at'] is None
+
+
+def test_without_its_gnocchi_client_batches_go_and_nothing_reads_it(
+    make_publisher, monkeypatch, spool_dir
+):
+    """A release that renamed ``_gnocchi`` posts through its new name
+    (upstream's publish_samples, here a recorder); the publisher, ending
+    nothing then, never reads the old one."""
+    _without(monkeypatch, '_gnocchi')
+    posted = []
+    monkeypatch.setattr(
+        upstream.GnocchiPublisher,
+        'publish_samples',
+        lambda self, data: posted.append(data),
+    )
+    publisher = make_publisher(FakeGnocchi())
+    del publisher._gnocchi
+    batch = samples()
+    publisher.publish_samples(batch)
+    publisher.publish_samples(batch)  # posted once: nothing kept to resend
+    assert posted == [batch]
+    assert _kept(spool_dir) == []
