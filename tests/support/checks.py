@@ -18,7 +18,7 @@ def assert_cinder_envelope(messages, publisher_id):
 
 
 def run_eventlet_backup(url, driver):
-    """Run tests/unit/eventlet_backup.py in a process of its own."""
+    """Run tests/support/eventlet_backup.py in a process of its own."""
     done = subprocess.run(
         [
             sys.executable,

@@ -82,8 +82,8 @@ class _Resources:
             )
 
     def search(self, resource_type, query, sorts, limit, marker):
-        """The searches ``meter/stored.py`` makes, by id: open resources,
-        or those revised since a time."""
+        """The searches ``meter/gnocchi/stored.py`` makes, by id: open
+        resources, or those revised since a time."""
         assert resource_type == 'volume_backup'
         assert sorts == ['id:asc']
         self.gnocchi.queries.append(query)
