@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash tools/provision.sh test-requirements.txt doc/requirements.txt
+bash tools/provision.sh test-requirements.txt doc/requirements.txt \
+    tests/cinder_unit/requirements.txt
 
 echo '== ruff'
 PATH="$PWD/.venv/bin:$PATH" bash tools/lint.sh
@@ -34,10 +35,6 @@ failed=$logs/failed
 echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
 "${pytest[@]}" tests/cinder_harness "$@"
 
-echo '== Cinder'"'"'s own backup unit tests, stock and with the plugin in its place'
-.venv/bin/python -m tests.cinder_unit ||
-    echo "Cinder's backup unit tests with the plugin (tests/cinder_unit)" >>"$failed"
-
 # Beside the main suite, in two processes of their own, waited for and
 # never killed (so that their servers are stopped; an interrupted
 # tools/test.sh leaves them to finish): the releases and Pythons of
@@ -46,7 +43,9 @@ echo '== Cinder'"'"'s own backup unit tests, stock and with the plugin in its pl
 # lower CPU priority than the main suite, whose many servers have
 # deadlines to keep; and the two tests that mostly wait (a ten-minute
 # Gnocchi outage, four rating periods) run with servers of their own on
-# ports of their own, then, once the virtualenvs are made, 2024.1's
+# ports of their own, after Cinder's own backup unit tests with the
+# plugin in Cinder's place (tests/cinder_unit, half a minute, beside the
+# main suite's unit tests), then, once the virtualenvs are made, 2024.1's
 # real-services test (beside the releases' suites). Arguments go to the
 # other pytest runs only.
 waiting=(tests/functional/test_gnocchi_outage.py
@@ -61,7 +60,11 @@ pairs=$(bash tools/release.sh list)
          echo "$release on Python $python: suites" >>"$failed"
  done <<<"$pairs") > "$logs/releases" 2>&1 &
 releases_pid=$!
-("${pytest[@]}" "${waiting[@]}" || echo "${waiting[*]}" >>"$failed"
+(echo '== Cinder'"'"'s own backup unit tests, stock and with the plugin in its place'
+ .venv/bin/python -m tests.cinder_unit ||
+     echo "Cinder's backup unit tests with the plugin (tests/cinder_unit)" >>"$failed"
+ echo "== pytest: ${waiting[*]}"
+ "${pytest[@]}" "${waiting[@]}" || echo "${waiting[*]}" >>"$failed"
  while [ ! -e "$logs/made" ] && kill -0 "$releases_pid" 2>/dev/null; do
      sleep 5
  done
@@ -80,7 +83,7 @@ echo "== the releases and Pythons of tools/release.sh list (ran beside)"
 grep -v '^WARNING: Location' "$logs/releases" || true
 
 wait "$waiting_pid" || echo "the waiting tests' stream (exit $?)" >>"$failed"
-echo "== pytest: ${waiting[*]}, then 2024.1's real services (ran beside)"
+echo "== Cinder's own backup unit tests, ${waiting[*]}, then 2024.1's real services (ran beside)"
 cat "$logs/waiting"
 if [ -s "$failed" ]; then
     echo "== FAILED (each is above under its == heading):"
