@@ -30,26 +30,23 @@ class Symbol:
         return f'{self.owner}.{self.name}'
 
 
-def log_missing(log, project, symbol, feature):
-    """``project``: as its distribution is named, but for capitals
-    (``Cinder``, ``oslo.messaging``). The record is ``log``'s, so it
-    carries the caller's logger name; its line number is this one's."""
-    log.error(
-        '%(project)s %(release)s has no %(symbol)s: %(feature)s',
-        {
-            'project': project,
-            'release': metadata.version(project.lower()),
-            'symbol': symbol,
-            'feature': feature,
-        },
-    )
-
-
 def tell(log, project, missing):
     """Each of the ``missing`` symbols of ``project`` in one ERROR of
-    ``log``'s."""
+    ``log``'s, so that it carries the caller's logger name.
+
+    ``project``: as its distribution is named, but for capitals
+    (``Cinder``, ``oslo.messaging``).
+    """
     for symbol in missing:
-        log_missing(log, project, symbol, symbol.feature)
+        log.error(
+            '%(project)s %(release)s has no %(symbol)s: %(feature)s',
+            {
+                'project': project,
+                'release': metadata.version(project.lower()),
+                'symbol': symbol,
+                'feature': symbol.feature,
+            },
+        )
 
 
 def check(log, project, symbols, present):
