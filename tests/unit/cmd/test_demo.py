@@ -2,7 +2,7 @@ import argparse
 import io
 
 from ceilometer_backup.cmd import demo
-from testcloud.ground import MIB
+from tests.support import MIB
 
 
 def test_demo_meters_simulated_backups_end_to_end():

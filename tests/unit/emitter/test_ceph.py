@@ -15,8 +15,7 @@ from cinder.backup.drivers import ceph as ceph_driver
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter import ceph, store
-from testcloud.ground import MIB
-from tests.support import cinder_objects
+from tests.support import MIB, cinder_objects
 
 EXPORT = ['rbd', 'export-diff', '--id', 'cinder', '--conf', '/etc/ceph/c.conf',
           '--pool', 'volumes', '--from-snap', 'backup.1.snap.1',

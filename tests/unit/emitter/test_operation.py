@@ -7,8 +7,7 @@ import pytest
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter import operation
 from ceilometer_backup.emitter.notification import BackupNotifier
-from testcloud.ground import MIB
-from tests.support import cinder_objects
+from tests.support import MIB, cinder_objects
 from tests.support.checks import assert_cinder_envelope
 
 

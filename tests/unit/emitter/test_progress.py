@@ -4,7 +4,7 @@ import time
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.progress import ProgressReporter
-from testcloud.ground import MIB
+from tests.support import MIB
 
 TIB = 1024 * c.GIB
 CHUNK = 50 * MIB

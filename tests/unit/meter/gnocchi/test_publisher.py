@@ -21,7 +21,6 @@ from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.meter.gnocchi import outbox, schema, spool
 from ceilometer_backup.meter.gnocchi import publisher as backup_publisher
 from ceilometer_backup.upstream import ceilometer as inventory
-from testcloud.ground import MIB
 from tests.support import config
 from tests.support.fake_gnocchi import FakeGnocchi
 
@@ -250,7 +249,7 @@ def test_kept_batches_are_sent_by_the_next_agent_start(
     make_publisher, spool_dir
 ):
     # What an agent killed during an outage leaves.
-    assert spool.Spool(str(spool_dir), 1 * MIB).put(samples_at(1, 2))
+    assert spool.Spool(str(spool_dir), outbox.MIB).put(samples_at(1, 2))
     fake = FakeGnocchi()
     _wait_sent(make_publisher(fake))
     assert _values(fake) == [1, 2]
@@ -293,7 +292,7 @@ def test_an_unreadable_kept_batch_is_set_aside(
 def test_a_kept_batch_the_publisher_cannot_send_is_set_aside(
     make_publisher, spool_dir, monkeypatch, caplog
 ):
-    assert spool.Spool(str(spool_dir), MIB).put(samples_at(1))
+    assert spool.Spool(str(spool_dir), outbox.MIB).put(samples_at(1))
     monkeypatch.setattr(
         backup_publisher.BackupGnocchiPublisher,
         '_post',
