@@ -24,10 +24,6 @@ from ceilometer_backup.upstream import ceilometer
 
 LOG = log.getLogger(__name__)
 
-# What stopped this thread's batch, when a retry can succeed: set within
-# upstream's publish_samples (by batch_measures), read around it.
-_batch = threading.local()
-
 
 def _missing(publisher):
     """The names of upstream's internals this Ceilometer lacks, each
@@ -51,6 +47,10 @@ def _missing(publisher):
 class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
     def __init__(self, conf, parsed_url):
         super().__init__(conf, parsed_url)
+        # What stopped this thread's batch, when a retry can succeed: set
+        # within upstream's publish_samples (by batch_measures), read
+        # around it.
+        self._batch = threading.local()
         missing = _missing(self)
         self._whole = not missing & {'_create_resource', '_hash_resource'}
         self._ending = not missing & {'metric_map', '_gnocchi'}
@@ -77,19 +77,19 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
         stopped them, when a retry can succeed."""
         if not data:
             return None
-        _batch.failure = None
+        self._batch.failure = None
         ended = resources.ended(data, self.metric_map) if self._ending else {}
         try:
             super().publish_samples(data)
             # Without upstream's client (``_ending`` off) nothing is ended.
-            if _batch.failure is None and ended:
+            if self._batch.failure is None and ended:
                 resources.end(self._gnocchi, ended)
         except Exception as exc:
             # Upstream lets its archive policy check raise.
             if not outbox.transient(exc):
                 raise
-            _batch.failure = exc
-        return _batch.failure
+            self._batch.failure = exc
+        return self._batch.failure
 
     def batch_measures(self, measures, resource_infos):
         try:
@@ -98,7 +98,7 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
             super().batch_measures(measures, resource_infos)
         except outbox.REFUSALS as exc:
             if outbox.transient(exc):
-                _batch.failure = exc
+                self._batch.failure = exc
                 return
             LOG.warning(
                 'Gnocchi refused %(count)d measures of %(resources)d '
@@ -116,5 +116,5 @@ class BackupGnocchiPublisher(gnocchi.GnocchiPublisher):
 
     def _if_not_cached(self, resource_type, res_id, resource_extra):
         # The batch is kept and sent again: its attributes come again.
-        if _batch.failure is None:
+        if self._batch.failure is None:
             super()._if_not_cached(resource_type, res_id, resource_extra)
