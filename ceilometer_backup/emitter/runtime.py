@@ -52,5 +52,11 @@ class Runtime:
 
 @functools.cache
 def of_process():
-    """The runtime of wrappers that no ``MeteredBackupManager`` made."""
+    """The runtime of wrappers that no ``MeteredBackupManager`` made.
+
+    A cinder.conf without the manager's line still meters (with the
+    WARNING of ``driver.py``): one runtime per process, on cinder-backup's
+    ``cfg.CONF``, so that its wrappers too share one notifier and that
+    WARNING is given once.
+    """
     return Runtime(cfg.CONF)
