@@ -5,12 +5,16 @@ cinder-backup runs the metering wrapper configured exactly as operators are
 told (etc/cinder/cinder.conf.snippet) around Cinder's POSIX driver. Volumes
 are sparse files (testcloud.scripts.sparse_volume_driver): no LVM, no iSCSI.
 
-Given a Ceph (testcloud.ceph), volumes are RBD images in its
-``volumes`` pool (Cinder's RBDDriver, as client.cinder) and cinder-backup
-wraps Cinder's CephBackupDriver (into ``backups``, as
-client.cinder-backup): the shipped snippet with its wrapped driver, and
-nothing else, changed. Those two users have the capabilities the Ceph
+Given a Ceph (testcloud.ceph), volumes of the ``ceph`` type are RBD
+images in its ``volumes`` pool (Cinder's RBDDriver, as client.cinder),
+and backups can go to its ``backups`` pool (CephBackupDriver, as
+client.cinder-backup). Those two users have the capabilities the Ceph
 documentation gives them for OpenStack.
+
+Each store backups go to (POSIX files, Ceph, Swift, S3: BACKUP_DRIVERS)
+has a cinder-backup host of its own (BackupHost), in an availability zone
+of its own but for the first: the shipped snippet with its wrapped
+driver, and nothing else, changed.
 
 Pitfalls met on the way, and their answers here:
 
@@ -64,7 +68,11 @@ CEPH_USERS = {
     'cinder-backup': ['mon', 'profile rbd', 'osd', 'profile rbd pool=backups',
                       'mgr', 'profile rbd pool=backups'],
 }  # fmt: skip
+# Where a cinder-backup host puts backups: its store's driver.
+BACKUP_DRIVERS = {'posix': POSIX_BACKUP, 'ceph': CEPH_BACKUP, **OBJECT_STORES}
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume', 'cinder-backup')
+# Cinder's storage_availability_zone, where volumes are.
+DEFAULT_ZONE = 'nova'
 BACKUP_FILE_SIZE = 32 * 1024 * 1024
 ETC_NVME = '/etc/nvme'
 SNIPPET = os.path.join(ROOT, 'etc', 'cinder', 'cinder.conf.snippet')
@@ -102,20 +110,20 @@ class Cinder(servers.Service):
         host='stack',
         ceph=None,
         messaging='',
-        object_store=None,
+        backup_stores=None,
         swift=None,
     ):
         """``messaging``: more oslo.messaging options (TLS);
-        ``object_store``: one of OBJECT_STORES, on the running ``swift``,
-        instead of files."""
+        ``backup_stores``: a cinder-backup host for each of these
+        (BACKUP_DRIVERS; Swift's and S3's on the running ``swift``), the
+        first in the volumes' zone (default: ``ceph`` given a Ceph, else
+        ``posix``)."""
         servers.require('Cinder', self.bin('cinder-backup'))
-        if bool(object_store) != bool(swift):
-            raise ValueError('an object store goes with the Swift it is on')
         self.workdir = workdir
         self.transport_url = transport_url
         self.keystone = keystone
         self.host = host
-        self._choose_stores(ceph, object_store, swift)
+        self._choose_stores(ceph, backup_stores, swift)
         self.port = servers.free_port()
         scheme = 'https' if keystone.tls else 'http'
         self.url = f'{scheme}://127.0.0.1:{self.port}/v3'
@@ -126,22 +134,39 @@ class Cinder(servers.Service):
         self.timings = {}
         self.conf = os.path.join(workdir, 'cinder.conf')
         with open(self.conf, 'w') as f:
-            f.write(self._conf(database_url, messaging) + self._backend())
+            f.write(self._conf(database_url, messaging) + self._backends())
+        for backup_host in self.backup_hosts.values():
+            backup_host.write()
         self.env = self._environment()
 
-    def _choose_stores(self, ceph, object_store, swift):
-        """Where volumes and backups go: sparse files backed up by the
-        POSIX driver; on ``ceph``, RBD images backed up by its driver; or
-        backups to ``swift`` by ``object_store``'s driver."""
+    def _choose_stores(self, ceph, backup_stores, swift):
+        """Where volumes and backups go: volumes are sparse files, or RBD
+        images (volume type ``ceph``) given ``ceph``; a BackupHost for
+        each store."""
         self.ceph = ceph
-        self.backend = self.volume_type = 'ceph' if ceph else 'sparse'
-        self.snippet = SNIPPET
-        self.backup_driver = CEPH_BACKUP if ceph else POSIX_BACKUP
-        self.object_store = object_store
+        stores = backup_stores or (('ceph',) if ceph else ('posix',))
+        if 'ceph' in stores and not ceph:
+            raise ValueError('backups to Ceph need a Ceph')
+        if bool({'swift', 's3'} & set(stores)) != bool(swift):
+            raise ValueError('an object store goes with the Swift it is on')
         self.swift = swift
-        self.s3_keys = None
-        if object_store:
-            self.backup_driver = OBJECT_STORES[object_store]
+        self.backends = [
+            b
+            for b, wanted in (
+                ('sparse', set(stores) != {'ceph'}),
+                ('ceph', ceph is not None),
+            )
+            if wanted
+        ]
+        self.backup_hosts = {
+            store: BackupHost(self, store, first=n == 0)
+            for n, store in enumerate(stores)
+        }
+        self._backup_services = {
+            h.service: h for h in self.backup_hosts.values()
+        }
+        # The first host's: where a backup asked for without a zone goes.
+        self.default = self.backup_hosts[stores[0]]
 
     def _make_directories(self):
         self.state_path = os.path.join(self.workdir, 'state')
@@ -175,8 +200,8 @@ resource_query_filters_file = {self.venv}/etc/cinder/resource_filters.json
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = {self.port}
 osapi_volume_workers = 1
-enabled_backends = {self.backend}
-default_volume_type = {self.volume_type}
+enabled_backends = {','.join(self.backends)}
+default_volume_type = {self.default.volume_type}
 # Services report every 2 s: wait_until_up() waits for a report.
 report_interval = 2
 # An RPC reply lost with a broker restart fails an operation sooner.
@@ -235,74 +260,32 @@ helper_command = {privsep}
             PYTHONPATH=f'{ROOT}:{pythonpath}' if pythonpath else ROOT,
         )
 
-    def _backend(self):
-        """The volume backend's section, and cinder-backup's options for
-        its store."""
-        if self.ceph is None:
-            return f"""[{self.backend}]
+    def _backends(self):
+        """The volume backends' sections."""
+        sections = []
+        if 'sparse' in self.backends:
+            sections.append(f"""[sparse]
 volume_driver = testcloud.scripts.sparse_volume_driver.SparseFileVolumeDriver
-volume_backend_name = {self.backend}
+volume_backend_name = sparse
 sparse_volume_directory = {self.volumes_path}
 backup_use_temp_snapshot = false
-""" + (self._object_store() if self.object_store else '')
-        for user, caps in CEPH_USERS.items():
-            self.ceph.create_client(user, caps)
-        # cinder-backup opens RBD volumes with os-brick's connector, which
-        # reads the volume user's keyring from /etc/ceph only.
-        self.ceph.install_keyring('cinder')
-        self._wrap(CEPH_BACKUP)
-        return f"""[DEFAULT]
-backup_ceph_conf = {self.ceph.conf}
-backup_ceph_user = cinder-backup
-backup_ceph_pool = backups
-
-[{self.backend}]
+""")
+        if self.ceph is not None:
+            for user, caps in CEPH_USERS.items():
+                self.ceph.create_client(user, caps)
+            # cinder-backup opens RBD volumes with os-brick's connector,
+            # which reads the volume user's keyring from /etc/ceph only.
+            self.ceph.install_keyring('cinder')
+            sections.append(f"""[ceph]
 volume_driver = cinder.volume.drivers.rbd.RBDDriver
-volume_backend_name = {self.backend}
+volume_backend_name = ceph
 rbd_pool = volumes
 rbd_ceph_conf = {self.ceph.conf}
 rbd_user = cinder
 rbd_cluster_name = {self.ceph.cluster}
 backup_use_temp_snapshot = false
-
-[backup_notifications]
-# The tests' time scale (120 s as shipped): an RBD transfer, which no
-# object crosses, reports on this timer only.
-progress_every_seconds = 1
-"""
-
-    def _object_store(self):
-        self._wrap(self.backup_driver)
-        if self.object_store == 's3':
-            self.s3_keys = self.keystone.ec2_credentials('cinder')
-            access, secret = self.s3_keys
-            return f"""[DEFAULT]
-# As devstack's s3_swift: Swift's S3 API, EC2 credentials of Cinder's
-# service user (its project's account holds every backup).
-backup_s3_endpoint_url = {self.swift.url}
-backup_s3_store_access_key = {access}
-backup_s3_store_secret_key = {secret}
-backup_s3_object_size = {BACKUP_FILE_SIZE}
-"""
-        return f"""[DEFAULT]
-# Cinder's defaults, written out: each backup goes to the account of the
-# tenant's project with the tenant's own token, at the object-store
-# endpoint of the catalog cinder-api passes on.
-backup_swift_auth = per_user
-swift_catalog_info = object-store:swift:publicURL
-# Objects of the POSIX files' size, for as many progress reports.
-backup_swift_object_size = {BACKUP_FILE_SIZE}
-"""
-
-    def _wrap(self, driver):
-        """cinder-backup's snippet: the shipped one, ``driver`` wrapped."""
-        self.snippet = os.path.join(self.workdir, 'cinder.conf.snippet')
-        with open(SNIPPET) as f:
-            shipped = f.read()
-        wrapped = f'wrapped_driver = {POSIX_BACKUP}'
-        assert shipped.count(wrapped) == 1, 'the snippet names another driver'
-        with open(self.snippet, 'w') as f:
-            f.write(shipped.replace(wrapped, f'wrapped_driver = {driver}'))
+""")
+        return '\n'.join(sections)
 
     def pids(self):
         return {
@@ -327,6 +310,20 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             ],
             timeout=600,
         ).split()
+
+    def remove_put_backups(self, project_id):
+        """Mark every backup ``put_backups`` put for ``project_id``
+        deleted, in the database as Cinder does."""
+        servers.run(
+            [
+                *servers.script(self.venv, 'cinder_database'),
+                self.conf,
+                project_id,
+                'remove',
+                '0',
+            ],
+            timeout=120,
+        )
 
     def volume_path(self, volume_id):
         """The sparse file holding a volume."""
@@ -382,32 +379,30 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         # Once it has the pool, the scheduler starts its reports.
         self.wait_until_up(['cinder-scheduler'], timeout=90)
         lap('scheduler serving')
-        self.start_service('cinder-backup')
-        self.wait_until_up(['cinder-backup'], timeout=120)
+        for backup_host in self.backup_hosts.values():
+            self.start_service(backup_host.service)
+        self.wait_until_up(
+            [('cinder-backup', h.host) for h in self.backup_hosts.values()],
+            timeout=120,
+        )
         self.publish_backup_capabilities()
         lap('backup serving')
-        self._create_volume_type()
-        lap('volume type')
+        self._create_volume_types()
+        lap('volume types')
 
     def start_service(self, service, metered=True):
-        """``metered``: with what doc/source/install/cinder.md tells
-        operators to add; else with ``UNMETERED``."""
-        if metered:
-            extra = self.snippet
-        else:
-            extra = os.path.join(self.workdir, 'unmetered.conf')
-            with open(extra, 'w') as f:
-                f.write(UNMETERED.format(driver=self.backup_driver))
+        """Start ``service``: cinder-api, -scheduler, -volume or a backup
+        host's (BackupHost.service). Each reads cinder.conf and, as on an
+        all-in-one host, a backup host's files (its own, else the first
+        host's): its host name and zone, and what
+        doc/source/install/cinder.md tells operators to add (``metered``),
+        else ``UNMETERED``."""
+        on = self._backup_services.get(service)
+        command = [self.bin('cinder-backup' if on else service)]
+        for path in (self.conf, *(on or self.default).files(metered)):
+            command += ['--config-file', path]
         self.processes[service] = servers.start(
-            [
-                self.bin(service),
-                '--config-file',
-                self.conf,
-                '--config-file',
-                extra,
-            ],
-            self.env,
-            self.log_of(service),
+            command, self.env, self.log_of(service)
         )
         return self.processes[service]
 
@@ -425,19 +420,23 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
         # daemon of a service that died by itself).
         _killpg(process.pid, signal.SIGKILL)
 
-    def restart_backup(self, kill=True, wait=True, metered=True):
-        """SIGKILL cinder-backup (mid-backup, say) and start it again,
-        ``metered`` or not (see ``start_service``).
+    def restart_backup(self, kill=True, wait=True, metered=True, store=None):
+        """SIGKILL the cinder-backup of ``store``'s host (the first's by
+        default), mid-backup say, and start it again, ``metered`` or not
+        (see ``start_service``).
 
         With ``wait``, returns once the new process has reported to the
         database: by then its init_host has set the backups the old one
         left ``creating`` to ``error``.
         """
-        self.stop_service('cinder-backup', kill=kill)
+        on = self.backup_hosts[store] if store else self.default
+        self.stop_service(on.service, kill=kill)
         stopped = time.time()
-        self.start_service('cinder-backup', metered)
+        self.start_service(on.service, metered)
         if wait:
-            self.wait_until_up(['cinder-backup'], timeout=120, since=stopped)
+            self.wait_until_up(
+                [('cinder-backup', on.host)], timeout=120, since=stopped
+            )
             self.publish_backup_capabilities()
 
     def publish_backup_capabilities(self):
@@ -464,16 +463,18 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             region_name='RegionOne',
         )
 
-    def wait_until_up(self, binaries, timeout, since=None, writes=2):
-        """os-services shows each of ``binaries`` up, and serving.
+    def wait_until_up(self, services, timeout, since=None, writes=2):
+        """os-services shows each of ``services`` up, and serving: a
+        binary on any host, or a (binary, host) pair.
 
         A service first writes its record when it is constructed, before
         its init_host (which resets the backups a killed cinder-backup
         left ``creating``) and before its RPC server consumes: only the
         next write, the first periodic report, says it is serving. So each
-        binary must have written twice (``writes``), and after ``since``
-        if given.
+        must have written twice (``writes``), and after ``since`` if
+        given.
         """
+        wanted = {s if isinstance(s, tuple) else (s, None) for s in services}
         admin = self.client('admin')
         first = {}
         deadline = time.monotonic() + timeout
@@ -482,38 +483,45 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             try:
                 serving = set()
                 for s in admin.services.list():
-                    if s.binary not in binaries or s.state != 'up':
+                    key = next(
+                        (w for w in wanted if w in {(s.binary, s.host),
+                                                    (s.binary, None)}),
+                        None,
+                    )  # fmt: skip
+                    if key is None or s.state != 'up':
                         continue
                     # None: created (by this start), not written since.
                     updated = _epoch(s.updated_at) if s.updated_at else 0.0
                     if since is not None and s.updated_at and updated <= since:
                         continue
-                    first.setdefault(s.binary, updated)
-                    if writes == 1 or updated > first[s.binary]:
-                        serving.add(s.binary)
-                if serving >= set(binaries):
+                    first.setdefault((s.binary, s.host), updated)
+                    if writes == 1 or updated > first[s.binary, s.host]:
+                        serving.add(key)
+                if serving >= wanted:
                     return
             except Exception:
                 if time.monotonic() > deadline:
                     raise
             if time.monotonic() > deadline:
-                raise TimeoutError(f'{binaries} not serving after {timeout}s')
+                missing = sorted(str(w) for w in wanted - serving)
+                raise TimeoutError(f'{missing} not serving after {timeout}s')
             time.sleep(0.3)
 
-    def _create_volume_type(self):
+    def _create_volume_types(self):
+        """A public volume type of each backend's name, on that backend."""
         admin = self.client('admin')
-        if any(t.name == self.volume_type for t in admin.volume_types.list()):
-            return
-        volume_type = admin.volume_types.create(
-            self.volume_type, is_public=True
-        )
-        volume_type.set_keys({'volume_backend_name': self.backend})
+        existing = {t.name for t in admin.volume_types.list()}
+        for backend in self.backends:
+            if backend not in existing:
+                admin.volume_types.create(backend, is_public=True).set_keys(
+                    {'volume_backend_name': backend}
+                )
 
     def wait_for_pool(self, timeout):
-        """Whether the scheduler has the backend's capacity in time."""
+        """Whether the scheduler has every backend's capacity in time."""
         admin = self.client('admin')
         deadline = time.monotonic() + timeout
-        while not admin.pools.list():
+        while len(admin.pools.list()) < len(self.backends):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.5)
@@ -521,7 +529,7 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
 
     def stop(self):
         # The API first: nothing new comes in while the rest stops.
-        for service in SERVICES:
+        for service in ('cinder-api', *self.processes):
             self.stop_service(service)
         # Its daemon stays in its service's process group; were one to
         # escape, it would be found here.
@@ -534,6 +542,98 @@ backup_swift_object_size = {BACKUP_FILE_SIZE}
             remove_empty_etc_nvme()
         if leftovers:
             raise RuntimeError(f'privsep-helper was left running: {leftovers}')
+
+
+class BackupHost:
+    """One cinder-backup host: the shipped snippet around its store's
+    driver, a host name and an availability zone of its own. The first
+    shares the volumes' zone and the name of the host Cinder's other
+    services run on, as on an all-in-one host; a backup asked for in
+    another zone goes to that zone's host, as Cinder's scheduler does
+    with several backup hosts."""
+
+    def __init__(self, cinder, store, first):
+        self.cinder = cinder
+        self.store = store
+        self.driver = BACKUP_DRIVERS[store]
+        # The volumes this store's tests back up.
+        self.volume_type = 'ceph' if store == 'ceph' else 'sparse'
+        suffix = '' if first else f'-{store}'
+        self.service = f'cinder-backup{suffix}'
+        self.host = cinder.host + suffix
+        self.zone = DEFAULT_ZONE if first else store
+        self.conf = os.path.join(cinder.workdir, f'{self.service}.conf')
+        self.unmetered = os.path.join(
+            cinder.workdir, f'{self.service}-unmetered.conf'
+        )
+        self.snippet = SNIPPET
+        if self.driver != POSIX_BACKUP:
+            self.snippet = os.path.join(
+                cinder.workdir, f'{self.service}.snippet'
+            )
+        # EC2 credentials of Cinder's service user, for S3.
+        self.s3_keys = None
+
+    def files(self, metered=True):
+        """The configuration files its cinder-backup adds to cinder.conf."""
+        return [self.conf, self.snippet if metered else self.unmetered]
+
+    def write(self):
+        with open(self.conf, 'w') as f:
+            f.write(
+                f"""[DEFAULT]
+host = {self.host}
+storage_availability_zone = {self.zone}
+"""
+                + self._store_options()
+            )
+        with open(self.unmetered, 'w') as f:
+            f.write(UNMETERED.format(driver=self.driver))
+        if self.snippet == SNIPPET:
+            return
+        with open(SNIPPET) as f:
+            shipped = f.read()
+        wrapped = f'wrapped_driver = {POSIX_BACKUP}'
+        assert shipped.count(wrapped) == 1, 'the snippet names another driver'
+        with open(self.snippet, 'w') as f:
+            f.write(
+                shipped.replace(wrapped, f'wrapped_driver = {self.driver}')
+            )
+
+    def _store_options(self):
+        """What Cinder's driver for the store is configured with."""
+        if self.store == 'ceph':
+            return f"""backup_ceph_conf = {self.cinder.ceph.conf}
+backup_ceph_user = cinder-backup
+backup_ceph_pool = backups
+
+[backup_notifications]
+# The tests' time scale (120 s as shipped): an RBD transfer, which no
+# object crosses, reports on this timer only.
+progress_every_seconds = 1
+"""
+        if self.store == 's3':
+            self.s3_keys = self.cinder.keystone.ec2_credentials('cinder')
+            access, secret = self.s3_keys
+            # As devstack's s3_swift: Swift's S3 API, EC2 credentials of
+            # Cinder's service user (its project's account holds every
+            # backup).
+            return f"""backup_s3_endpoint_url = {self.cinder.swift.url}
+backup_s3_store_access_key = {access}
+backup_s3_store_secret_key = {secret}
+backup_s3_object_size = {BACKUP_FILE_SIZE}
+"""
+        if self.store == 'swift':
+            # Cinder's defaults, written out: each backup goes to the
+            # account of the tenant's project with the tenant's own token,
+            # at the object-store endpoint of the catalog cinder-api passes
+            # on.
+            return f"""backup_swift_auth = per_user
+swift_catalog_info = object-store:swift:publicURL
+# Objects of the POSIX files' size, for as many progress reports.
+backup_swift_object_size = {BACKUP_FILE_SIZE}
+"""
+        return ''
 
 
 def wait_status(get, *statuses, timeout=180):

@@ -1,6 +1,9 @@
 """A real cloud as a tenant and an operator see it: the Stack's Cinder
-through python-cinderclient (``demo``, ``admin``), Telemetry's Gnocchi and
-notification agent, and waits on both.
+through python-cinderclient (a tenant's, ``admin``), Telemetry's Gnocchi
+and notification agent, and waits on both.
+
+Several test modules share one started cloud, each as a tenant of its own
+(``Cloud.as_tenant``) backing up to one store's backup host.
 """
 
 import collections
@@ -17,6 +20,26 @@ from testcloud.ground import MIB, service_credentials
 from testcloud.stack import Stack
 from testcloud.telemetry import Telemetry
 
+# [backup_polling] page_size of the shared cloud: a few hundred backups
+# make several pages of real API.
+PAGE = 100
+# Its backup stores, the first in the volumes' zone.
+STORES = ('posix', 'ceph', 'swift', 's3')
+
+
+def shared_cloud(root, rabbitmq, stores, ceph=None):
+    """The cloud several test modules share, each as a tenant of its own
+    (``Cloud.as_tenant``): a backup host for each of ``stores`` (ordered
+    as STORES), events to Aodh's listener as the docs say."""
+    return real_cloud(
+        root,
+        rabbitmq,
+        ceph=ceph,
+        backup_stores=sorted(stores, key=STORES.index),
+        alarm_events=True,
+        polling=f'[backup_polling]\npage_size = {PAGE}\n',
+    )
+
 
 @contextlib.contextmanager
 def real_cloud(
@@ -25,11 +48,11 @@ def real_cloud(
     ceph=None,
     tls=None,
     keystone_gnocchi=False,
-    object_store=None,
+    backup_stores=None,
     **telemetry,
 ):
-    """A Stack in ``root``/stack (on ``ceph`` if given, backups to
-    ``object_store``: ``swift`` or ``s3``, see Stack) and Telemetry
+    """A Stack in ``root``/stack (on ``ceph`` if given, a backup host for
+    each of ``backup_stores``, see Stack) and Telemetry
     polling it as the ``ceilometer`` user (``telemetry``: more of
     Telemetry's arguments), as a Cloud; over TLS with ``tls``'s
     certificates (testcloud.tls; ``rabbitmq`` should then be its);
@@ -41,7 +64,7 @@ def real_cloud(
             rabbitmq=rabbitmq,
             ceph=ceph,
             tls=tls,
-            object_store=object_store,
+            backup_stores=backup_stores,
         ) as stack,
         Telemetry(
             root,
@@ -59,15 +82,54 @@ def real_cloud(
 
 
 class Cloud:
-    def __init__(self, stack, telemetry):
+    """The cloud as ``tenant`` (a Keystone user and project of that name)
+    sees it, backing up to ``store``'s backup host (the first's by
+    default), and as the operator does."""
+
+    def __init__(self, stack, telemetry, tenant='demo', store=None):
         self.stack = stack
         self.cinder = stack.cinder
-        self.demo = stack.cinder_client('demo')
+        hosts = stack.cinder.backup_hosts
+        self.backup_host = hosts[store] if store else stack.cinder.default
+        self.user = tenant
+        self.project_id = stack.keystone.project_ids[tenant]
+        self.tenant = stack.cinder_client(tenant)
         self.admin = stack.cinder_client('admin')
         self.telemetry = telemetry
         self.gnocchi = telemetry.client
         self.agent = telemetry.notification
         self.rabbitmq = telemetry.rabbitmq
+
+    @contextlib.contextmanager
+    def as_tenant(self, name, store=None):
+        """The same cloud as a new tenant ``name`` backing up to
+        ``store``; once done, every backup and volume of its project is
+        deleted, so that later modules' pollers do not list them."""
+        self.stack.keystone.tenant(name)
+        cloud = Cloud(self.stack, self.telemetry, name, store)
+        try:
+            yield cloud
+        finally:
+            cloud.delete_everything()
+
+    def delete_everything(self, timeout=300):
+        """Delete the project's backups, then its volumes, as the admin
+        (whatever their status), and wait until they are gone."""
+        mine = {'all_tenants': 1, 'project_id': self.project_id}
+        for kind, delete in (
+            (self.admin.backups, _delete_backup),
+            (self.admin.volumes, lambda v: v.force_delete()),
+        ):
+            for item in kind.list(search_opts=mine):
+                delete(item)
+            deadline = time.monotonic() + timeout
+            while left := kind.list(search_opts=mine):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f'{len(left)} not deleted after {timeout} s: '
+                        + ', '.join(f'{i.id} {i.status}' for i in left[:10])
+                    )
+                time.sleep(1)
 
     def central_conf(self, path, username='ceilometer', **credentials):
         """The central agent's configuration as ``username`` (with more
@@ -89,7 +151,7 @@ class Cloud:
             return wait_status(get, *statuses, timeout=timeout)
         except TimeoutError as error:
             tails = [str(error)]
-            for service in ('cinder-volume', 'cinder-backup'):
+            for service in ('cinder-volume', self.backup_host.service):
                 try:
                     with open(
                         self.cinder.log_of(service), errors='replace'
@@ -112,15 +174,18 @@ class Cloud:
         raise TimeoutError(f'{get()} is still there')
 
     def volume(self, size=1):
-        created = self.demo.volumes.create(size)
+        """A volume of the type the store's tests back up."""
+        created = self.tenant.volumes.create(
+            size, volume_type=self.backup_host.volume_type
+        )
         return self.wait(
-            lambda: self.demo.volumes.get(created.id), 'available'
+            lambda: self.tenant.volumes.get(created.id), 'available'
         )
 
     def backup(self, volume_id, **kwargs):
-        created = self.demo.backups.create(volume_id, **kwargs)
+        created = self.create_backup(volume_id, **kwargs)
         return self.wait(
-            lambda: self.demo.backups.get(created.id), 'available', 'error'
+            lambda: self.tenant.backups.get(created.id), 'available', 'error'
         )
 
     def write(self, volume_id, mib, at_mib=0):
@@ -135,20 +200,32 @@ class Cloud:
         volume = self.volume()
         for n in range(16):
             self.write(volume.id, 16, at_mib=n * 32)
-        backup = self.demo.backups.create(volume.id, name=name)
+        backup = self.create_backup(volume.id, name=name)
         wait_for(
             lambda: self.samples(backup.id, 'backup.progress'), timeout=180
         )
         return volume, backup
 
-    def restored(self, backup_id):
-        """The new volume a restore of ``backup_id`` makes, once done."""
-        restore = self.demo.restores.restore(backup_id)
-        volume = self.wait(
-            lambda: self.demo.volumes.get(restore.volume_id), 'available'
+    def create_backup(self, volume_id, **kwargs):
+        """A backup of the volume started on the store's backup host
+        (Cinder's scheduler picks the one in its availability zone)."""
+        return self.tenant.backups.create(
+            volume_id, availability_zone=self.backup_host.zone, **kwargs
         )
-        self.wait(lambda: self.demo.backups.get(backup_id), 'available')
-        return volume
+
+    def restart_backup(self, **kwargs):
+        """Cinder.restart_backup, of the store's backup host."""
+        self.cinder.restart_backup(store=self.backup_host.store, **kwargs)
+
+    def restored(self, backup_id):
+        """A new volume of the store's type with ``backup_id`` restored
+        into it, once done."""
+        volume = self.volume(self.tenant.backups.get(backup_id).size)
+        self.tenant.restores.restore(backup_id, volume.id)
+        self.wait(lambda: self.tenant.backups.get(backup_id), 'available')
+        return self.wait(
+            lambda: self.tenant.volumes.get(volume.id), 'available'
+        )
 
     def failed_backup(self, volume_id, container):
         """A backup the POSIX driver fails: its container is a file (root
@@ -162,8 +239,8 @@ class Cloud:
             os.remove(blocked)
 
     def delete(self, backup_id):
-        self.demo.backups.delete(backup_id)
-        self.wait_gone(lambda: self.demo.backups.get(backup_id))
+        self.tenant.backups.delete(backup_id)
+        self.wait_gone(lambda: self.tenant.backups.get(backup_id))
 
     def on_disk(self, backup_id):
         """Bytes of every file this backup wrote, by os.stat."""
@@ -192,6 +269,14 @@ class Cloud:
                 refresh=True,
             )
         ]
+
+
+def _delete_backup(backup):
+    """Not every driver can force a delete (Ceph's cannot): a backup
+    neither available nor in error is put in error first."""
+    if backup.status not in ('available', 'error'):
+        backup.reset_state('error')
+    backup.delete()
 
 
 def sha256(path):

@@ -7,7 +7,8 @@ fernet and credential keys live under the work directory. After
 the REST API itself creates the ``service`` project with the ``cinder``
 and ``ceilometer`` users (admin there), users with the ``reader`` or the
 ``service`` role alone, and the ``demo`` project with its ``demo`` user
-(member).
+(member); ``tenant()`` adds more such projects, one per test module on a
+shared cloud.
 
 It runs under uwsgi as ``servers.uwsgi`` starts a WSGI module (every
 answer saying ``Connection: close``: keystoneauth reuses its connections,
@@ -80,7 +81,12 @@ class Keystone(servers.Service):
         self.process = None
         self.project_ids = {}  # name -> id
         self.user_ids = {}
+        # user -> (project, roles...), password: USERS and PASSWORDS, and
+        # the tenants added since (tenant()).
+        self.users = dict(USERS)
+        self.passwords = dict(PASSWORDS)
         self._admin = None
+        self._roles = {}  # name -> id
         self.timings = {}
         with open(self.conf, 'w') as f:
             f.write(
@@ -213,8 +219,8 @@ enforce_new_defaults = true
         return {
             'auth_url': self.url,
             'username': username,
-            'password': PASSWORDS[username],
-            'project_name': USERS[username][0],
+            'password': self.passwords[username],
+            'project_name': self.users[username][0],
             'user_domain_name': DOMAIN,
             'project_domain_name': DOMAIN,
             'region_name': REGION,
@@ -247,42 +253,61 @@ enforce_new_defaults = true
         return found[0]['id'] if found else None
 
     def _create_accounts(self):
-        roles = {
+        self._roles = {
             name: self._find('roles', name)
             for name in ('admin', 'member', 'reader', 'service')
         }
         for project in ('admin', 'service', 'demo'):
-            pid = (
-                self._find('projects', project)
-                or self._call(
-                    'POST',
-                    '/projects',
-                    {'project': {'name': project, 'domain_id': 'default'}},
-                )['project']['id']
+            self._create_project(project)
+        for user in USERS:
+            self._create_user(user)
+
+    def _create_project(self, project):
+        self.project_ids[project] = (
+            self._find('projects', project)
+            or self._call(
+                'POST',
+                '/projects',
+                {'project': {'name': project, 'domain_id': 'default'}},
+            )['project']['id']
+        )
+
+    def _create_user(self, user):
+        project, *roles = self.users[user]
+        uid = (
+            self._find('users', user)
+            or self._call(
+                'POST',
+                '/users',
+                {
+                    'user': {
+                        'name': user,
+                        'password': self.passwords[user],
+                        'domain_id': 'default',
+                        'default_project_id': self.project_ids[project],
+                    }
+                },
+            )['user']['id']
+        )
+        self.user_ids[user] = uid
+        for role in roles:
+            self._call(
+                'PUT',
+                f'/projects/{self.project_ids[project]}/users/{uid}'
+                f'/roles/{self._roles[role]}',
             )
-            self.project_ids[project] = pid
-        for user, (project, *user_roles) in USERS.items():
-            uid = (
-                self._find('users', user)
-                or self._call(
-                    'POST',
-                    '/users',
-                    {
-                        'user': {
-                            'name': user,
-                            'password': PASSWORDS[user],
-                            'domain_id': 'default',
-                            'default_project_id': self.project_ids[project],
-                        }
-                    },
-                )['user']['id']
-            )
-            self.user_ids[user] = uid
-            for role in user_roles:
-                self._call(
-                    'PUT',
-                    f'/projects/{self.project_ids[project]}/users/{uid}/roles/{roles[role]}',
-                )
+
+    def tenant(self, name):
+        """A project ``name`` of its own with its user ``name`` (member),
+        as ``demo`` is: what one test module works in on a shared cloud.
+        Its project's id."""
+        if name in self.users:
+            raise ValueError(f'{name} is already a user here')
+        self.users[name] = (name, 'member')
+        self.passwords[name] = f'{name}-Passw0rd'
+        self._create_project(name)
+        self._create_user(name)
+        return self.project_ids[name]
 
     def ec2_credentials(self, username):
         """(access, secret): new EC2 credentials of ``username`` in its
@@ -290,7 +315,7 @@ enforce_new_defaults = true
         created = self._call(
             'POST',
             f'/users/{self.user_ids[username]}/credentials/OS-EC2',
-            {'tenant_id': self.project_ids[USERS[username][0]]},
+            {'tenant_id': self.project_ids[self.users[username][0]]},
         )['credential']
         return created['access'], created['secret']
 

@@ -30,6 +30,7 @@ import time
 from testcloud import postgresql as pg_module
 from testcloud import servers
 from testcloud.cinder import (
+    BACKUP_DRIVERS,
     OBJECT_STORES,
     SERVICES,
     Cinder,
@@ -54,10 +55,11 @@ class Stack(servers.Service):
     started in that order.
 
     Cinder's volumes and backups are on ``ceph`` if given (see
-    testcloud.cinder); with ``object_store`` (``swift`` or ``s3``:
-    testcloud.cinder.OBJECT_STORES), backups go to a Swift behind the
-    Keystone (testcloud.swift), by Cinder's Swift driver or by its S3
-    driver through Swift's S3 API.
+    testcloud.cinder); ``backup_stores`` (testcloud.cinder.BACKUP_DRIVERS)
+    gives Cinder a backup host for each store: ``ceph``, ``posix`` files,
+    or a Swift behind the Keystone (testcloud.swift), by Cinder's Swift
+    driver (``swift``) or by its S3 driver through Swift's S3 API
+    (``s3``).
     Given ``tls`` (testcloud.tls), Keystone and cinder-api serve HTTPS
     only, with that authority's certificate.
 
@@ -75,7 +77,7 @@ class Stack(servers.Service):
         cinder_database='cinder',
         ceph=None,
         tls=None,
-        object_store=None,
+        backup_stores=None,
     ):
         self.workdir = os.path.abspath(workdir)
         self.tls = tls
@@ -90,11 +92,10 @@ class Stack(servers.Service):
             'cinder': cinder_database,
         }
         self.keystone = None
-        if object_store not in (None, *OBJECT_STORES):
-            raise ValueError(f'no such object store here: {object_store}')
-        if object_store and ceph:
-            raise ValueError('backups go to Ceph or to an object store')
-        self.object_store = object_store
+        unknown = set(backup_stores or ()) - set(BACKUP_DRIVERS)
+        if unknown:
+            raise ValueError(f'no such backup store here: {sorted(unknown)}')
+        self.backup_stores = backup_stores
         self.swift = None
         self.cinder = None
         self.timings = {}
@@ -124,7 +125,7 @@ class Stack(servers.Service):
                 tls=self.tls,
             )
             self._timed('keystone', self.keystone.start)
-            if self.object_store:
+            if set(self.backup_stores or ()) & set(OBJECT_STORES):
                 self.swift = Swift(
                     os.path.join(self.workdir, 'swift'), self.keystone
                 )
@@ -138,7 +139,7 @@ class Stack(servers.Service):
                 self.keystone,
                 ceph=self.ceph,
                 messaging=self.rabbitmq.client_options,
-                object_store=self.object_store,
+                backup_stores=self.backup_stores,
                 swift=self.swift,
             )
             self._timed('cinder', self.cinder.start)

@@ -22,6 +22,15 @@ def rabbitmq(tmp_path_factory):
         broker.stop()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The modules on the shared cloud (the ``openstack`` fixture) run
+    last and together: the cloud is up only while they run, not beside
+    every other module. Stable, after pytest's own grouping by fixture
+    parameters."""
+    items.sort(key=lambda item: 'openstack' in item.fixturenames)
+
+
 def pytest_collection_finish(session):
     """Only tests/cinder_harness may run in an eventlet-patched process."""
     import eventlet.patcher
@@ -43,3 +52,24 @@ def ceph(tmp_path_factory):
 
     with Ceph(str(tmp_path_factory.mktemp('ceph'))) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope='session')
+def openstack(rabbitmq, tmp_path_factory, request):
+    """One real cloud (testcloud.cloud.shared_cloud) for every module
+    that asks for it, started once: a backup host for each store the
+    session's modules name with ``pytest.mark.backup_stores``, on the
+    session's Ceph if one of them is ``ceph``. Each module works in it
+    as a tenant of its own (``Cloud.as_tenant``)."""
+    from testcloud.cloud import shared_cloud
+
+    stores = {
+        store
+        for item in request.session.items
+        for mark in item.iter_markers('backup_stores')
+        for store in mark.args
+    } or {'posix'}
+    ceph = request.getfixturevalue('ceph') if 'ceph' in stores else None
+    root = tmp_path_factory.mktemp('openstack')
+    with shared_cloud(root, rabbitmq, stores, ceph=ceph) as cloud:
+        yield cloud

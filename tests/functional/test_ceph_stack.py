@@ -18,7 +18,7 @@ import pytest
 
 from testcloud.aodh import Aodh, Webhook
 from testcloud.ceph import sha256, write_random
-from testcloud.cloud import real_cloud, wait_for
+from testcloud.cloud import wait_for
 from testcloud.ground import MIB, ROOT
 from tests.support.recorders import listening
 
@@ -34,10 +34,12 @@ READ_ONLY = ['mon', 'profile rbd', 'osd', 'allow r pool=backups',
              'mgr', 'profile rbd pool=backups']  # fmt: skip
 
 
+pytestmark = pytest.mark.backup_stores('ceph')
+
+
 @pytest.fixture(scope='module')
-def cloud(rabbitmq, ceph, tmp_path_factory):
-    root = tmp_path_factory.mktemp('openstack-ceph')
-    with real_cloud(root, rabbitmq, ceph=ceph, alarm_events=True) as cloud:
+def cloud(openstack):
+    with openstack.as_tenant('ceph', store='ceph') as cloud:
         yield cloud
 
 
@@ -192,7 +194,7 @@ def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(
     assert hook.received == []
     assert aodh.alarm(alarm_id)['state'] != 'alarm'
 
-    hung = cloud.demo.backups.create(volume.id, name='hung')
+    hung = cloud.create_backup(volume.id, name='hung')
     # Data moving, then the OSD stops answering: the export hangs.
     wait_for(
         lambda: [p for p, _ in _progress(cloud, hung.id, 'create') if p > 0],
@@ -207,7 +209,7 @@ def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(
     assert fired['current'] == 'alarm'
     assert fired['reason_data']['most_recent'] >= IDLE_THRESHOLD
     done = cloud.wait(
-        lambda: cloud.demo.backups.get(hung.id), 'available', 'error'
+        lambda: cloud.tenant.backups.get(hung.id), 'available', 'error'
     )
     assert done.status == 'available', 'it resumes with the OSD'
 
@@ -223,7 +225,7 @@ def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
     reason, metered, and fires the project's event alarm on backup errors
     (the event pipeline as the docs say, real aodh-listener)."""
     ceph = cloud.stack.ceph
-    project = cloud.stack.session('demo').get_project_id()
+    project = cloud.project_id
     with Webhook() as hook:
         alarm = aodh.create_event_alarm(
             project, 'backup.*.error', [hook.url], repeat=True
@@ -237,27 +239,29 @@ def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
             backup = cloud.backup(volume.id, name='fine')
             target = cloud.volume()
             with ceph.keyring_withheld('cinder'):
-                cloud.demo.restores.restore(backup.id, target.id)
+                cloud.tenant.restores.restore(backup.id, target.id)
                 cloud.wait(
-                    lambda: cloud.demo.volumes.get(target.id),
+                    lambda: cloud.tenant.volumes.get(target.id),
                     'error_restoring',
                 )
-            cloud.wait(lambda: cloud.demo.backups.get(backup.id), 'available')
+            cloud.wait(
+                lambda: cloud.tenant.backups.get(backup.id), 'available'
+            )
             with ceph.caps_replaced('cinder-backup', READ_ONLY):
                 refused = cloud.backup(volume.id, name='refused')
             big = _rbd_volume(cloud, DATA_MIB // 4)
             # About 40 s of export: killed mid-way on a loaded machine too.
             ceph.throttle_reads(f'volumes/volume-{big.id}', 10 * MIB)
-            killed = cloud.demo.backups.create(big.id, name='killed')
+            killed = cloud.create_backup(big.id, name='killed')
             wait_for(
                 lambda: [
                     p for p, _ in _progress(cloud, killed.id, 'create') if p
                 ],
                 timeout=120,
             )
-            cloud.cinder.restart_backup()
+            cloud.restart_backup()
             killed = cloud.wait(
-                lambda: cloud.demo.backups.get(killed.id), 'error'
+                lambda: cloud.tenant.backups.get(killed.id), 'error'
             )
             wait_for(lambda: len(bus.payloads('backup.create.error')) >= 3)
             wait_for(lambda: bus.payloads('backup.restore.error'))

@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from testcloud.cloud import real_cloud, sha256, wait_for
+from testcloud.cloud import sha256, wait_for
 from testcloud.ground import MIB
 from tests.support.recorders import listening
 
@@ -25,22 +25,25 @@ CONTAINER = 'volumebackups'
 SHA_BLOCK = 32768  # Cinder's backup_sha_block_size_bytes
 
 
+pytestmark = pytest.mark.backup_stores('swift', 's3')
+
+
 @pytest.fixture(scope='module', params=['swift', 's3'])
-def cloud(rabbitmq, tmp_path_factory, request):
-    root = tmp_path_factory.mktemp(request.param)
-    with real_cloud(root, rabbitmq, object_store=request.param) as cloud:
+def cloud(openstack, request):
+    store = request.param
+    with openstack.as_tenant(f'store-{store}', store=store) as cloud:
         yield cloud
 
 
 def _in_store(cloud, backup_id):
     """Name -> bytes of the backup's objects, as the store lists them."""
     marker = f'_backup_{backup_id}'
-    if cloud.cinder.s3_keys:
+    if cloud.backup_host.s3_keys:
         return cloud.stack.swift.s3_listing(
-            cloud.cinder.s3_keys, CONTAINER, marker
+            cloud.backup_host.s3_keys, CONTAINER, marker
         )
     return cloud.stack.swift.listing(
-        cloud.stack.session('demo'), CONTAINER, marker
+        cloud.stack.session(cloud.user), CONTAINER, marker
     )
 
 
@@ -98,7 +101,7 @@ def test_backups_are_metered_as_the_store_lists_them(cloud):
             )
             assert 0 < duration < 120
         resource = cloud.gnocchi.resource.get('volume_backup', backup.id)
-        assert resource['service'] == cloud.cinder.backup_driver
+        assert resource['service'] == cloud.backup_host.driver
 
     cloud.delete(incremental.id)
     cloud.delete(full.id)
@@ -120,7 +123,9 @@ def test_the_object_server_stopped_mid_backup_is_a_create_error(cloud):
         cloud.stack.swift.stop_server('object')
         try:
             failed = cloud.wait(
-                lambda: cloud.demo.backups.get(backup.id), 'available', 'error'
+                lambda: cloud.tenant.backups.get(backup.id),
+                'available',
+                'error',
             )
             wait_for(lambda: bus.payloads('backup.create.error'))
         finally:
@@ -140,4 +145,4 @@ def test_the_object_server_stopped_mid_backup_is_a_create_error(cloud):
         )
     )
     assert max(cloud.measures(backup.id, 'backup.progress', 'max')) < 100
-    cloud.wait(lambda: cloud.demo.volumes.get(volume.id), 'available')
+    cloud.wait(lambda: cloud.tenant.volumes.get(volume.id), 'available')
