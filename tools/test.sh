@@ -41,7 +41,9 @@ echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process
 # `tools/release.sh list` have their virtualenvs made (three at a time:
 # mostly downloads), then their suites run one after another, all at a
 # lower CPU priority than the main suite, whose many servers have
-# deadlines to keep; and the two tests that mostly wait (a ten-minute
+# deadlines to keep, until it ends (then at the same priority: on a
+# loaded machine a niced stream would otherwise crawl on long after
+# it); and the two tests that mostly wait (a ten-minute
 # Gnocchi outage, four rating periods) run with servers of their own on
 # ports of their own, after Cinder's own backup unit tests with the
 # plugin in Cinder's place (tests/cinder_unit, half a minute, beside the
@@ -52,11 +54,12 @@ waiting=(tests/functional/test_gnocchi_outage.py
          tests/functional/test_stored_billing.py)
 pairs=$(bash tools/release.sh list)
 (export logs failed
- nice -n 10 xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install ||
+ renice -n 10 -p "$BASHPID" >/dev/null || true
+ xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install ||
      echo "$1 on Python $2: not made" >>"$failed"' _ <<<"$pairs"
  touch "$logs/made"
  while read -r release python; do
-     nice -n 10 bash tools/release.sh "$release" "$python" suites </dev/null ||
+     bash tools/release.sh "$release" "$python" suites </dev/null ||
          echo "$release on Python $python: suites" >>"$failed"
  done <<<"$pairs") > "$logs/releases" 2>&1 &
 releases_pid=$!
@@ -78,6 +81,10 @@ echo '== pytest: unit and functional (but the two beside)'
     "${waiting[@]/#/--ignore=}" "$@" ||
     echo "unit and functional (main suite)" >>"$failed"
 
+# The releases' stream and every process under it, at the main suite's
+# priority now (their children inherit it).
+under() { echo "$1"; for child in $(pgrep -P "$1" 2>/dev/null); do under "$child"; done; }
+renice -n 0 -p $(under "$releases_pid") >/dev/null 2>&1 || true
 wait "$releases_pid" || echo "the releases' stream (exit $?)" >>"$failed"
 echo "== the releases and Pythons of tools/release.sh list (ran beside)"
 grep -v '^WARNING: Location' "$logs/releases" || true
