@@ -47,9 +47,17 @@ PROGRESS_EVENTS = {
 }
 # Sent periodically by cinder-volume-usage-audit, one per existing backup.
 EXISTS_EVENT = 'backup.exists'
+# Sent by Cinder's backup manager once an admin has reset a backup's status
+# (``cinder backup-reset-state``), with the status now recorded.
+RESET_STATUS_EVENT = 'backup.reset_status.end'
 
 EVENT_TYPES = (
-    LIFECYCLE_EVENTS | frozenset(PROGRESS_EVENTS.values()) | {EXISTS_EVENT}
+    LIFECYCLE_EVENTS
+    | frozenset(PROGRESS_EVENTS.values())
+    | {
+        EXISTS_EVENT,
+        RESET_STATUS_EVENT,
+    }
 )
 
 # The keys of Cinder 29's cinder.volume.volume_utils._usage_from_backup.

@@ -117,7 +117,7 @@ class Cloud:
         (whatever their status), and wait until they are gone."""
         mine = {'all_tenants': 1, 'project_id': self.project_id}
         for kind, delete in (
-            (self.admin.backups, _delete_backup),
+            (self.admin.backups, self._delete_backup),
             (self.admin.volumes, lambda v: v.force_delete()),
         ):
             for item in kind.list(search_opts=mine):
@@ -130,6 +130,14 @@ class Cloud:
                         + ', '.join(f'{i.id} {i.status}' for i in left[:10])
                     )
                 time.sleep(1)
+
+    def _delete_backup(self, backup):
+        """Not every driver can force a delete (Ceph's cannot): a backup
+        neither available nor in error is put in error first."""
+        if backup.status not in ('available', 'error'):
+            backup.reset_state('error')
+            self.wait(lambda: self.admin.backups.get(backup.id), 'error')
+        backup.delete()
 
     def central_conf(self, path, username='ceilometer', **credentials):
         """The central agent's configuration as ``username`` (with more
@@ -269,14 +277,6 @@ class Cloud:
                 refresh=True,
             )
         ]
-
-
-def _delete_backup(backup):
-    """Not every driver can force a delete (Ceph's cannot): a backup
-    neither available nor in error is put in error first."""
-    if backup.status not in ('available', 'error'):
-        backup.reset_state('error')
-    backup.delete()
 
 
 def sha256(path):

@@ -44,8 +44,9 @@ METERS = (
 # that a meter cannot be added without one (tests/unit/test_docs.py).
 DESCRIPTIONS = {
     SIZE.name: "The backup's size as Cinder records it (the whole volume's, "
-    'even for an incremental backup). From backup.exists and '
-    'backup.{create,delete,restore}.{start,end}, and polled.',
+    'even for an incremental backup). From backup.exists, '
+    'backup.{create,delete,restore}.{start,end} and '
+    'backup.reset_status.end, and polled.',
     EXISTENCE.name: '1 while the backup exists. From the same events as '
     'backup.size, and polled.',
     PROGRESS.name: 'Percentage done of a running create or restore, '

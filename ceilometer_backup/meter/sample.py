@@ -40,8 +40,10 @@ from ceilometer_backup.meter.metadata import backup_metadata
 
 LOG = logging.getLogger(__name__)
 
+# A reset's too: its status reaches the backup's Gnocchi resource at once,
+# not at the next polling cycle.
 _SIZED_EVENTS = frozenset(
-    {c.EXISTS_EVENT}
+    {c.EXISTS_EVENT, c.RESET_STATUS_EVENT}
     | {c.event_type(op, ph) for op in c.OPERATIONS for ph in (c.START, c.END)}
 )
 # What an ".end" may carry besides the size: payload key, meter.

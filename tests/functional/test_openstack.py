@@ -334,6 +334,31 @@ def test_tenant_strings_stay_data(cloud):
         assert tenant_input.MARKER not in agent.log_text(), agent.log
 
 
+def test_an_admins_status_reset_reaches_gnocchi_as_it_happens(cloud):
+    """``cinder backup-reset-state``: Cinder's manager sends
+    backup.reset_status.end with the new status, metered as it arrives
+    rather than at the next polling cycle."""
+    volume = cloud.volume()
+    backup = cloud.backup(volume.id, name='reset')
+    assert backup.status == 'available'
+    cloud.admin.backups.reset_state(backup, 'error')
+    cloud.wait(lambda: cloud.tenant.backups.get(backup.id), 'error')
+
+    def metered():
+        (reset,) = [
+            s
+            for s in cloud.samples(backup.id, 'backup.size')
+            if s['resource_metadata'].get('event_type')
+            == 'backup.reset_status.end'
+        ]
+        assert reset['resource_metadata']['status'] == 'error'
+        assert reset['volume'] == backup.size
+        resource = cloud.gnocchi.resource.get('volume_backup', backup.id)
+        assert resource['status'] == 'error'
+
+    wait_for(metered)
+
+
 def test_rabbitmq_restarted_during_a_backup(cloud):
     """What an operator sees: the wrapper never holds the backup up, but
     Cinder's own RPC does not survive the restart (a reply lost with the

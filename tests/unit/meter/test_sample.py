@@ -68,6 +68,17 @@ def test_exists_from_the_usage_audit(agent):
     assert set(samples) == {'backup.size', 'backup'}
 
 
+def test_a_status_reset_gives_size_and_existence_with_the_new_status(agent):
+    """What ``cinder backup-reset-state`` makes Cinder's manager send."""
+    backup = cinder_objects.backup(size=10, status='error')
+    message = notification(c.RESET_STATUS_EVENT, build_payload(backup))
+    samples = _by_name(agent.receive(message))
+    assert set(samples) == {'backup.size', 'backup'}
+    for sample in samples.values():
+        assert sample.resource_metadata['status'] == 'error'
+        assert sample.resource_metadata['event_type'] == c.RESET_STATUS_EVENT
+
+
 @pytest.mark.parametrize('operation', c.OPERATIONS)
 def test_end_with_duration_gives_duration(agent, operation):
     message = notification(
