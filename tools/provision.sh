@@ -11,14 +11,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# memcached: Swift's proxy caches tokens and S3 secrets in it; python3-venv
+# memcached: Swift's proxy caches tokens and S3 secrets in it; redis-server:
+# the central agents' coordination (tooz); python3-venv
 # for the virtualenvs below, made before tools/install.sh runs.
 if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || ! command -v epmd >/dev/null \
         || [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
-        || ! command -v memcached >/dev/null; then
+        || ! command -v memcached >/dev/null \
+        || [ ! -x /usr/bin/redis-server ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        rabbitmq-server postgresql-15 memcached python3-venv >/dev/null
+        rabbitmq-server postgresql-15 memcached redis-server python3-venv \
+        >/dev/null
 fi
 
 # service_venv DIR COMMAND PACKAGE...: DIR holds COMMAND once installed.
