@@ -108,6 +108,7 @@ class NotificationAgent(_Agent):
         workers=1,
         record=True,
         bindir=None,
+        host='functional-agent',
     ):
         """Publishes to ``publishers``, and unless ``record`` is false to
         ``samples.json`` in workdir. ``bindir`` holds the agent's console
@@ -125,7 +126,7 @@ class NotificationAgent(_Agent):
             workdir,
             transport_url,
             f"""pipeline_cfg_file = {self.pipeline}
-host = functional-agent
+host = {host}
 {defaults}
 [backup_gnocchi]
 spool_dir = {self.spool_dir}

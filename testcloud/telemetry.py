@@ -49,6 +49,7 @@ class Telemetry(servers.Service):
         deployed_pipeline=False,
         tls=None,
         keystone=None,
+        notification_agents=1,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
@@ -61,7 +62,10 @@ class Telemetry(servers.Service):
         (and to the file the tests read), instead of every meter to
         ``backup-gnocchi://``; ``tls``: Gnocchi on HTTPS with that
         authority's certificate (testcloud.tls); ``keystone``: Gnocchi
-        behind that Keystone, the agents its ``ceilometer`` user."""
+        behind that Keystone, the agents its ``ceilometer`` user;
+        ``notification_agents``: how many ``ceilometer-agent-notification``
+        hosts share the notifications, each with a spool of its own
+        (``notifications``; ``notification`` is the first)."""
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
         self.alarm_events = alarm_events
@@ -81,18 +85,23 @@ class Telemetry(servers.Service):
         )
         if deployed_pipeline:
             publisher = publisher.replace('backup-gnocchi://', 'gnocchi://')
-        self.notification = NotificationAgent(
-            str(root / 'notification'),
-            rabbitmq.url,
-            publishers=[publisher],
-            pipelines=('meter', 'event'),
-            meters_dir=str(self.etc / 'meters.d'),
-            defaults='event_pipeline_cfg_file = '
-            f'{self.etc}/event_pipeline.yaml',
-            extra=f"""[event]
+        self.notifications = [
+            NotificationAgent(
+                str(root / ('notification' + (f'-{n}' if n else ''))),
+                rabbitmq.url,
+                publishers=[publisher],
+                pipelines=('meter', 'event'),
+                meters_dir=str(self.etc / 'meters.d'),
+                defaults='event_pipeline_cfg_file = '
+                f'{self.etc}/event_pipeline.yaml',
+                extra=f"""[event]
 definitions_cfg_file = {self.etc}/event_definitions.yaml
 {self.gnocchi.credentials()}{rabbitmq.client_options}""",
-        )
+                host=f'controller-{n + 1}',
+            )
+            for n in range(notification_agents)
+        ]
+        self.notification = self.notifications[0]
         self.poller = PollingAgent(
             str(root / 'polling'),
             rabbitmq.url,
@@ -141,12 +150,12 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
             self.upgrade_outputs = (servers.run(upgrade), servers.run(upgrade))
             if self.deployed_pipeline:
                 # As an operator installs it, over the one it was made from.
-                shutil.copy(
-                    self.etc / 'pipeline.yaml', self.notification.pipeline
-                )
+                for agent in self.notifications:
+                    shutil.copy(self.etc / 'pipeline.yaml', agent.pipeline)
             if self.alarm_events:
                 self._publish_events_to_aodh()
-            self.notification.start()
+            for agent in self.notifications:
+                agent.start()
             self.poller.start()
         except BaseException:
             self.stop()
@@ -162,7 +171,7 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
         path.write_text(yaml.safe_dump(pipeline))
 
     def stop(self):
-        # The poller first: the notification agent takes what it sent.
-        for agent in (self.poller, self.notification):
+        # The poller first: the notification agents take what it sent.
+        for agent in (self.poller, *self.notifications):
             agent.stop()
         self.gnocchi.stop()

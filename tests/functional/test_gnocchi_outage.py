@@ -11,6 +11,7 @@ back window, plus ``count`` so that Gnocchi can say how many measures it
 holds.
 """
 
+import contextlib
 import os
 import signal
 import time
@@ -207,13 +208,7 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
     assert polled > 4 * len(cloud.created)
 
     def all_in():
-        counted = {}
-        for resource_id in wanted:
-            for name, count in measure_counts(
-                client, 'volume_backup', resource_id, GRANULARITY
-            ).items():
-                counted[resource_id, name] = count
-        assert counted == published
+        assert _counted(client, wanted, GRANULARITY) == published
         for resource_id in cloud.deleted:
             resource = client.resource.get('volume_backup', resource_id)
             assert resource['ended_at'] is not None, resource_id
@@ -230,3 +225,146 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
     assert 'Gnocchi could not take' in log
     assert 'Gnocchi takes backup samples again' in log
     assert 'Traceback' not in log
+
+
+# Several notification agents, each with a spool of its own: the outage,
+# on a time scale of seconds. BLOCK: the policy's only granularity, the
+# block Gnocchi aggregates in.
+BLOCK = 5
+HOSTS_OUTAGE = 4 * BLOCK
+# What the operations page recommends: the outage in blocks, plus one; and
+# two more, for the seconds a loaded machine adds to the time measures
+# spend in a spool (a slow report loop, a slow stop of gnocchi-api).
+BACK_WINDOW = HOSTS_OUTAGE // BLOCK + 1 + 2
+
+
+@pytest.fixture(
+    scope='module', params=[0, BACK_WINDOW], ids=lambda w: f'back_window {w}'
+)
+def two_hosts(rabbitmq, tmp_path_factory, request):
+    """Gnocchi and two notification agents, as on two controllers; the
+    metrics' policy has ``request.param`` as its back window."""
+    back_window = request.param
+    root = tmp_path_factory.mktemp('outage-hosts')
+    with (
+        PostgreSQL() as database,
+        FakeOpenStack() as api,
+        Telemetry(
+            root,
+            rabbitmq,
+            database,
+            config.credentials(api),
+            archive_policy={
+                'name': f'blocks-back-window-{back_window}',
+                'back_window': back_window,
+                'aggregation_methods': ['mean', 'count'],
+                'definition': [
+                    {'granularity': f'{BLOCK}s', 'timespan': '1 day'}
+                ],
+            },
+            notification_agents=2,
+        ) as telemetry,
+    ):
+        yield telemetry, back_window
+
+
+def test_two_hosts_spooling_through_an_outage_lose_nothing_in_the_back_window(
+    two_hosts, rabbitmq
+):
+    """Progress of three backups, a report every half second, each taken by
+    whichever agent the broker hands it to; gnocchi-api stopped for four
+    blocks; when it is back, host A is a little later than host B (A is
+    stopped until B's spool is sent and Gnocchi has aggregated it), as
+    hosts that notice on their own schedules are. Gnocchi drops A's
+    measures older than B's newest block less the back window: with none
+    some are lost, with the recommended one nothing is."""
+    telemetry, back_window = two_hosts
+    client = telemetry.client
+    host_a, host_b = telemetry.notifications
+    notifier = BackupNotifier.from_config(
+        config.cinder_conf(
+            url=rabbitmq.url, driver='messagingv2', progress_every_objects=1
+        ),
+        'node-1',
+    )
+    raws = [dict(make_backups(1)[0], id=str(uuid.uuid4())) for _ in range(3)]
+    wanted = {raw['id'] for raw in raws}
+    with contextlib.ExitStack() as operations:
+        ops = [
+            operations.enter_context(
+                notifier.operation(None, notified_backup(raw), c.CREATE)
+            )
+            for raw in raws
+        ]
+        start = time.monotonic()
+
+        def report_until(seconds):
+            while time.monotonic() - start < seconds:
+                for op in ops:
+                    op.advance(64 * MIB)
+                notifier.flush()
+                time.sleep(0.5)
+
+        report_until(2 * BLOCK)
+        telemetry.gnocchi.stop_api()
+        report_until(2 * BLOCK + HOSTS_OUTAGE)
+    notifier.flush()
+    # Both hosts have kept some of the outage's batches.
+    for host in (host_a, host_b):
+        wait_for(lambda h=host: _kept(h))
+    os.killpg(host_a.process.pid, signal.SIGSTOP)
+    try:
+        telemetry.gnocchi.start_api()
+        wait_for(lambda: not _kept(host_b), timeout=180)
+        # Aggregated: B's newest block is what Gnocchi knows.
+        _counted(client, wanted, BLOCK)
+    finally:
+        os.killpg(host_a.process.pid, signal.SIGCONT)
+    wait_for(lambda: not _kept(host_a), timeout=180)
+
+    published = {}
+    for host in (host_a, host_b):
+        for key, count in host.distinct_samples(wanted).items():
+            published[key] = published.get(key, 0) + count
+    progress = {
+        k: n for k, n in published.items() if k[1] == 'backup.progress'
+    }
+    # Both hosts took progress of each backup.
+    assert len(progress) == len(wanted)
+
+    lost = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        counted = _counted(client, wanted, BLOCK)
+        lost = {key: published[key] - counted.get(key, 0) for key in progress}
+        if back_window == 0 and any(lost.values()):
+            break
+        if back_window and not any(lost.values()):
+            break
+        time.sleep(2)
+    print(
+        f'\nback_window {back_window}: {sum(progress.values())} progress '
+        f'measures published by two hosts, {sum(lost.values())} not counted'
+    )
+    if back_window:
+        assert not any(lost.values()), lost
+    else:
+        # What the back window is for.
+        assert any(lost.values()), 'the replay order lost nothing'
+    for host in (host_a, host_b):
+        assert 'Traceback' not in host.log_text(), host.log
+
+
+def _counted(client, backup_ids, granularity):
+    """(backup id, meter) -> how many measures Gnocchi holds."""
+    return {
+        (backup_id, name): count
+        for backup_id in backup_ids
+        for name, count in measure_counts(
+            client, 'volume_backup', backup_id, granularity
+        ).items()
+    }
+
+
+def _kept(host):
+    return [n for n in os.listdir(host.spool_dir) if n.endswith('.json')]
