@@ -113,6 +113,7 @@ class NotificationAgent(_Agent):
         """Publishes to ``publishers``, and unless ``record`` is false to
         ``samples.json`` in workdir. ``bindir`` holds the agent's console
         script when it is not this environment's (a stock Ceilometer)."""
+        self.host = host
         self.samples_file = os.path.join(workdir, 'samples.json')
         # Where backup-gnocchi:// keeps what Gnocchi cannot take yet.
         self.spool_dir = os.path.join(workdir, 'spool')
@@ -153,12 +154,7 @@ meter_definitions_dirs = {STOCK_METERS_DIR}
         """(resource, meter) -> how many distinct samples the agent
         published of ``resource_ids`` (a message the broker delivers
         again is written again, with the same sample ids)."""
-        ids = {}
-        for sample in self.samples():
-            if sample['resource_id'] in resource_ids:
-                key = (sample['resource_id'], sample['name'])
-                ids.setdefault(key, set()).add(sample['id'])
-        return {key: len(found) for key, found in ids.items()}
+        return distinct_samples([self], resource_ids)
 
     def wait_for_meters(self, resource_ids, meters, timeout=90):
         """Wait until each resource has a sample of each meter."""
@@ -206,3 +202,16 @@ class PollingAgent(_Agent):
             f'host = {host}\n[polling]\ncfg_file = {polling_file}\n'
             f'{credentials}{extra}',
         )
+
+
+def distinct_samples(agents, resource_ids):
+    """(resource, meter) -> how many distinct samples the notification
+    ``agents`` published of ``resource_ids``: a message delivered again,
+    to the same agent or another, gives the same sample ids."""
+    ids = {}
+    for agent in agents:
+        for sample in agent.samples():
+            if sample['resource_id'] in resource_ids:
+                key = (sample['resource_id'], sample['name'])
+                ids.setdefault(key, set()).add(sample['id'])
+    return {key: len(found) for key, found in ids.items()}

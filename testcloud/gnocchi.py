@@ -227,3 +227,15 @@ def measure_counts(client, resource_type, resource_id, granularity):
         )
         for name, metric_id in resource['metrics'].items()
     }
+
+
+def counts_by_resource(client, resource_type, resource_ids, granularity):
+    """(resource id, meter) -> how many measures Gnocchi holds, for each
+    of ``resource_ids`` (see measure_counts)."""
+    return {
+        (resource_id, name): count
+        for resource_id in resource_ids
+        for name, count in measure_counts(
+            client, resource_type, resource_id, granularity
+        ).items()
+    }

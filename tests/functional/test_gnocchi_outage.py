@@ -23,8 +23,9 @@ import yaml
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
+from testcloud.ceilometer_services import distinct_samples
 from testcloud.cloud import wait_for
-from testcloud.gnocchi import measure_counts
+from testcloud.gnocchi import counts_by_resource
 from testcloud.ground import MIB
 from testcloud.postgresql import PostgreSQL
 from testcloud.telemetry import Telemetry
@@ -208,7 +209,10 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
     assert polled > 4 * len(cloud.created)
 
     def all_in():
-        assert _counted(client, wanted, GRANULARITY) == published
+        assert (
+            counts_by_resource(client, 'volume_backup', wanted, GRANULARITY)
+            == published
+        )
         for resource_id in cloud.deleted:
             resource = client.resource.get('volume_backup', resource_id)
             assert resource['ended_at'] is not None, resource_id
@@ -317,15 +321,12 @@ def test_two_hosts_spooling_through_an_outage_lose_nothing_in_the_back_window(
         telemetry.gnocchi.start_api()
         wait_for(lambda: not _kept(host_b), timeout=180)
         # Aggregated: B's newest block is what Gnocchi knows.
-        _counted(client, wanted, BLOCK)
+        counts_by_resource(client, 'volume_backup', wanted, BLOCK)
     finally:
         os.killpg(host_a.process.pid, signal.SIGCONT)
     wait_for(lambda: not _kept(host_a), timeout=180)
 
-    published = {}
-    for host in (host_a, host_b):
-        for key, count in host.distinct_samples(wanted).items():
-            published[key] = published.get(key, 0) + count
+    published = distinct_samples(telemetry.notifications, wanted)
     progress = {
         k: n for k, n in published.items() if k[1] == 'backup.progress'
     }
@@ -335,7 +336,7 @@ def test_two_hosts_spooling_through_an_outage_lose_nothing_in_the_back_window(
     lost = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        counted = _counted(client, wanted, BLOCK)
+        counted = counts_by_resource(client, 'volume_backup', wanted, BLOCK)
         lost = {key: published[key] - counted.get(key, 0) for key in progress}
         if back_window == 0 and any(lost.values()):
             break
@@ -353,17 +354,6 @@ def test_two_hosts_spooling_through_an_outage_lose_nothing_in_the_back_window(
         assert any(lost.values()), 'the replay order lost nothing'
     for host in (host_a, host_b):
         assert 'Traceback' not in host.log_text(), host.log
-
-
-def _counted(client, backup_ids, granularity):
-    """(backup id, meter) -> how many measures Gnocchi holds."""
-    return {
-        (backup_id, name): count
-        for backup_id in backup_ids
-        for name, count in measure_counts(
-            client, 'volume_backup', backup_id, granularity
-        ).items()
-    }
 
 
 def _kept(host):
