@@ -68,8 +68,17 @@ CEPH_USERS = {
     'cinder-backup': ['mon', 'profile rbd', 'osd', 'profile rbd pool=backups',
                       'mgr', 'profile rbd pool=backups'],
 }  # fmt: skip
-# Where a cinder-backup host puts backups: its store's driver.
-BACKUP_DRIVERS = {'posix': POSIX_BACKUP, 'ceph': CEPH_BACKUP, **OBJECT_STORES}
+# Where a cinder-backup host puts backups: its store's driver. The store
+# ``posix-pair`` has two hosts in one zone on one backup directory (an NFS
+# share, say), as clouds run cinder-backup active-active: Cinder may
+# create, restore and delete a backup on either.
+BACKUP_DRIVERS = {
+    'posix': POSIX_BACKUP,
+    'posix-pair': POSIX_BACKUP,
+    'ceph': CEPH_BACKUP,
+    **OBJECT_STORES,
+}
+HOSTS_OF_STORE = {'posix-pair': 2}
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume', 'cinder-backup')
 # Cinder's storage_availability_zone, where volumes are.
 DEFAULT_ZONE = 'nova'
@@ -135,7 +144,7 @@ class Cinder(servers.Service):
         self.conf = os.path.join(workdir, 'cinder.conf')
         with open(self.conf, 'w') as f:
             f.write(self._conf(database_url, messaging) + self._backends())
-        for backup_host in self.backup_hosts.values():
+        for backup_host in self.backup_hosts:
             backup_host.write()
         self.env = self._environment()
 
@@ -158,15 +167,18 @@ class Cinder(servers.Service):
             )
             if wanted
         ]
-        self.backup_hosts = {
-            store: BackupHost(self, store, first=n == 0)
+        self.backup_hosts = [
+            BackupHost(self, store, first=n == 0 and k == 1, number=k)
             for n, store in enumerate(stores)
-        }
-        self._backup_services = {
-            h.service: h for h in self.backup_hosts.values()
-        }
+            for k in range(1, HOSTS_OF_STORE.get(store, 1) + 1)
+        ]
+        self._backup_services = {h.service: h for h in self.backup_hosts}
         # The first host's: where a backup asked for without a zone goes.
-        self.default = self.backup_hosts[stores[0]]
+        self.default = self.backup_hosts[0]
+
+    def hosts_of(self, store):
+        """The backup hosts of ``store``, the first first."""
+        return [h for h in self.backup_hosts if h.store == store]
 
     def _make_directories(self):
         self.state_path = os.path.join(self.workdir, 'state')
@@ -379,10 +391,10 @@ backup_use_temp_snapshot = false
         # Once it has the pool, the scheduler starts its reports.
         self.wait_until_up(['cinder-scheduler'], timeout=90)
         lap('scheduler serving')
-        for backup_host in self.backup_hosts.values():
+        for backup_host in self.backup_hosts:
             self.start_service(backup_host.service)
         self.wait_until_up(
-            [('cinder-backup', h.host) for h in self.backup_hosts.values()],
+            [('cinder-backup', h.host) for h in self.backup_hosts],
             timeout=120,
         )
         self.publish_backup_capabilities()
@@ -429,7 +441,7 @@ backup_use_temp_snapshot = false
         database: by then its init_host has set the backups the old one
         left ``creating`` to ``error``.
         """
-        on = self.backup_hosts[store] if store else self.default
+        on = self.hosts_of(store)[0] if store else self.default
         self.stop_service(on.service, kill=kill)
         stopped = time.time()
         self.start_service(on.service, metered)
@@ -552,13 +564,16 @@ class BackupHost:
     another zone goes to that zone's host, as Cinder's scheduler does
     with several backup hosts."""
 
-    def __init__(self, cinder, store, first):
+    def __init__(self, cinder, store, first, number=1):
+        """``number``: of the store's hosts (HOSTS_OF_STORE), from 1."""
         self.cinder = cinder
         self.store = store
         self.driver = BACKUP_DRIVERS[store]
         # The volumes this store's tests back up.
         self.volume_type = 'ceph' if store == 'ceph' else 'sparse'
         suffix = '' if first else f'-{store}'
+        if number > 1:
+            suffix += f'-{number}'
         self.service = f'cinder-backup{suffix}'
         self.host = cinder.host + suffix
         self.zone = DEFAULT_ZONE if first else store

@@ -24,18 +24,19 @@ from testcloud.telemetry import Telemetry
 # make several pages of real API.
 PAGE = 100
 # Its backup stores, the first in the volumes' zone.
-STORES = ('posix', 'ceph', 'swift', 's3')
+STORES = ('posix', 'posix-pair', 'ceph', 'swift', 's3')
 
 
 def shared_cloud(root, rabbitmq, stores, ceph=None):
     """The cloud several test modules share, each as a tenant of its own
-    (``Cloud.as_tenant``): a backup host for each of ``stores`` (ordered
-    as STORES), events to Aodh's listener as the docs say."""
+    (``Cloud.as_tenant``): a backup host for ``posix`` and each of
+    ``stores`` (ordered as STORES), events to Aodh's listener as the docs
+    say."""
     return real_cloud(
         root,
         rabbitmq,
         ceph=ceph,
-        backup_stores=sorted(stores, key=STORES.index),
+        backup_stores=sorted({'posix', *stores}, key=STORES.index),
         alarm_events=True,
         polling=f'[backup_polling]\npage_size = {PAGE}\n',
     )
@@ -89,8 +90,10 @@ class Cloud:
     def __init__(self, stack, telemetry, tenant='demo', store=None):
         self.stack = stack
         self.cinder = stack.cinder
-        hosts = stack.cinder.backup_hosts
-        self.backup_host = hosts[store] if store else stack.cinder.default
+        cinder = stack.cinder
+        self.backup_host = (
+            cinder.hosts_of(store)[0] if store else cinder.default
+        )
         self.user = tenant
         self.project_id = stack.keystone.project_ids[tenant]
         self.tenant = stack.cinder_client(tenant)

@@ -57,10 +57,10 @@ def ceph(tmp_path_factory):
 @pytest.fixture(scope='session')
 def openstack(rabbitmq, tmp_path_factory, request):
     """One real cloud (testcloud.cloud.shared_cloud) for every module
-    that asks for it, started once: a backup host for each store the
-    session's modules name with ``pytest.mark.backup_stores``, on the
-    session's Ceph if one of them is ``ceph``. Each module works in it
-    as a tenant of its own (``Cloud.as_tenant``)."""
+    that asks for it, started once: a backup host for POSIX files and for
+    each store the session's modules name with ``pytest.mark.backup_stores``,
+    on the session's Ceph if one of them is ``ceph``. Each module works in
+    it as a tenant of its own (``Cloud.as_tenant``)."""
     from testcloud.cloud import shared_cloud
 
     stores = {
@@ -68,7 +68,7 @@ def openstack(rabbitmq, tmp_path_factory, request):
         for item in request.session.items
         for mark in item.iter_markers('backup_stores')
         for store in mark.args
-    } or {'posix'}
+    }
     ceph = request.getfixturevalue('ceph') if 'ceph' in stores else None
     root = tmp_path_factory.mktemp('openstack')
     with shared_cloud(root, rabbitmq, stores, ceph=ceph) as cloud:
