@@ -32,12 +32,12 @@ logs=$(mktemp -d)
 # Each part that fails writes its name to $failed, so that the last lines
 # of a long log say which parts to look for above.
 failed=$logs/failed
-echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
-"${pytest[@]}" tests/cinder_harness "$@"
 
 # Beside the main suite, in two processes of their own, waited for and
 # never killed (so that their servers are stopped; an interrupted
-# tools/test.sh leaves them to finish): the releases and Pythons of
+# tools/test.sh leaves them to finish): the tests inside Cinder's harness
+# (eventlet-patched: a pytest process of their own), then the releases
+# and Pythons of
 # `tools/release.sh list` have their virtualenvs made (three at a time:
 # mostly downloads), then their suites run one after another, all at a
 # lower CPU priority than the main suite, whose many servers have
@@ -55,6 +55,9 @@ waiting=(tests/functional/test_gnocchi_outage.py
 pairs=$(bash tools/release.sh list)
 (export logs failed
  renice -n 10 -p "$BASHPID" >/dev/null || true
+ echo '== pytest: inside Cinder'"'"'s test harness (eventlet-patched, own process)'
+ "${pytest[@]}" tests/cinder_harness "$@" ||
+     echo "inside Cinder's test harness (tests/cinder_harness)" >>"$failed"
  xargs -P 3 -L 1 bash -c 'bash tools/release.sh "$1" "$2" install ||
      echo "$1 on Python $2: not made" >>"$failed"' _ <<<"$pairs"
  touch "$logs/made"
@@ -86,7 +89,7 @@ echo '== pytest: unit and functional (but the two beside)'
 under() { echo "$1"; for child in $(pgrep -P "$1" 2>/dev/null); do under "$child"; done; }
 renice -n 0 -p $(under "$releases_pid") >/dev/null 2>&1 || true
 wait "$releases_pid" || echo "the releases' stream (exit $?)" >>"$failed"
-echo "== the releases and Pythons of tools/release.sh list (ran beside)"
+echo "== Cinder's harness, then the releases and Pythons of tools/release.sh list (ran beside)"
 grep -v '^WARNING: Location' "$logs/releases" || true
 
 wait "$waiting_pid" || echo "the waiting tests' stream (exit $?)" >>"$failed"
