@@ -55,8 +55,11 @@ def stock_ceilometer():
 class _Agent(servers.Service):
     command = None
 
-    def __init__(self, workdir, transport_url, sections, bindir=None):
+    def __init__(self, workdir, transport_url, sections, bindir=None, on=None):
+        """``on``: the testcloud.hosts Host it runs on, if not this
+        machine."""
         os.makedirs(workdir, exist_ok=True)
+        self.on = on
         self.workdir = workdir
         self.log = os.path.join(workdir, 'agent.log')
         self.conf = os.path.join(workdir, 'ceilometer.conf')
@@ -69,16 +72,15 @@ class _Agent(servers.Service):
         self.bindir = bindir
 
     def start(self):
-        self.process = servers.start(
-            [
-                servers.console_script(self.command[0], self.bindir),
-                *self.command[1:],
-                '--config-file',
-                self.conf,
-            ],
-            dict(os.environ),
-            self.log,
-        )
+        argv = [
+            servers.console_script(self.command[0], self.bindir),
+            *self.command[1:],
+            '--config-file',
+            self.conf,
+        ]
+        if self.on is not None:
+            argv = self.on.command(argv)
+        self.process = servers.start(argv, dict(os.environ), self.log)
         return self
 
     def stop(self):
@@ -185,7 +187,9 @@ class PollingAgent(_Agent):
 
     command = ('ceilometer-polling', '--polling-namespaces', 'central')
 
-    def __init__(self, workdir, transport_url, credentials, host, extra=''):
+    def __init__(
+        self, workdir, transport_url, credentials, host, extra='', on=None
+    ):
         os.makedirs(workdir, exist_ok=True)
         with open(
             os.path.join(ROOT, 'etc', 'ceilometer', 'polling.yaml')
@@ -201,6 +205,7 @@ class PollingAgent(_Agent):
             transport_url,
             f'host = {host}\n[polling]\ncfg_file = {polling_file}\n'
             f'{credentials}{extra}',
+            on=on,
         )
 
 

@@ -2,8 +2,8 @@
 
 What kolla-ansible deploys for tooz's coordination (``[coordination]
 backend_url = redis://...``): the central agents share the backups of a
-polling cycle through it. On a free loopback port, nothing written to
-disk (no RDB snapshot, no append-only file), stopped by PID.
+polling cycle through it. On a free port, of loopback by default, nothing
+written to disk (no RDB snapshot, no append-only file), stopped by PID.
 """
 
 import os
@@ -14,12 +14,17 @@ REDIS_SERVER = '/usr/bin/redis-server'
 
 
 class Redis(servers.Service):
-    def __init__(self, workdir):
+    def __init__(self, workdir, address='127.0.0.1'):
+        """``address``: where it listens (a testcloud.hosts Network's for
+        its hosts to reach)."""
         servers.require('Redis (redis-server)', REDIS_SERVER)
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
+        self.address = address
         self.port = servers.free_port()
-        self.url = f'redis://127.0.0.1:{self.port}'
+        # As kolla-ansible sets one; without, Redis takes loopback only.
+        self.password = 'redis-Passw0rd'
+        self.url = f'redis://:{self.password}@{address}:{self.port}'
         self.log = os.path.join(workdir, 'redis.log')
         self.process = None
 
@@ -28,7 +33,8 @@ class Redis(servers.Service):
             self.process = servers.start(
                 [
                     REDIS_SERVER,
-                    '--bind', '127.0.0.1',
+                    '--bind', self.address,
+                    '--requirepass', self.password,
                     '--port', str(self.port),
                     '--dir', self.workdir,
                     '--save', '',
@@ -38,7 +44,7 @@ class Redis(servers.Service):
                 dict(os.environ),
                 self.log,
             )  # fmt: skip
-            servers.wait_for_port(self.port, self.process, 30)
+            servers.wait_for_port(self.port, self.process, 30, self.address)
         except BaseException:
             self.stop()
             raise

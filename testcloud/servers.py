@@ -58,7 +58,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_for_port(port, process, timeout):
+def wait_for_port(port, process, timeout, address='127.0.0.1'):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -66,7 +66,7 @@ def wait_for_port(port, process, timeout):
                 f'{process.args[0]} exited with {process.returncode}'
             )
         try:
-            with socket.create_connection(('127.0.0.1', port), timeout=1):
+            with socket.create_connection((address, port), timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
@@ -251,14 +251,15 @@ class Service:
 
 
 class LoopbackHTTP:
-    """An HTTP server of the test's own, on a free loopback port, served
-    by a thread from ``__enter__`` to ``__exit__``."""
+    """An HTTP server of the test's own, on a free port of loopback (or
+    of ``address``: a testcloud.hosts Network's), served by a thread from
+    ``__enter__`` to ``__exit__``."""
 
-    def __init__(self, handler):
-        self._server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    def __init__(self, handler, address='127.0.0.1'):
+        self._server = ThreadingHTTPServer((address, 0), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self.url = f'http://127.0.0.1:{self.port}'
+        self.url = f'http://{address}:{self.port}'
         self._thread = threading.Thread(
             target=self._server.serve_forever, daemon=True
         )

@@ -95,6 +95,12 @@ grep -v '^WARNING: Location' "$logs/releases" || true
 wait "$waiting_pid" || echo "the waiting tests' stream (exit $?)" >>"$failed"
 echo "== Cinder's own backup unit tests, ${waiting[*]}, then 2024.1's real services (ran beside)"
 cat "$logs/waiting"
+echo '== nothing left behind: the network namespaces and links of testcloud.hosts'
+left=$(.venv/bin/python -c 'from testcloud.hosts import leftovers; print(*leftovers())')
+if [ -n "$left" ]; then
+    echo "left behind: $left"
+    echo "network namespaces or links left behind: $left" >>"$failed"
+fi
 if [ -s "$failed" ]; then
     echo "== FAILED (each is above under its == heading):"
     sed 's/^/   /' "$failed"
