@@ -156,7 +156,7 @@ class Cinder(servers.Service):
         stores = backup_stores or (('ceph',) if ceph else ('posix',))
         if 'ceph' in stores and not ceph:
             raise ValueError('backups to Ceph need a Ceph')
-        if bool({'swift', 's3'} & set(stores)) != bool(swift):
+        if bool(set(OBJECT_STORES) & set(stores)) != bool(swift):
             raise ValueError('an object store goes with the Swift it is on')
         self.swift = swift
         self.backends = [

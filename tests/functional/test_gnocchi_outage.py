@@ -174,7 +174,7 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
     wanted = set(cloud.created + cloud.failed)
     agent.wait_for_meters(cloud.created, ['backup.create.duration'])
     agent.wait_for_meters(cloud.failed, ['backup.error'])
-    kept = [n for n in os.listdir(agent.spool_dir) if n.endswith('.json')]
+    kept = _kept(agent)
     kept_bytes = sum(
         os.path.getsize(os.path.join(agent.spool_dir, n)) for n in kept
     )
@@ -219,9 +219,7 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
             assert resource['ended_at'] is not None, resource_id
 
     def spool_empty():
-        assert not [
-            n for n in os.listdir(agent.spool_dir) if n.endswith('.json')
-        ]
+        assert not _kept(agent)
 
     wait_for(spool_empty, timeout=300)
     print(f'kept batches sent {time.monotonic() - back:.0f} s after Gnocchi')
@@ -356,5 +354,6 @@ def test_two_hosts_spooling_through_an_outage_lose_nothing_in_the_back_window(
         assert 'Traceback' not in host.log_text(), host.log
 
 
-def _kept(host):
-    return [n for n in os.listdir(host.spool_dir) if n.endswith('.json')]
+def _kept(agent):
+    """The batches the agent's spool holds."""
+    return [n for n in os.listdir(agent.spool_dir) if n.endswith('.json')]
