@@ -31,7 +31,10 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 
 from testcloud import servers
+from testcloud.ground import ROOT
 
+# The shipped stalled-backup alarm.
+STALLED_ALARM = os.path.join(ROOT, 'etc', 'aodh', 'backup-stalled-alarm.json')
 ADMIN = {
     'X-User-Id': 'aodh-test-admin',
     'X-Project-Id': 'aodh-test-admin-project',
@@ -194,6 +197,17 @@ evaluation_interval = {EVALUATION_INTERVAL}
 
     def create_alarm(self, body):
         return self.request('POST', '/v2/alarms', body)
+
+    def create_stalled_alarm(self, action, threshold):
+        """The shipped stalled-backup alarm on a test's time scale (a 1 s
+        granularity, ``threshold`` seconds), calling ``action`` when it
+        fires; its id."""
+        with open(STALLED_ALARM) as f:
+            body = json.load(f)
+        rule = body['gnocchi_aggregation_by_resources_threshold_rule']
+        rule.update(granularity=1, threshold=threshold)
+        body.update(alarm_actions=[action], ok_actions=[])
+        return self.create_alarm(body)['alarm_id']
 
     def alarm(self, alarm_id):
         return self.request('GET', f'/v2/alarms/{alarm_id}')

@@ -83,6 +83,8 @@ SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume', 'cinder-backup')
 # Cinder's storage_availability_zone, where volumes are.
 DEFAULT_ZONE = 'nova'
 BACKUP_FILE_SIZE = 32 * 1024 * 1024
+# Seconds without a report after which Cinder counts a service as down.
+SERVICE_DOWN_TIME = 20
 ETC_NVME = '/etc/nvme'
 SNIPPET = os.path.join(ROOT, 'etc', 'cinder', 'cinder.conf.snippet')
 # What an operator without this project runs: the same driver, Cinder's
@@ -216,6 +218,8 @@ enabled_backends = {','.join(self.backends)}
 default_volume_type = {self.default.volume_type}
 # Services report every 2 s: wait_until_up() waits for a report.
 report_interval = 2
+# A service that stops reporting is down after this (60 s by default).
+service_down_time = {SERVICE_DOWN_TIME}
 # An RPC reply lost with a broker restart fails an operation sooner.
 rpc_response_timeout = 20
 backup_posix_path = {self.backup_posix_path}
@@ -432,16 +436,18 @@ backup_use_temp_snapshot = false
         # daemon of a service that died by itself).
         _killpg(process.pid, signal.SIGKILL)
 
-    def restart_backup(self, kill=True, wait=True, metered=True, store=None):
-        """SIGKILL the cinder-backup of ``store``'s host (the first's by
-        default), mid-backup say, and start it again, ``metered`` or not
-        (see ``start_service``).
+    def restart_backup(
+        self, kill=True, wait=True, metered=True, store=None, host=None
+    ):
+        """SIGKILL the cinder-backup of ``host`` (a BackupHost; else the
+        first of ``store``'s, else the first of all), mid-backup say, and
+        start it again, ``metered`` or not (see ``start_service``).
 
         With ``wait``, returns once the new process has reported to the
         database: by then its init_host has set the backups the old one
         left ``creating`` to ``error``.
         """
-        on = self.hosts_of(store)[0] if store else self.default
+        on = host or (self.hosts_of(store)[0] if store else self.default)
         self.stop_service(on.service, kill=kill)
         stopped = time.time()
         self.start_service(on.service, metered)

@@ -269,6 +269,27 @@ class Cloud:
             if s['resource_id'] == resource_id and s['name'] == name
         ]
 
+    def reset_metered(self, backup_id, status):
+        """The backup.size sample of an admin's reset of the backup to
+        ``status`` (backup.reset_status.end), once published and the
+        backup's Gnocchi resource has that status."""
+
+        def metered():
+            resets = [
+                s
+                for s in self.samples(backup_id, 'backup.size')
+                if s['resource_metadata'].get('event_type')
+                == 'backup.reset_status.end'
+            ]
+            assert resets, 'not metered yet'
+            (reset,) = resets
+            assert reset['resource_metadata']['status'] == status
+            resource = self.gnocchi.resource.get('volume_backup', backup_id)
+            assert resource['status'] == status
+            return reset
+
+        return wait_for(metered)
+
     def measures(self, resource_id, metric, aggregation='mean'):
         return [
             value

@@ -73,3 +73,21 @@ def openstack(rabbitmq, tmp_path_factory, request):
     root = tmp_path_factory.mktemp('openstack')
     with shared_cloud(root, rabbitmq, stores, ceph=ceph) as cloud:
         yield cloud
+
+
+@pytest.fixture(scope='session')
+def openstack_aodh(openstack, tmp_path_factory):
+    """Aodh on the shared cloud, started once: its listener takes the
+    agent's backup events, its evaluator reads the cloud's Gnocchi."""
+    from testcloud.aodh import Aodh
+
+    aodh = Aodh(
+        str(tmp_path_factory.mktemp('aodh')),
+        openstack.rabbitmq.url,
+        gnocchi=openstack.telemetry.gnocchi.credentials(),
+    )
+    try:
+        aodh.start()
+        yield aodh
+    finally:
+        aodh.stop()

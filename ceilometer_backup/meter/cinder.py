@@ -42,6 +42,11 @@ OLDEST_MICROVERSION = '3.18'
 PROJECT_ATTR = 'os-backup-project-attr:project_id'
 # Gone, or going: nothing to bill.
 SKIPPED_STATUSES = frozenset({'deleted', 'error_deleting'})
+# A create or restore under way. Cinder leaves a backup so when the
+# cinder-backup host running it dies, until that host starts again (its
+# cleanup is per host) or an admin resets the backup's state.
+IN_FLIGHT_STATUSES = ('creating', 'restoring')
+BACKUP_BINARY = 'cinder-backup'
 # API field -> payload key, where they differ.
 _API_NAMES = {'name': 'display_name'}
 _KEPT_API_FIELDS = (
@@ -239,6 +244,29 @@ class CinderBackups:
             self._version = OLDEST_MICROVERSION
             self._client = None
             return self._page(marker)
+
+    def stranded(self):
+        """backup id -> (host, when the host last reported) for every
+        backup in IN_FLIGHT_STATUSES on a cinder-backup host Cinder counts
+        as down: nothing moves such a backup, and no progress is sent."""
+        client = self._cinder()
+        down = {
+            service.host: service.updated_at or service.created_at
+            for service in client.services.list(binary=BACKUP_BINARY)
+            if service.state == 'down'
+        }
+        found = {}
+        for host, last_report in down.items():
+            for status in IN_FLIGHT_STATUSES:
+                # Cinder filters on any backup column for the admin role.
+                for backup in client.backups.list(
+                    detailed=False,
+                    search_opts={
+                        'all_tenants': 1, 'host': host, 'status': status
+                    },
+                ):  # fmt: skip
+                    found[backup.id] = (host, last_report)
+        return found
 
     def records(self):
         """Every backup but deleted ones, as BackupRecord, page by page;

@@ -56,7 +56,9 @@ DESCRIPTIONS = {
     'at each progress report while it is stalled, then 0 at the first '
     'report after it moves again: what a stalled-backup alarm watches. '
     'From the progress notifications carrying idle_seconds (the '
-    "wrapper's).",
+    "wrapper's), and polled for a create or restore whose cinder-backup "
+    'host Cinder counts as down: seconds since that host last reported '
+    '(sample metadata host names it).',
     ERROR.name: 'One per failed create, restore or delete. From '
     'backup.{create,delete,restore}.error.',
     STATUS.name: "Polled only: the backup's status as a number (available "

@@ -1,5 +1,6 @@
 """``backup.size``, ``backup``, ``backup.status`` and ``backup.stored.size``
-from polling, for every discovered backup.
+from polling, for every discovered backup; ``backup.idle`` for those a
+dead cinder-backup host left under way.
 
 They share the ``cinder_backups`` discovery (the polling manager lists the
 backups once per cycle for all) and produce the same meters, resource id,
@@ -10,9 +11,12 @@ Gnocchi metrics and a lost notification heals at the next poll.
 from ceilometer.polling import plugin_base
 from ceilometer.sample import Sample
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from ceilometer_backup.meter import meters
+from ceilometer_backup.meter.cinder import IN_FLIGHT_STATUSES, CinderBackups
 from ceilometer_backup.meter.gnocchi.stored import StoredSizes
+from ceilometer_backup.meter.metadata import metadata_value
 from ceilometer_backup.meter.tls import tls_failure
 
 LOG = logging.getLogger(__name__)
@@ -156,3 +160,62 @@ class BackupStoredSizePollster(_BackupPollster):
         if record.status in self.UNHELD_STATUSES:
             return None
         return self._held.get(record.id)
+
+
+class BackupStrandedPollster(_BackupPollster):
+    """``backup.idle`` of a create or restore whose cinder-backup host is
+    down: seconds since that host last reported to Cinder.
+
+    The wrapper's progress reports say how long a running operation has
+    moved nothing, but a host that died sends none, and Cinder leaves its
+    backups ``creating`` or ``restoring`` until it starts again or an
+    admin resets them. Sampled so, such a backup fires the stalled-backup
+    alarm as a stalled one does. Cinder is asked (its services, then the
+    backups of each host it counts as down) only in a cycle that lists a
+    backup under way, so a quiet cloud costs nothing more.
+    """
+
+    meter = meters.IDLE
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.cinder = CinderBackups(conf)
+        self._stranded = {}
+        self._now = None
+
+    def get_samples(self, manager, cache, resources):
+        resources = [r for r in resources if r.status in IN_FLIGHT_STATUSES]
+        if not resources:
+            return
+        try:
+            self._stranded = self.cinder.stranded()
+        except Exception as exc:
+            LOG.error(
+                'Could not ask Cinder at %(endpoint)s which backup hosts '
+                'are down: %(error)s. No %(meter)s of backups they left '
+                'under way this polling cycle.',
+                {
+                    'endpoint': self.cinder.endpoint(),
+                    'error': tls_failure(exc, self.conf, 'service_credentials')
+                    or exc,
+                    'meter': self.meter.name,
+                },
+            )
+            return
+        self._now = timeutils.utcnow()
+        yield from super().get_samples(manager, cache, resources)
+
+    def volume(self, record):
+        if record.id not in self._stranded:
+            return None
+        _, last_report = self._stranded[record.id]
+        since = self._now - timeutils.normalize_time(
+            timeutils.parse_isotime(last_report)
+        )
+        return round(max(since.total_seconds(), 0.0), 1)
+
+    def metadata(self, record):
+        metadata = record.metadata
+        host, _ = self._stranded[record.id]
+        metadata['host'] = metadata_value(host)
+        return metadata

@@ -9,8 +9,6 @@ loopback webhook. A module of its own: its agent must not share
 RabbitMQ's notification queue with test_aodh's.
 """
 
-import json
-import os
 import time
 
 import pytest
@@ -18,14 +16,13 @@ import pytest
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
 from testcloud.aodh import Aodh, Webhook
-from testcloud.ground import MIB, ROOT
+from testcloud.ground import MIB
 from testcloud.postgresql import PostgreSQL
 from testcloud.telemetry import Telemetry
 from tests.support import cinder_objects, config
 from tests.support.config import cinder_conf
 from tests.support.openstack_api import FakeOpenStack
 
-STALLED_ALARM = os.path.join(ROOT, 'etc', 'aodh', 'backup-stalled-alarm.json')
 IDLE_THRESHOLD = 4  # seconds, for the test; 900 as shipped
 
 
@@ -60,14 +57,7 @@ def watched(rabbitmq, tmp_path_factory):
 
 def test_a_stalled_backup_fires_the_stalled_backup_alarm(watched):
     aodh, hook, rabbitmq = watched
-    with open(STALLED_ALARM) as f:
-        body = json.load(f)
-    # As shipped, on the test's archive policy (one point a second) and
-    # time scale, notifying the webhook.
-    rule = body['gnocchi_aggregation_by_resources_threshold_rule']
-    rule.update(granularity=1, threshold=IDLE_THRESHOLD)
-    body.update(alarm_actions=[hook.url], ok_actions=[])
-    alarm_id = aodh.create_alarm(body)['alarm_id']
+    alarm_id = aodh.create_stalled_alarm(hook.url, IDLE_THRESHOLD)
     notifier = BackupNotifier.from_config(
         cinder_conf(
             url=rabbitmq.url,

@@ -9,9 +9,12 @@ does disable, and nothing enables again: the host the backup was made on
 stays disabled in this module's zone.
 """
 
+import time
+
 import pytest
 
-from testcloud.cinder import POSIX_BACKUP
+from testcloud.aodh import Webhook
+from testcloud.cinder import POSIX_BACKUP, SERVICE_DOWN_TIME
 from testcloud.cloud import sha256, wait_for
 
 pytestmark = pytest.mark.backup_stores('posix-pair')
@@ -34,6 +37,68 @@ def _host_of(cloud, started, backup_id):
         in cloud.cinder.log_text(h.service)
     ]
     return host
+
+
+IDLE_THRESHOLD = 4  # seconds: the stalled alarm's, for the test
+
+
+def test_a_host_lost_mid_backup_fires_the_stalled_alarm(cloud, openstack_aodh):
+    """cinder-backup SIGKILLed mid-backup and not started again, as when
+    its host is lost: Cinder leaves the backup ``creating`` and the host
+    sends no more progress; the central agent samples the backup's
+    backup.idle from when the host last reported to Cinder, which fires
+    the shipped stalled-backup alarm. The admin's reset of its state goes
+    to the other host of the zone, and reaches Gnocchi as it happens."""
+    with Webhook() as hook:
+        alarm_id = openstack_aodh.create_stalled_alarm(
+            hook.url, IDLE_THRESHOLD
+        )
+        _, backup = cloud.backup_under_way('lost')
+        lost = _host_of(cloud, 'Create backup started', backup.id)
+        (other,) = [h for h in cloud.cinder.hosts_of(STORE) if h is not lost]
+        try:
+            cloud.cinder.stop_service(lost.service, kill=True)
+            lost_at = time.time()
+            (fired,) = hook.wait(1, timeout=120)
+            assert fired['alarm_id'] == alarm_id
+            assert fired['current'] == 'alarm'
+            assert cloud.admin.backups.get(backup.id).status == 'creating'
+            polled = [
+                s['volume']
+                for s in cloud.samples(backup.id, 'backup.idle')
+                if s['resource_metadata'].get('host') == lost.host
+            ]
+            # From the host's last report: at least Cinder's
+            # service_down_time before, at most the time since it was lost
+            # and one report interval.
+            assert polled, 'sampled, naming the lost host'
+            assert all(
+                SERVICE_DOWN_TIME <= idle <= time.time() - lost_at + 3
+                for idle in polled
+            ), polled
+            cloud.admin.backups.reset_state(backup.id, 'error')
+
+            reset = cloud.reset_metered(backup.id, 'error')
+            assert reset['resource_metadata']['host'] == other.host
+
+            def polled_in_error():
+                return [
+                    s['timestamp']
+                    for s in cloud.samples(backup.id, 'backup.status')
+                    if s['resource_metadata']['status'] == 'error'
+                ]
+
+            # In error, it is no longer idle: a cycle that polled it so
+            # sampled no backup.idle.
+            after = min(wait_for(polled_in_error))
+            assert not [
+                s
+                for s in cloud.samples(backup.id, 'backup.idle')
+                if s['timestamp'] >= after
+            ]
+        finally:
+            cloud.cinder.restart_backup(host=lost)
+        cloud.delete(backup.id)
 
 
 def test_made_on_one_host_restored_on_the_other_is_one_backup(cloud):

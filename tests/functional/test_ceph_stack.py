@@ -16,14 +16,13 @@ import time
 
 import pytest
 
-from testcloud.aodh import Aodh, Webhook
+from testcloud.aodh import Webhook
 from testcloud.ceph import sha256, write_random
 from testcloud.cloud import wait_for
-from testcloud.ground import MIB, ROOT
+from testcloud.ground import MIB
 from tests.support.recorders import listening
 
 CEPH = 'cinder.backup.drivers.ceph.CephBackupDriver'
-STALLED_ALARM = os.path.join(ROOT, 'etc', 'aodh', 'backup-stalled-alarm.json')
 DATA_MIB = 400
 # librbd's QoS on the volume: a 400 MiB export lasts about 8 s, longer
 # than the alarm's threshold.
@@ -44,31 +43,12 @@ def cloud(openstack):
 
 
 @pytest.fixture(scope='module')
-def aodh(cloud, tmp_path_factory):
-    """Aodh on the cloud: its listener takes the agent's backup events,
-    its evaluator reads the cloud's Gnocchi."""
-    aodh = Aodh(
-        str(tmp_path_factory.mktemp('aodh')),
-        cloud.rabbitmq.url,
-        gnocchi=cloud.telemetry.gnocchi.credentials(),
-    )
-    try:
-        aodh.start()
-        yield aodh
-    finally:
-        aodh.stop()
-
-
-@pytest.fixture(scope='module')
-def stalled_alarm(aodh):
-    """The shipped alarm on the test's time scale, notifying a webhook."""
+def stalled_alarm(openstack_aodh):
     with Webhook() as hook:
-        with open(STALLED_ALARM) as f:
-            body = json.load(f)
-        rule = body['gnocchi_aggregation_by_resources_threshold_rule']
-        rule.update(granularity=1, threshold=IDLE_THRESHOLD)
-        body.update(alarm_actions=[hook.url], ok_actions=[])
-        yield aodh, aodh.create_alarm(body)['alarm_id'], hook
+        alarm_id = openstack_aodh.create_stalled_alarm(
+            hook.url, IDLE_THRESHOLD
+        )
+        yield openstack_aodh, alarm_id, hook
 
 
 def _rbd_volume(cloud, data_extents):
@@ -214,7 +194,10 @@ def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(
     assert done.status == 'available', 'it resumes with the OSD'
 
 
-def test_every_backup_cinder_fails_is_one_error_and_alarmed(cloud, aodh):
+def test_every_backup_cinder_fails_is_one_error_and_alarmed(
+    cloud, openstack_aodh
+):
+    aodh = openstack_aodh
     """Last in the module: it kills cinder-backup and takes its writes.
 
     Cinder fails a backup operation four ways here: a volume

@@ -344,21 +344,8 @@ def test_an_admins_status_reset_reaches_gnocchi_as_it_happens(cloud):
     cloud.admin.backups.reset_state(backup, 'error')
     cloud.wait(lambda: cloud.tenant.backups.get(backup.id), 'error')
 
-    def metered():
-        resets = [
-            s
-            for s in cloud.samples(backup.id, 'backup.size')
-            if s['resource_metadata'].get('event_type')
-            == 'backup.reset_status.end'
-        ]
-        assert resets, 'not metered yet'
-        (reset,) = resets
-        assert reset['resource_metadata']['status'] == 'error'
-        assert reset['volume'] == backup.size
-        resource = cloud.gnocchi.resource.get('volume_backup', backup.id)
-        assert resource['status'] == 'error'
-
-    wait_for(metered)
+    reset = cloud.reset_metered(backup.id, 'error')
+    assert reset['volume'] == backup.size
 
 
 def test_rabbitmq_restarted_during_a_backup(cloud):
