@@ -107,6 +107,23 @@ publisher_opts = [
         'fit is dropped with one ERROR line giving its sample count. A '
         'backup sample takes about 1 KiB.',
     ),
+    cfg.IntOpt(
+        'outage_minutes',
+        default=60,
+        min=0,
+        help='The Gnocchi outage, in minutes, after which every backup '
+        'measure kept in the spools of several notification agents is '
+        'still aggregated. Gnocchi drops a measure older than the newest '
+        'block it has processed for its metric, less the archive '
+        "policy's back window, and each agent replays its spool on its own "
+        'schedule. Read by "ceilometer-backup upgrade", which maps the '
+        'backup meters to the default archive policy (and backup.idle to '
+        'its own) with a back window this long (plus the minute a spool '
+        'may wait between two tries), as new policies named '
+        '<policy>-back-window-<blocks>; metrics made before keep theirs. '
+        '0: the policies as they are (enough with one notification '
+        'agent).',
+    ),
 ]
 
 

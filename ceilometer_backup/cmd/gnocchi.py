@@ -23,6 +23,7 @@ from gnocchiclient import exceptions as gnocchi_exc
 from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup import contract as c
+from ceilometer_backup import opts
 from ceilometer_backup.cmd import CommandFailed
 from ceilometer_backup.meter import meters, tls
 from ceilometer_backup.meter.gnocchi import schema
@@ -260,6 +261,8 @@ def deploy_files(conf):
     as the deployment names them (the file name its option gives).
     """
 
+    opts.register_publisher_opts(conf)
+
     def current(option_value, name):
         # As Ceilometer loads them: the path, the config dirs, the package.
         return declarative.load_definitions(
@@ -273,13 +276,22 @@ def deploy_files(conf):
     # concerns backups is replaced.
     resources_file = resources_definition_file_of(pipeline)
     resources = current(resources_file, 'gnocchi_resources.yaml')
+    try:
+        resources = schema.gnocchi_resources(
+            resources, conf[opts.PUBLISHER_GROUP].outage_minutes
+        )
+    except ValueError as exc:
+        raise CommandFailed(
+            f'{resources_file}: {exc}; define it there, or set '
+            f'[{opts.PUBLISHER_GROUP}] outage_minutes = 0'
+        ) from exc
     with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
         meter_definitions = f.read()
     with open(shipped_file('ceilometer', 'polling.yaml')) as f:
         polling = f.read()
     name = os.path.basename
     return {
-        name(resources_file): _dump(schema.gnocchi_resources(resources)),
+        name(resources_file): _dump(resources),
         name(conf.event.definitions_cfg_file): _dump(
             event_definitions(
                 current(

@@ -24,6 +24,7 @@ from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.emitter.notification import BackupNotifier
+from ceilometer_backup.meter.gnocchi import schema
 from testcloud.ceilometer_services import distinct_samples
 from testcloud.cloud import wait_for
 from testcloud.gnocchi import counts_by_resource, measure_counts
@@ -235,10 +236,10 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
 # block Gnocchi aggregates in.
 BLOCK = 5
 HOSTS_OUTAGE = 4 * BLOCK
-# What the operations page recommends: the outage in blocks, plus one; and
-# two more, for the seconds a loaded machine adds to the time measures
-# spend in a spool (a slow report loop, a slow stop of gnocchi-api).
-BACK_WINDOW = HOSTS_OUTAGE // BLOCK + 1 + 2
+# What ceilometer-backup upgrade gives a policy for that outage.
+BACK_WINDOW = schema.back_window(
+    {'definition': [{'granularity': f'{BLOCK}s'}]}, HOSTS_OUTAGE
+)
 # Where the notifier sends and the agents take from (oslo.messaging's
 # default topic, at the info priority).
 NOTIFICATIONS_QUEUE = 'notifications.info'
@@ -281,8 +282,9 @@ def test_two_hosts_spooling_through_an_outage_lose_nothing_in_the_back_window(
     hosts that notice on their own schedules are. Gnocchi drops A's
     measures older than B's newest block less the back window (without
     one, runs here lost 48 to 104 of about 160, or none when the broker
-    gave A no message older than B's newest block): with one covering the
-    outage, nothing is lost."""
+    gave A no message older than B's newest block): with the one
+    ``ceilometer-backup upgrade`` gives a policy for that outage, nothing
+    is lost."""
     telemetry = two_hosts
     client = telemetry.client
     host_a, host_b = telemetry.notifications

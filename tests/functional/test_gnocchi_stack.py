@@ -180,6 +180,18 @@ def test_backup_metered_in_gnocchi_end_to_end(stack):
     log = stack['notification'].log_text()
     assert 'is not handled by Gnocchi' not in log
     assert os.path.exists(stack['notification'].samples_file)
+    # The publisher made the policies of upgrade's mapping, each with the
+    # back window of an hour's outage in 5-minute blocks (this agent's
+    # archive_policy option puts its metrics on another).
+    policies = {p['name']: p for p in client.archive_policy.list()}
+    for name in (
+        'ceilometer-low-back-window-14',
+        'ceilometer-backup-low-max-back-window-14',
+    ):
+        assert policies[name]['back_window'] == 14
+        assert [d['granularity'] for d in policies[name]['definition']] == [
+            '0:05:00'
+        ]
 
 
 def _notify(stack, raw, *events, **extra):

@@ -1,6 +1,6 @@
 """What a backup is in Gnocchi: the ``volume_backup`` resource type, its
 attributes, the mapping that routes every backup meter to it, and the
-archive policy of ``backup.idle``.
+archive policies of the backup meters.
 
 Stock Ceilometer files ``backup.size`` under the ``volume`` resource type,
 with one attribute, and never ends it when the backup is deleted. Here a
@@ -10,11 +10,14 @@ the publisher, the pollster and the operator's ``upgrade``.
 """
 
 import copy
+import math
+import re
 
 from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup import contract as c
 from ceilometer_backup.meter import meters
+from ceilometer_backup.meter.gnocchi.outbox import RETRY_MAX
 
 RESOURCE_TYPE = 'volume_backup'
 # The attribute (and sample metadata key) holding what the backup's create
@@ -73,13 +76,79 @@ MAPPING = {
 }
 
 
-def gnocchi_resources(stock):
+# The archive policy of metrics whose mapping names none, where
+# gnocchi_resources.yaml does not say (as Ceilometer's publisher reads it).
+DEFAULT_ARCHIVE_POLICY = 'ceilometer-low'
+_SECONDS_OF_UNIT = {
+    '': 1, 's': 1, 'sec': 1, 'second': 1,
+    'min': 60, 'minute': 60, 'h': 3600, 'hour': 3600, 'd': 86400, 'day': 86400,
+}  # fmt: skip
+
+
+def _seconds(granularity):
+    """Seconds of a granularity as an archive policy writes it: ``5
+    minutes``, ``1 hour``, ``5min``, ``300``."""
+    match = re.fullmatch(
+        r'\s*(\d+(?:\.\d+)?)\s*([a-z]*?)s?\s*', str(granularity).lower()
+    )
+    if not match or match.group(2) not in _SECONDS_OF_UNIT:
+        raise ValueError(f'not a granularity: {granularity!r}')
+    return float(match.group(1)) * _SECONDS_OF_UNIT[match.group(2)]
+
+
+def back_window(policy, outage_seconds):
+    """The back window, in blocks of ``policy`` (its largest granularity),
+    that keeps the measures a notification agent sends ``outage_seconds``
+    late from its spool: Gnocchi drops a measure older than the block of
+    the newest one it has processed for the metric, less the back window,
+    and several agents replay their spools in no order across hosts. The
+    outage, the longest wait of a spool's sender between two tries, and
+    the block the outage began in."""
+    block = max(_seconds(d['granularity']) for d in policy['definition'])
+    return math.ceil((outage_seconds + RETRY_MAX) / block) + 1
+
+
+def _with_back_window(policy, outage_minutes):
+    blocks = back_window(policy, outage_minutes * 60)
+    return dict(
+        copy.deepcopy(policy),
+        name=f'{policy["name"]}-back-window-{blocks}',
+        back_window=blocks,
+    )
+
+
+def gnocchi_resources(stock, outage_minutes=0):
     """Stock mapping, with backups moved onto their own resource type, and
-    the archive policy of backup.idle."""
+    the archive policies of the backup meters: with ``outage_minutes``,
+    the default policy (and backup.idle's) with a back window for a
+    Gnocchi outage that long."""
     merged = copy.deepcopy(stock)
     policies = merged.setdefault('archive_policies', [])
-    if IDLE_ARCHIVE_POLICY['name'] not in {p['name'] for p in policies}:
-        policies.append(copy.deepcopy(IDLE_ARCHIVE_POLICY))
+    mapping = copy.deepcopy(MAPPING)
+    idle = IDLE_ARCHIVE_POLICY
+    added = []
+    if outage_minutes:
+        default = merged.get('archive_policy_default', DEFAULT_ARCHIVE_POLICY)
+        named = {p['name']: p for p in policies}
+        if default not in named:
+            raise ValueError(
+                f'the default archive policy {default} is not defined in '
+                'gnocchi_resources.yaml: a back window cannot be added to it'
+            )
+        kept = _with_back_window(named[default], outage_minutes)
+        idle = _with_back_window(idle, outage_minutes)
+        mapping['metrics'] = {
+            name: {'archive_policy_name': kept['name']}
+            for name in mapping['metrics']
+        }
+        mapping['metrics'][meters.IDLE.name] = {
+            'archive_policy_name': idle['name']
+        }
+        added.append(kept)
+    added.append(idle)
+    for policy in added:
+        if policy['name'] not in {p['name'] for p in policies}:
+            policies.append(copy.deepcopy(policy))
     resources = [
         r for r in merged['resources'] if r['resource_type'] != RESOURCE_TYPE
     ]
@@ -92,7 +161,7 @@ def gnocchi_resources(stock):
             resource['metrics'] = [
                 m for m in metrics if m not in STOCK_BACKUP_METERS
             ]
-    resources.append(copy.deepcopy(MAPPING))
+    resources.append(mapping)
     merged['resources'] = resources
     return merged
 

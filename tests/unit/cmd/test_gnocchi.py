@@ -132,24 +132,11 @@ def test_deploy_files_are_written_once(tmp_path):
     assert gnocchi.write_files(gnocchi.deploy_files(conf), tmp_path) == []
 
 
-def test_upgrade_keeps_the_operators_own_mapping_entries(tmp_path):
-    """Built on the mapping the pipeline's publisher loads, not on the
-    packaged one: only what concerns backups changes."""
-    mapping = _stock('gnocchi_resources.yaml')
-    mapping['archive_policies'].append(
-        {'name': 'site-policy', 'aggregation_methods': ['max'],
-         'back_window': 0, 'definition': [{'granularity': '1 hour'}]}
-    )  # fmt: skip
-    mapping['resources'].append(
-        {'resource_type': 'appliance', 'metrics': {'appliance.load': None}}
-    )
-    volume = next(
-        r for r in mapping['resources'] if r['resource_type'] == 'volume'
-    )
-    volume['metrics']['volume.site.iops'] = None
-    path = tmp_path / 'site_resources.yaml'
+def _published_with(path, mapping):
+    """Ceilometer's configuration, its pipeline publishing to Gnocchi with
+    ``mapping`` written at ``path``."""
     path.write_text(yaml.safe_dump(mapping))
-    pipeline = tmp_path / 'pipeline.yaml'
+    pipeline = path.parent / 'pipeline.yaml'
     pipeline.write_text(
         yaml.safe_dump(
             {
@@ -168,6 +155,26 @@ def test_upgrade_keeps_the_operators_own_mapping_entries(tmp_path):
     )
     conf = config.ceilometer_conf()
     conf.set_override('pipeline_cfg_file', str(pipeline))
+    return conf
+
+
+def test_upgrade_keeps_the_operators_own_mapping_entries(tmp_path):
+    """Built on the mapping the pipeline's publisher loads, not on the
+    packaged one: only what concerns backups changes."""
+    mapping = _stock('gnocchi_resources.yaml')
+    mapping['archive_policies'].append(
+        {'name': 'site-policy', 'aggregation_methods': ['max'],
+         'back_window': 0, 'definition': [{'granularity': '1 hour'}]}
+    )  # fmt: skip
+    mapping['resources'].append(
+        {'resource_type': 'appliance', 'metrics': {'appliance.load': None}}
+    )
+    volume = next(
+        r for r in mapping['resources'] if r['resource_type'] == 'volume'
+    )
+    volume['metrics']['volume.site.iops'] = None
+    path = tmp_path / 'site_resources.yaml'
+    conf = _published_with(path, mapping)
     files = gnocchi.deploy_files(conf)
     # Named as the deployment names them, for the publisher to load.
     assert {'site_resources.yaml', 'pipeline.yaml'} <= set(files)
@@ -185,6 +192,25 @@ def test_upgrade_keeps_the_operators_own_mapping_entries(tmp_path):
     assert gnocchi.resources_definition_file_of({'sinks': []}) == (
         'gnocchi_resources.yaml'
     )
+
+
+def test_upgrade_names_the_file_whose_default_policy_it_cannot_extend(
+    tmp_path,
+):
+    mapping = dict(
+        _stock('gnocchi_resources.yaml'), archive_policy_default='gold'
+    )
+    path = tmp_path / 'site_resources.yaml'
+    conf = _published_with(path, mapping)
+    with pytest.raises(CommandFailed) as failed:
+        gnocchi.deploy_files(conf)
+    assert str(path) in str(failed.value)
+    assert 'gold is not defined' in str(failed.value)
+    assert 'outage_minutes = 0' in str(failed.value)
+    # Without a back window, the policies stay as they are.
+    conf.set_override('outage_minutes', 0, 'backup_gnocchi')
+    merged = yaml.safe_load(gnocchi.deploy_files(conf)['site_resources.yaml'])
+    assert not [p for p in merged['archive_policies'] if p['back_window']]
 
 
 def _source(name, meters, *sinks):

@@ -1,6 +1,7 @@
 """What a backup is in Gnocchi: the mapping as Ceilometer's own publisher
 loads it, and the resource type as the operator's upgrade makes it."""
 
+import pytest
 import yaml
 from ceilometer.publisher import gnocchi as gnocchi_publisher
 from ceilometer.sample import Sample
@@ -75,6 +76,57 @@ def test_the_mapping_loads_in_ceilometers_gnocchi_publisher(tmp_path):
         'is_incremental': True,
         'host': 'h',
     }
+
+
+def test_a_back_window_covers_the_outage_the_senders_wait_and_a_block():
+    low, high = (
+        p
+        for p in _stock('gnocchi_resources.yaml')['archive_policies']
+        if p['name'] in ('ceilometer-low', 'ceilometer-high')
+    )
+    # 61 minutes in 5-minute blocks, and one.
+    assert schema.back_window(low, 3600) == 14
+    # Blocks of the largest granularity: an hour.
+    assert schema.back_window(high, 3600) == 3
+    # 80 s in 5-second blocks, and one.
+    assert schema.back_window({'definition': [{'granularity': 5}]}, 20) == 17
+
+
+def test_with_an_outage_every_backup_meter_has_a_back_window(tmp_path):
+    merged = schema.gnocchi_resources(_stock('gnocchi_resources.yaml'), 60)
+    assert schema.gnocchi_resources(merged, 60) == merged
+    path = tmp_path / 'gnocchi_resources.yaml'
+    path.write_text(yaml.safe_dump(merged))
+    load = gnocchi_publisher.GnocchiPublisher._load_definitions
+    definitions, policies = load(config.ceilometer_conf(), None, str(path))
+    (backup,) = [
+        d for d in definitions if d.cfg['resource_type'] == 'volume_backup'
+    ]
+    by_name = {p['name']: p for p in policies}
+    for name, extra in backup.metrics.items():
+        policy = by_name[extra['archive_policy_name']]
+        assert policy['back_window'] == 14, name
+        # The granularity the alarms and the rating read stays.
+        assert policy['definition'] == [
+            {'granularity': '5 minutes', 'timespan': '30 days'}
+        ]
+    idle = by_name[backup.metrics['backup.idle']['archive_policy_name']]
+    assert 'max' in idle['aggregation_methods']
+    # Other resource types keep theirs.
+    (volume,) = [d for d in definitions if d.cfg['resource_type'] == 'volume']
+    assert volume.metrics['volume.size']['archive_policy_name'] == (
+        'ceilometer-low'
+    )
+
+
+def test_a_default_policy_it_cannot_read_is_refused():
+    stock = dict(
+        _stock('gnocchi_resources.yaml'), archive_policy_default='gold'
+    )
+    with pytest.raises(ValueError, match='gold is not defined'):
+        schema.gnocchi_resources(stock, 60)
+    with pytest.raises(ValueError, match='not a granularity'):
+        schema.back_window({'definition': [{'granularity': 'soon'}]}, 60)
 
 
 def test_resource_type_created_then_nothing_to_do():
