@@ -73,3 +73,12 @@ def backup_events(backups, **fields):
                     (f'backup.{op}.end', dict(payload, duration=2.0))
                 )
     return events
+
+
+def wait_for_metricd(client, timeout=900):
+    """Until Gnocchi has no measure left to process."""
+    deadline = time.monotonic() + timeout
+    while client.status.get()['storage']['summary']['measures']:
+        if time.monotonic() > deadline:
+            raise TimeoutError('metricd did not catch up')
+        time.sleep(0.2)

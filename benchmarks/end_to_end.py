@@ -44,7 +44,11 @@ import oslo_messaging
 import yaml
 from ceilometer.meter.notifications import ProcessMeterNotifications
 
-from benchmarks.common import backup_events, describe_machine
+from benchmarks.common import (
+    backup_events,
+    describe_machine,
+    wait_for_metricd,
+)
 from ceilometer_backup.cmd import gnocchi
 from ceilometer_backup.meter.sample import BackupNotifications
 from testcloud import servers
@@ -343,14 +347,6 @@ def measure(stack, run, notifications, workdir, stock_bindir):
         metrics / backups if metrics else None,
         lag,
     )
-
-
-def wait_for_metricd(client, timeout=900):
-    deadline = time.monotonic() + timeout
-    while client.status.get()['storage']['summary']['measures']:
-        if time.monotonic() > deadline:
-            raise TimeoutError('metricd did not catch up')
-        time.sleep(1)
 
 
 def label(run):

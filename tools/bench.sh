@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs the six benchmarks of doc/source/benchmarks.md on a fresh Debian 12
+# Runs the eight benchmarks of doc/source/benchmarks.md on a fresh Debian 12
 # machine, as root: installs what tools/test.sh does, a stock Ceilometer
 # 27.0.0 without this plugin in .venv-stock among it (benchmark 4's
 # baseline: Ceilometer loads every sample endpoint installed). Not tests:
@@ -14,6 +14,7 @@ bash tools/provision.sh test-requirements.txt
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.progress_traffic
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.pollster_scale
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.stored_scale
+.venv/bin/python -W ignore::DeprecationWarning -m benchmarks.back_window_cost
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.backup_cost
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.backup_cost --ceph
 .venv/bin/python -W ignore::DeprecationWarning -m benchmarks.rbd_watch_cost
