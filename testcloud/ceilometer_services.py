@@ -111,10 +111,12 @@ class NotificationAgent(_Agent):
         record=True,
         bindir=None,
         host='functional-agent',
+        on=None,
     ):
         """Publishes to ``publishers``, and unless ``record`` is false to
         ``samples.json`` in workdir. ``bindir`` holds the agent's console
-        script when it is not this environment's (a stock Ceilometer)."""
+        script when it is not this environment's (a stock Ceilometer);
+        ``on``: the testcloud.hosts Host it runs on."""
         self.host = host
         self.samples_file = os.path.join(workdir, 'samples.json')
         # Where backup-gnocchi:// keeps what Gnocchi cannot take yet.
@@ -143,6 +145,7 @@ meter_definitions_dirs = {meters_dir}
 meter_definitions_dirs = {STOCK_METERS_DIR}
 {extra}""",
             bindir,
+            on,
         )
 
     def samples(self):

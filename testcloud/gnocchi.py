@@ -31,14 +31,21 @@ from testcloud.ground import service_credentials
 class Gnocchi(servers.Service):
     venv_name = 'gnocchi'
 
-    def __init__(self, workdir, indexer_url, tls=None, keystone=None):
+    def __init__(
+        self, workdir, indexer_url, tls=None, keystone=None, address=None
+    ):
+        """``address``: where the API listens (a testcloud.hosts Network's
+        for its hosts to reach; loopback by default)."""
         servers.require('Gnocchi', self.bin('gnocchi-api'))
+        if tls and address:
+            raise ValueError('Gnocchi on HTTPS listens on loopback only')
         self.workdir = workdir
         self.indexer_url = indexer_url
         self.port = servers.free_port()
         self.tls = tls
         self.keystone = keystone
-        self.url = f'{"https" if tls else "http"}://127.0.0.1:{self.port}'
+        self.address = address or '127.0.0.1'
+        self.url = f'{"https" if tls else "http"}://{self.address}:{self.port}'
         self.conf = os.path.join(workdir, 'gnocchi.conf')
         self.log = os.path.join(workdir, 'gnocchi.out')
         os.makedirs(os.path.join(workdir, 'storage'), exist_ok=True)
@@ -49,7 +56,7 @@ log_file = {workdir}/gnocchi.log
 coordination_url = file://{workdir}/locks
 [api]
 auth_mode = {'keystone' if keystone else 'basic'}
-host = 127.0.0.1
+host = {self.address}
 port = {self.port}
 [indexer]
 url = {indexer_url}
@@ -123,7 +130,7 @@ workers = 1
             self.api = self._https_api()
         else:
             self.api = self._run('gnocchi-api')
-        servers.wait_for_port(self.port, self.api, 60)
+        servers.wait_for_port(self.port, self.api, 60, self.address)
         deadline = time.monotonic() + 60
         while True:
             try:

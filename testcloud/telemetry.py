@@ -50,6 +50,8 @@ class Telemetry(servers.Service):
         tls=None,
         keystone=None,
         notification_agents=1,
+        network=None,
+        transport_url=None,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
@@ -65,7 +67,12 @@ class Telemetry(servers.Service):
         behind that Keystone, the agents its ``ceilometer`` user;
         ``notification_agents``: how many ``ceilometer-agent-notification``
         hosts share the notifications, each with a spool of its own
-        (``notifications``; ``notification`` is the first)."""
+        (``notifications``; ``notification`` is the first); ``network``:
+        a testcloud.hosts Network, each notification agent then on a host
+        of its own (``controller-N``), Gnocchi on the network's address;
+        ``transport_url``: the agents' (a user of ``rabbitmq`` that may
+        come from the hosts), else ``rabbitmq.url``."""
+        transport_url = transport_url or rabbitmq.url
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
         self.alarm_events = alarm_events
@@ -78,6 +85,7 @@ class Telemetry(servers.Service):
             postgresql.database_url('gnocchi'),
             tls=tls,
             keystone=keystone,
+            address=network.address if network else None,
         )
         publisher = PUBLISHER.format(
             etc=self.etc,
@@ -88,7 +96,7 @@ class Telemetry(servers.Service):
         self.notifications = [
             NotificationAgent(
                 str(root / ('notification' + (f'-{n}' if n else ''))),
-                rabbitmq.url,
+                transport_url,
                 publishers=[publisher],
                 pipelines=('meter', 'event'),
                 meters_dir=str(self.etc / 'meters.d'),
@@ -98,13 +106,14 @@ class Telemetry(servers.Service):
 definitions_cfg_file = {self.etc}/event_definitions.yaml
 {self.gnocchi.credentials()}{rabbitmq.client_options}""",
                 host=f'controller-{n + 1}',
+                on=network.add(f'controller-{n + 1}') if network else None,
             )
             for n in range(notification_agents)
         ]
         self.notification = self.notifications[0]
         self.poller = PollingAgent(
             str(root / 'polling'),
-            rabbitmq.url,
+            transport_url,
             credentials
             + polling
             + self.gnocchi_reader()

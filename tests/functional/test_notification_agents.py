@@ -1,12 +1,13 @@
 """Three ``ceilometer-agent-notification`` hosts on one broker, as on three
 controllers: they consume the same queues, each publishing to
-``backup-gnocchi://`` with a spool of its own. Gnocchi's ``count`` says how
-many measures it holds of each backup's metrics, the agents' second
-publisher (a file each) what they published.
+``backup-gnocchi://`` with a spool of its own. Each controller is a host of
+its own (a network namespace, testcloud.hosts); RabbitMQ and gnocchi-api
+listen on the bridge's address, as on a management network. Gnocchi's
+``count`` says how many measures it holds of each backup's metrics, the
+agents' second publisher (a file each) what they published.
 """
 
-import os
-import signal
+import contextlib
 import time
 import uuid
 
@@ -18,7 +19,9 @@ from testcloud.ceilometer_services import distinct_samples
 from testcloud.cloud import wait_for
 from testcloud.gnocchi import counts_by_resource
 from testcloud.ground import MIB
+from testcloud.hosts import Network
 from testcloud.postgresql import PostgreSQL
+from testcloud.rabbitmq import RabbitMQ
 from testcloud.telemetry import ARCHIVE_POLICY, Telemetry
 from tests.support import config
 from tests.support.messages import send_volume_exists, volume_notifier
@@ -33,33 +36,49 @@ GRANULARITY = 1  # ARCHIVE_POLICY's
 
 
 @pytest.fixture(scope='module')
-def telemetry(rabbitmq, tmp_path_factory):
-    with (
-        PostgreSQL() as database,
-        FakeOpenStack() as api,
-        Telemetry(
-            tmp_path_factory.mktemp('three-agents'),
-            rabbitmq,
-            database,
-            config.credentials(api),
-            notification_agents=3,
-        ) as telemetry,
-    ):
-        yield telemetry
+def controllers(tmp_path_factory):
+    """(Telemetry, the transport URL its hosts reach RabbitMQ by)."""
+    root = tmp_path_factory.mktemp('three-agents')
+    with contextlib.ExitStack() as stack:
+        network = stack.enter_context(Network())
+        (root / 'rabbitmq').mkdir()
+        broker = stack.enter_context(
+            RabbitMQ(str(root / 'rabbitmq'), address=network.address)
+        )
+        # RabbitMQ's guest may only come from loopback.
+        url = broker.add_user(
+            'ceilometer', 'ceilometer-Passw0rd', '.*', '.*', '.*'
+        )
+        database = stack.enter_context(PostgreSQL())
+        api = stack.enter_context(FakeOpenStack())
+        telemetry = stack.enter_context(
+            Telemetry(
+                root,
+                broker,
+                database,
+                config.credentials(api),
+                notification_agents=3,
+                network=network,
+                transport_url=url,
+            )
+        )
+        yield telemetry, url
 
 
 def test_three_agents_one_killed_mid_stream_lose_nothing_end_each_once(
-    telemetry, rabbitmq
+    controllers,
 ):
     """Backups created with progress, a third of them deleted, the
-    messages shared by three agents; one agent SIGKILLed halfway, any
-    message it had not acknowledged going to the other two. Every sample an
-    agent published is counted in Gnocchi, every deleted backup's
-    resource is ended, no other is."""
+    messages shared by three agents; one controller killed whole halfway
+    (its link down, every process in it SIGKILLed), any message its agent
+    had not acknowledged going to the other two. Every sample an agent
+    published is counted in Gnocchi, every deleted backup's resource is
+    ended, no other is."""
+    telemetry, url = controllers
     assert ARCHIVE_POLICY['definition'][0]['granularity'] == '1s'
     notifier = BackupNotifier.from_config(
         config.cinder_conf(
-            url=rabbitmq.url, driver='messagingv2', progress_every_objects=1
+            url=url, driver='messagingv2', progress_every_objects=1
         ),
         'node-1',
     )
@@ -68,7 +87,7 @@ def test_three_agents_one_killed_mid_stream_lose_nothing_end_each_once(
     ]
     deleted = {raw['id'] for raw in raws[::3]}
     killed = telemetry.notifications[2]
-    _until_each_consumes(telemetry.notifications, rabbitmq)
+    _until_each_consumes(telemetry.notifications, url)
     for n, raw in enumerate(raws):
         backup = notified_backup(raw)
         with notifier.operation(None, backup, c.CREATE) as op:
@@ -79,7 +98,12 @@ def test_three_agents_one_killed_mid_stream_lose_nothing_end_each_once(
                 pass
         notifier.flush()
         if n == BACKUPS // 2:
-            os.killpg(killed.process.pid, signal.SIGKILL)
+            # Killed first: the kernel closes its connections, and
+            # RabbitMQ gives its unacknowledged messages to the others at
+            # once (a host that loses power: after the heartbeat timeout,
+            # 60 s by default).
+            killed.on.kill()
+            killed.on.cut()
             killed.process.wait(10)
         time.sleep(0.2)
     wanted = {raw['id'] for raw in raws}
@@ -135,10 +159,10 @@ def test_three_agents_one_killed_mid_stream_lose_nothing_end_each_once(
         assert 'Traceback' not in agent.log_text(), agent.log
 
 
-def _until_each_consumes(agents, rabbitmq, timeout=60):
+def _until_each_consumes(agents, url, timeout=60):
     """Stock volume notifications, one at a time, until each agent has
     published one: each then takes its share of what follows."""
-    notifier = volume_notifier(rabbitmq.url)
+    notifier = volume_notifier(url)
     sent = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
