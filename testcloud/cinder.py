@@ -600,6 +600,8 @@ class BackupHost:
         return [self.conf, self.snippet if metered else self.unmetered]
 
     def write(self):
+        if self.store == 's3':
+            self.s3_keys = self.cinder.keystone.ec2_credentials('cinder')
         with open(self.conf, 'w') as f:
             f.write(
                 f"""[DEFAULT]
@@ -634,7 +636,6 @@ backup_ceph_pool = backups
 progress_every_seconds = 1
 """
         if self.store == 's3':
-            self.s3_keys = self.cinder.keystone.ec2_credentials('cinder')
             access, secret = self.s3_keys
             # As devstack's s3_swift: Swift's S3 API, EC2 credentials of
             # Cinder's service user (its project's account holds every
