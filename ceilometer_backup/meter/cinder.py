@@ -250,10 +250,11 @@ class CinderBackups:
         backup in IN_FLIGHT_STATUSES on a cinder-backup host Cinder counts
         as down: nothing moves such a backup, and no progress is sent."""
         client = self._cinder()
+        # A service that never reported has no time to count from.
         down = {
-            service.host: service.updated_at or service.created_at
+            service.host: service.updated_at
             for service in client.services.list(binary=BACKUP_BINARY)
-            if service.state == 'down'
+            if service.state == 'down' and getattr(service, 'updated_at', None)
         }
         found = {}
         for host, last_report in down.items():

@@ -50,15 +50,25 @@ def test_a_host_lost_mid_backup_fires_the_stalled_alarm(cloud, openstack_aodh):
     the shipped stalled-backup alarm. The admin's reset of its state goes
     to the other host of the zone, and reaches Gnocchi as it happens."""
     with Webhook() as hook:
-        alarm_id = openstack_aodh.create_stalled_alarm(
-            hook.url, IDLE_THRESHOLD
-        )
         _, backup = cloud.backup_under_way('lost')
         lost = _host_of(cloud, 'Create backup started', backup.id)
         (other,) = [h for h in cloud.cinder.hosts_of(STORE) if h is not lost]
         try:
             cloud.cinder.stop_service(lost.service, kill=True)
             lost_at = time.time()
+
+            def down():
+                (service,) = cloud.admin.services.list(
+                    host=lost.host, binary='cinder-backup'
+                )
+                assert service.state == 'down'
+
+            wait_for(down, timeout=SERVICE_DOWN_TIME + 60)
+            # Made now, it fires on the agent's samples, not on a stall
+            # the wrapper reported before the host was lost.
+            alarm_id = openstack_aodh.create_stalled_alarm(
+                hook.url, IDLE_THRESHOLD
+            )
             (fired,) = hook.wait(1, timeout=120)
             assert fired['alarm_id'] == alarm_id
             assert fired['current'] == 'alarm'
@@ -82,15 +92,16 @@ def test_a_host_lost_mid_backup_fires_the_stalled_alarm(cloud, openstack_aodh):
             assert reset['resource_metadata']['host'] == other.host
 
             def polled_in_error():
-                return [
+                return {
                     s['timestamp']
                     for s in cloud.samples(backup.id, 'backup.status')
                     if s['resource_metadata']['status'] == 'error'
-                ]
+                }
 
-            # In error, it is no longer idle: a cycle that polled it so
-            # sampled no backup.idle.
-            after = min(wait_for(polled_in_error))
+            # In error, it is no longer idle: the cycles that polled it so
+            # (two, the first one whole) sampled no backup.idle.
+            wait_for(lambda: len(polled_in_error()) > 1)
+            after = min(polled_in_error())
             assert not [
                 s
                 for s in cloud.samples(backup.id, 'backup.idle')

@@ -197,7 +197,6 @@ def test_stalled_alarm_quiet_on_a_healthy_backup_fires_on_a_hung_one(
 def test_every_backup_cinder_fails_is_one_error_and_alarmed(
     cloud, openstack_aodh
 ):
-    aodh = openstack_aodh
     """Last in the module: it kills cinder-backup and takes its writes.
 
     Cinder fails a backup operation four ways here: a volume
@@ -207,6 +206,7 @@ def test_every_backup_cinder_fails_is_one_error_and_alarmed(
     cinder-backup is SIGKILLed mid-way. Each gives one .error with Cinder's
     reason, metered, and fires the project's event alarm on backup errors
     (the event pipeline as the docs say, real aodh-listener)."""
+    aodh = openstack_aodh
     ceph = cloud.stack.ceph
     project = cloud.project_id
     with Webhook() as hook:

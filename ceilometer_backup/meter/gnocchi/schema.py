@@ -81,19 +81,32 @@ MAPPING = {
 DEFAULT_ARCHIVE_POLICY = 'ceilometer-low'
 _SECONDS_OF_UNIT = {
     '': 1, 's': 1, 'sec': 1, 'second': 1,
-    'min': 60, 'minute': 60, 'h': 3600, 'hour': 3600, 'd': 86400, 'day': 86400,
+    'm': 60, 'min': 60, 'minute': 60,
+    'h': 3600, 'hr': 3600, 'hour': 3600,
+    'd': 86400, 'day': 86400, 'w': 604800, 'week': 604800,
 }  # fmt: skip
 
 
-def _seconds(granularity):
-    """Seconds of a granularity as an archive policy writes it: ``5
-    minutes``, ``1 hour``, ``5min``, ``300``."""
+def _seconds(span):
+    """Seconds of a granularity or timespan as an archive policy writes
+    it: ``5 minutes``, ``1 hour``, ``5min``, ``300``."""
     match = re.fullmatch(
-        r'\s*(\d+(?:\.\d+)?)\s*([a-z]*?)s?\s*', str(granularity).lower()
+        r'\s*(\d+(?:\.\d+)?)\s*([a-z]*?)s?\s*', str(span).lower()
     )
     if not match or match.group(2) not in _SECONDS_OF_UNIT:
-        raise ValueError(f'not a granularity: {granularity!r}')
+        raise ValueError(f'not a granularity or timespan: {span!r}')
     return float(match.group(1)) * _SECONDS_OF_UNIT[match.group(2)]
+
+
+def _granularity(definition):
+    """Seconds of one archive policy definition's granularity, given or
+    as its timespan over its points."""
+    if 'granularity' in definition:
+        return _seconds(definition['granularity'])
+    try:
+        return _seconds(definition['timespan']) / int(definition['points'])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise ValueError(f'no granularity in {definition!r}') from exc
 
 
 def back_window(policy, outage_seconds):
@@ -101,15 +114,17 @@ def back_window(policy, outage_seconds):
     that keeps the measures a notification agent sends ``outage_seconds``
     late from its spool: Gnocchi drops a measure older than the block of
     the newest one it has processed for the metric, less the back window,
-    and several agents replay their spools in no order across hosts. The
-    outage, the longest wait of a spool's sender between two tries, and
-    the block the outage began in."""
-    block = max(_seconds(d['granularity']) for d in policy['definition'])
+    and several agents replay their spools in no order across hosts. It
+    covers the outage, the longest wait of a spool's sender between two
+    tries, and the block the outage began in."""
+    block = max(_granularity(d) for d in policy['definition'])
     return math.ceil((outage_seconds + RETRY_MAX) / block) + 1
 
 
 def _with_back_window(policy, outage_minutes):
-    blocks = back_window(policy, outage_minutes * 60)
+    blocks = max(
+        back_window(policy, outage_minutes * 60), policy.get('back_window', 0)
+    )
     return dict(
         copy.deepcopy(policy),
         name=f'{policy["name"]}-back-window-{blocks}',

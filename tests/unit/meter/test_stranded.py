@@ -27,27 +27,29 @@ def _service(host, state, seconds_ago):
         'status': 'enabled',
         'state': state,
         'updated_at': reported.strftime('%Y-%m-%dT%H:%M:%S.%f'),
-        'created_at': '2026-11-01T00:00:00.000000',
     }
 
 
 @pytest.fixture
 def api():
-    """Backups under way and at rest on a dead host and a live one."""
-    raws = make_backups(6)
-    statuses = ['creating', 'restoring', 'available'] * 2
+    """Backups under way and at rest on a dead host and a live one, and
+    one under way on a host that died before it ever reported."""
+    raws = make_backups(7)
+    statuses = ['creating', 'restoring', 'available'] * 2 + ['creating']
+    hosts = ['dead'] * 3 + ['alive'] * 3 + ['never']
     for raw, status in zip(raws, statuses, strict=True):
         raw['status'] = status
     with FakeOpenStack(raws) as api:
         api.backup_hosts = {
-            raw['id']: 'dead' if n < 3 else 'alive'
-            for n, raw in enumerate(raws)
+            raw['id']: host for raw, host in zip(raws, hosts, strict=True)
         }
         api.services = [
             _service('dead', 'down', DOWN_FOR),
             _service('alive', 'up', 1),
             # Another binary on the dead host's name: not a backup host.
             dict(_service('dead', 'up', 1), binary='cinder-volume'),
+            # Down before it ever reported: nothing to count from.
+            dict(_service('never', 'down', 0), updated_at=None),
         ]
         yield api
 
@@ -88,7 +90,8 @@ def test_a_cycle_with_nothing_under_way_asks_cinder_nothing_more(
         raw['status'] = 'available'
     assert _poll(api, tmp_path) == []
     assert not [r for r in api.requests if 'os-services' in r]
-    assert len(api.backup_pages()) == 1
+    # The discovery's listing only.
+    assert len([r for r in api.requests if '/backups' in r]) == 1
 
 
 def test_a_refusal_is_one_error_per_cycle_and_the_next_recovers(

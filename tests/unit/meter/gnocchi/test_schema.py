@@ -127,6 +127,32 @@ def test_a_default_policy_it_cannot_read_is_refused():
         schema.gnocchi_resources(stock, 60)
     with pytest.raises(ValueError, match='not a granularity'):
         schema.back_window({'definition': [{'granularity': 'soon'}]}, 60)
+    with pytest.raises(ValueError, match='no granularity'):
+        schema.back_window({'definition': [{'timespan': '1 day'}]}, 60)
+
+
+def test_a_granularity_as_gnocchi_takes_it():
+    for written in ('5 minutes', '5min', '5m', '300', '300s', '300.0'):
+        policy = {'definition': [{'granularity': written}]}
+        assert schema.back_window(policy, 3600) == 14, written
+    # As points over a timespan: 288 points a day, 5 minutes each.
+    policy = {'definition': [{'points': 288, 'timespan': '1 day'}]}
+    assert schema.back_window(policy, 3600) == 14
+    # A policy's own larger back window stays.
+    wide = dict(
+        _stock('gnocchi_resources.yaml'), archive_policy_default='wide'
+    )
+    wide['archive_policies'] = [
+        {'name': 'wide', 'back_window': 20, 'aggregation_methods': ['mean'],
+         'definition': [{'granularity': '5 minutes', 'timespan': '30 days'}]},
+    ]  # fmt: skip
+    merged = schema.gnocchi_resources(wide, 60)
+    (mapping,) = [
+        r for r in merged['resources'] if r['resource_type'] == 'volume_backup'
+    ]
+    assert mapping['metrics']['backup.size'] == {
+        'archive_policy_name': 'wide-back-window-20'
+    }
 
 
 def test_resource_type_created_then_nothing_to_do():
