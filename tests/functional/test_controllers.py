@@ -100,10 +100,7 @@ def test_a_controller_killed_whole_leaves_its_share_to_the_other_two(
             FakeOpenStack(make_backups(BACKUPS), address=address)
         )
         wanted = {b['id'] for b in api.backups}
-        # RabbitMQ's guest may only come from loopback.
-        transport_url = broker.add_user(
-            'ceilometer', 'ceilometer-Passw0rd', '.*', '.*', '.*'
-        )
+        transport_url = broker.add_hosts_user()
         url = redis.coordination_url(membership_timeout=MEMBERSHIP_TIMEOUT)
         agents = {
             name: PollingAgent(

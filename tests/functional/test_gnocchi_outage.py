@@ -67,7 +67,7 @@ def _low_count():
     )
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture
 def stack(rabbitmq, tmp_path_factory):
     root = tmp_path_factory.mktemp('outage')
     database = PostgreSQL()
@@ -249,10 +249,10 @@ NOTIFICATIONS_QUEUE = 'notifications.info'
 @pytest.fixture(scope='module')
 def three_hosts(tmp_path_factory):
     """Gnocchi and three notification agents, as on three controllers,
-    on a broker of their own: the agent of the ten-minute test above
-    would take a share of the notifications (with three messages a round,
-    always the same backup's); the metrics' policy has BACK_WINDOW as its
-    back window. (Telemetry, RabbitMQ)."""
+    on a broker of their own: no other agent takes a share of the
+    notifications (with three messages a round, it would always take the
+    same backup's); the metrics' policy has BACK_WINDOW as its back
+    window. (Telemetry, RabbitMQ)."""
     root = tmp_path_factory.mktemp('outage-hosts')
     (root / 'rabbitmq').mkdir()
     with (

@@ -45,10 +45,7 @@ def controllers(tmp_path_factory):
         broker = stack.enter_context(
             RabbitMQ(str(root / 'rabbitmq'), address=network.address)
         )
-        # RabbitMQ's guest may only come from loopback.
-        url = broker.add_user(
-            'ceilometer', 'ceilometer-Passw0rd', '.*', '.*', '.*'
-        )
+        url = broker.add_hosts_user()
         database = stack.enter_context(PostgreSQL())
         api = stack.enter_context(FakeOpenStack())
         telemetry = stack.enter_context(
