@@ -28,6 +28,7 @@ from cinderclient import api_versions, base
 from cinderclient import exceptions as cinder_exceptions
 from cinderclient.v3 import client as cinder_client
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from ceilometer_backup import opts, upstream
 from ceilometer_backup.meter.metadata import backup_metadata
@@ -79,19 +80,23 @@ class BackupRecord:
 
     Metadata is kept as a bare tuple of values in RECORD_METADATA_KEYS
     order: key/value pairs would cost twice the memory at 100 000 backups.
+    ``listed_at``: when the listing that found it began (ISO 8601, UTC, one
+    string shared by the whole listing); Cinder read the backup no
+    earlier.
     """
 
-    __slots__ = ('id', 'project_id', 'user_id', 'size', '_values')
+    __slots__ = ('id', 'project_id', 'user_id', 'size', 'listed_at', '_values')
 
-    def __init__(self, id, project_id, user_id, size, values):
+    def __init__(self, id, project_id, user_id, size, listed_at, values):
         self.id = id
         self.project_id = project_id
         self.user_id = user_id
         self.size = size
+        self.listed_at = listed_at
         self._values = values
 
     @classmethod
-    def from_api(cls, raw):
+    def from_api(cls, raw, listed_at):
         fields = {
             _API_NAMES.get(name, name): _shared(raw.get(name))
             for name in _KEPT_API_FIELDS
@@ -102,6 +107,7 @@ class BackupRecord:
             _shared(raw.get('project_id') or raw.get(PROJECT_ATTR)),
             _shared(raw.get('user_id')),
             raw.get('size'),
+            listed_at,
             tuple(metadata[key] for key in RECORD_METADATA_KEYS),
         )
 
@@ -283,6 +289,7 @@ class CinderBackups:
 
     def _records(self):
         records = []
+        listed_at = timeutils.utcnow().isoformat()
         marker = None
         listed = 0
         while True:
@@ -302,7 +309,7 @@ class CinderBackups:
                         'lists backups without their project'
                     )
                 if raw.get('status') not in SKIPPED_STATUSES:
-                    records.append(BackupRecord.from_api(raw))
+                    records.append(BackupRecord.from_api(raw, listed_at))
             if len(page) < self.conf.backup_polling.page_size:
                 break
             marker = page[-1].id

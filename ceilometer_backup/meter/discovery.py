@@ -6,9 +6,12 @@ The ``ceilometer.discover.central`` plugin run by ``ceilometer-polling
 """
 
 from ceilometer.polling import plugin_base
+from ceilometer.sample import Sample
 from oslo_log import log as logging
 
+from ceilometer_backup import upstream
 from ceilometer_backup.meter.cinder import CinderBackups
+from ceilometer_backup.upstream import ceilometer
 
 LOG = logging.getLogger(__name__)
 
@@ -21,6 +24,13 @@ class BackupDiscovery(plugin_base.DiscoveryBase):
     def __init__(self, conf):
         super().__init__(conf)
         self.backups = CinderBackups(conf)
+        # Its pollsters' samples keep the listing's time through it.
+        upstream.check(
+            LOG,
+            ceilometer.PROJECT,
+            ceilometer.POLLED,
+            lambda symbol: hasattr(Sample, symbol.name),
+        )
 
     def discover(self, manager, param=None):
         try:

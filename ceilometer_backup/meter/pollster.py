@@ -22,6 +22,21 @@ from ceilometer_backup.meter.tls import tls_failure
 LOG = logging.getLogger(__name__)
 
 
+class ListedSample(Sample):
+    """A polled sample stamped when its backup was listed.
+
+    The polling manager restamps every polled sample with the time it
+    started sampling, after the listing. A backup deleted in between
+    would get a measure after its deletion, and Gnocchi's metricd takes
+    back the end of a resource that receives one. Cinder read the backup
+    after the listing began, so that time is never after its deletion.
+    """
+
+    def set_timestamp(self, timestamp):
+        # The manager's call: the listing's time stands.
+        pass
+
+
 class _BackupPollster(plugin_base.PollsterBase):
     meter = None
 
@@ -41,7 +56,7 @@ class _BackupPollster(plugin_base.PollsterBase):
             volume = self.volume(record)
             if volume is None:
                 continue
-            yield Sample(
+            yield ListedSample(
                 name=meter.name,
                 type=meter.type,
                 unit=meter.unit,
@@ -49,6 +64,7 @@ class _BackupPollster(plugin_base.PollsterBase):
                 user_id=record.user_id,
                 project_id=record.project_id,
                 resource_id=record.id,
+                timestamp=record.listed_at,
                 resource_metadata=self.metadata(record),
             )
 

@@ -1,8 +1,13 @@
-"""Ceilometer's ``GnocchiPublisher`` internals ``backup-gnocchi://``
-relies on, checked when the agent loads it (``meter/gnocchi/publisher.py``).
+"""Ceilometer's internals this package relies on.
 
-Its methods (some overridden there), and what its ``__init__`` sets.
-Without one, what needs it is off, and the batch goes upstream's way.
+``SYMBOLS``: ``GnocchiPublisher``'s, checked when the agent loads
+``backup-gnocchi://`` (``meter/gnocchi/publisher.py``): its methods (some
+overridden there), and what its ``__init__`` sets. Without one, what needs
+it is off, and the batch goes upstream's way.
+
+``POLLED``: what the polling manager calls on each polled sample,
+overridden by ``meter/pollster.py``, checked when the central agent loads
+the ``cinder_backups`` discovery.
 """
 
 from ceilometer_backup.upstream import Symbol
@@ -27,4 +32,14 @@ SYMBOLS = tuple(
         'metric_map': _ENDS,
         '_gnocchi': _ENDS,
     }.items()
+)
+
+POLLED = (
+    Symbol(
+        'Sample',
+        'set_timestamp',
+        'polled backups are stamped when sampled, after the listing: a '
+        'backup deleted in between may have its ended Gnocchi resource '
+        'reopened (run ceilometer-backup reconcile)',
+    ),
 )

@@ -1,18 +1,23 @@
+import datetime
 import logging
 import sys
 import types
 from importlib import metadata
 
 import pytest
+from ceilometer import sample as sample_module
+from ceilometer.polling import manager
 from cinderclient.apiclient import base as cinderclient_base
 
 from ceilometer_backup.meter import cinder, discovery, meters, pollster
 from ceilometer_backup.meter.sample import BackupNotifications
+from ceilometer_backup.upstream import ceilometer as ceilometer_inventory
 from ceilometer_backup.upstream import cinderclient
 from testcloud.tls import CertificateAuthority
 from tests.support import config
 from tests.support.openstack_api import (
     ADMIN_PROJECT,
+    LISTED_AT,
     PASSWORD,
     PROJECT_ATTR,
     TOKEN_PREFIX,
@@ -58,10 +63,10 @@ def test_deleted_backups_are_not_sampled(tmp_path):
 
 def test_record_is_compact_and_hashes_by_id(tmp_path):
     raw = make_backups(1)[0]
-    record = cinder.BackupRecord.from_api(raw)
+    record = cinder.BackupRecord.from_api(raw, LISTED_AT)
     assert str(record) == raw['id']
-    assert record == cinder.BackupRecord.from_api(dict(raw))
-    assert len({record, cinder.BackupRecord.from_api(raw)}) == 1
+    assert record == cinder.BackupRecord.from_api(dict(raw), LISTED_AT)
+    assert len({record, cinder.BackupRecord.from_api(raw, LISTED_AT)}) == 1
     assert not hasattr(record, '__dict__')
     assert sys.getsizeof(record) < 100
 
@@ -192,7 +197,7 @@ def test_wrong_password_is_one_error_without_the_password(tmp_path, caplog):
 
 def test_pollsters_match_the_notification_path(tmp_path):
     raw = make_backups(1)[0]
-    record = cinder.BackupRecord.from_api(raw)
+    record = cinder.BackupRecord.from_api(raw, LISTED_AT)
     samples = {}
     for cls in (pollster.BackupSizePollster, pollster.BackupPollster):
         (sample,) = cls(conf=None).get_samples(None, {}, [record])
@@ -228,9 +233,57 @@ def test_pollsters_match_the_notification_path(tmp_path):
         assert size.resource_metadata[key] == notified.resource_metadata[key]
 
 
+def test_polled_samples_are_stamped_before_cinder_read_the_backups(
+    tmp_path,
+):
+    """Through Ceilometer's own polling manager, which restamps polled
+    samples after the listing: a backup deleted meanwhile would get a
+    measure after its deletion."""
+    polling = tmp_path / 'polling.yaml'
+    polling.write_text(
+        'sources:\n  - name: backups\n    interval: 600\n'
+        '    meters: [backup.size, backup, backup.status]\n'
+    )
+    sent = []
+
+    class Notifier:
+        def sample(self, context, event_type, payload):
+            sent.extend(payload['samples'])
+
+    with FakeOpenStack(make_backups(3)) as api:
+        api.cinder_delay = 0.2
+        conf = config.polling_conf(api, str(tmp_path))
+        conf.set_override('cfg_file', str(polling), 'polling')
+        agent = manager.AgentManager(0, conf, namespaces=['central'])
+        agent.notifier = Notifier()
+        agent.polling_manager = manager.PollingManager(conf)
+        (task,) = agent.setup_polling_tasks().values()
+        task.poll_and_notify()
+    assert len(sent) == 9
+    (read_at,) = api.read_at
+    assert all(
+        datetime.datetime.fromisoformat(s['timestamp']) < read_at for s in sent
+    )
+
+
+def test_a_ceilometer_without_set_timestamp_is_named_once(
+    monkeypatch, tmp_path, caplog
+):
+    monkeypatch.delattr(sample_module.Sample, 'set_timestamp')
+    with FakeOpenStack(make_backups(2)) as api:
+        with caplog.at_level(logging.ERROR):
+            assert len(_discover(api, tmp_path).discover(None)) == 2
+    (error,) = [r.getMessage() for r in caplog.records]
+    (symbol,) = ceilometer_inventory.POLLED
+    assert error == (
+        f'Ceilometer {metadata.version("ceilometer")} has no '
+        f'Sample.set_timestamp: {symbol.feature}'
+    )
+
+
 def test_a_backup_without_size_gives_no_size_sample():
     raw = dict(make_backups(1)[0], size=None)
-    record = cinder.BackupRecord.from_api(raw)
+    record = cinder.BackupRecord.from_api(raw, LISTED_AT)
     assert (
         list(pollster.BackupSizePollster(None).get_samples(None, {}, [record]))
         == []
@@ -254,7 +307,7 @@ def test_a_backup_without_size_gives_no_size_sample():
 )
 def test_the_status_as_a_value_and_as_alarm_state(status, value):
     record = cinder.BackupRecord.from_api(
-        dict(make_backups(1)[0], status=status)
+        dict(make_backups(1)[0], status=status), LISTED_AT
     )
     (sample,) = pollster.BackupStatusPollster(None).get_samples(
         None, {}, [record]
@@ -273,7 +326,7 @@ def test_a_backup_without_a_name_is_named_by_its_id():
     """Every polled series has the same labels in Prometheus."""
     for name in (None, ''):
         raw = dict(make_backups(1)[0], name=name)
-        record = cinder.BackupRecord.from_api(raw)
+        record = cinder.BackupRecord.from_api(raw, LISTED_AT)
         assert record.metadata['display_name'] == raw['id']
 
 

@@ -6,7 +6,7 @@ import pytest
 from ceilometer_backup.meter import cinder, pollster
 from ceilometer_backup.meter.gnocchi import stored
 from tests.support.fake_gnocchi import FakeGnocchi
-from tests.support.openstack_api import make_backups
+from tests.support.openstack_api import LISTED_AT, make_backups
 
 GIB = 1024**3
 
@@ -25,7 +25,7 @@ def gnocchi(monkeypatch):
 
 def _records(*statuses):
     return [
-        cinder.BackupRecord.from_api(dict(raw, status=status))
+        cinder.BackupRecord.from_api(dict(raw, status=status), LISTED_AT)
         for raw, status in zip(
             make_backups(len(statuses)), statuses, strict=True
         )
