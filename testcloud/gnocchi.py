@@ -4,9 +4,10 @@ Gnocchi lives in a virtualenv of its own (``servers.VENVS``): its pins
 need not agree with Cinder's and Ceilometer's. The API authenticates in
 ``basic`` mode, so no Keystone is needed; storage is files; metricd
 processes measures every second. Coordination is tooz's file driver (one
-host): Gnocchi's default, the PostgreSQL indexer, opens and closes a
-connection for every sack lock, 128 a second here, which alone keeps half
-a core busy forking backends.
+host) unless a ``coordination_url`` is given (several metricd, as on
+several controllers, share the sacks through it): Gnocchi's default, the
+PostgreSQL indexer, opens and closes a connection for every sack lock, 128
+a second here, which alone keeps half a core busy forking backends.
 
 Given a CertificateAuthority (testcloud.tls), the API serves HTTPS
 only: gnocchi-api starts uwsgi with plain HTTP, so uwsgi runs Gnocchi's
@@ -32,10 +33,21 @@ class Gnocchi(servers.Service):
     venv_name = 'gnocchi'
 
     def __init__(
-        self, workdir, indexer_url, tls=None, keystone=None, address=None
+        self,
+        workdir,
+        indexer_url,
+        tls=None,
+        keystone=None,
+        address=None,
+        metricd=1,
+        coordination_url=None,
     ):
         """``address``: where the API listens (a testcloud.hosts Network's
-        for its hosts to reach; loopback by default)."""
+        for its hosts to reach; loopback by default); ``metricd``: how
+        many ``gnocchi-metricd`` run, sharing the sacks through
+        ``coordination_url`` (tooz's; none: the file driver, one host)."""
+        if metricd > 1 and not coordination_url:
+            raise ValueError('several metricd need a coordination_url')
         servers.require('Gnocchi', self.bin('gnocchi-api'))
         if tls and address:
             raise ValueError('Gnocchi on HTTPS listens on loopback only')
@@ -44,6 +56,7 @@ class Gnocchi(servers.Service):
         self.port = servers.free_port()
         self.tls = tls
         self.keystone = keystone
+        self.metricd = metricd
         self.address = address or '127.0.0.1'
         self.url = f'{"https" if tls else "http"}://{self.address}:{self.port}'
         self.conf = os.path.join(workdir, 'gnocchi.conf')
@@ -53,7 +66,7 @@ class Gnocchi(servers.Service):
             f.write(
                 f"""[DEFAULT]
 log_file = {workdir}/gnocchi.log
-coordination_url = file://{workdir}/locks
+coordination_url = {coordination_url or f'file://{workdir}/locks'}
 [api]
 auth_mode = {'keystone' if keystone else 'basic'}
 host = {self.address}
@@ -121,7 +134,8 @@ workers = 1
         if upgrade.wait(120):
             raise RuntimeError(f'gnocchi-upgrade failed, see {self.log}')
         self.processes.remove(upgrade)
-        self._run('gnocchi-metricd')
+        for _ in range(self.metricd):
+            self._run('gnocchi-metricd')
         self.start_api()
         return self
 

@@ -52,6 +52,8 @@ class Telemetry(servers.Service):
         notification_agents=1,
         network=None,
         transport_url=None,
+        metricd=1,
+        coordination_url=None,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
@@ -71,7 +73,8 @@ class Telemetry(servers.Service):
         a testcloud.hosts Network, each notification agent then on a host
         of its own (``controller-N``), Gnocchi on the network's address;
         ``transport_url``: the agents' (a user of ``rabbitmq`` that may
-        come from the hosts), else ``rabbitmq.url``."""
+        come from the hosts), else ``rabbitmq.url``; ``metricd``,
+        ``coordination_url``: Gnocchi's (testcloud.gnocchi)."""
         transport_url = transport_url or rabbitmq.url
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
@@ -86,6 +89,8 @@ class Telemetry(servers.Service):
             tls=tls,
             keystone=keystone,
             address=network.address if network else None,
+            metricd=metricd,
+            coordination_url=coordination_url,
         )
         publisher = PUBLISHER.format(
             etc=self.etc,

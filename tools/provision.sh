@@ -34,13 +34,14 @@ service_venv() {
     fi
 }
 gnocchi_venv() {
-    service_venv .venv-gnocchi gnocchi-api \
-        'gnocchi[postgresql,file,keystone]==4.7.1' uwsgi
+    local gnocchi='gnocchi[postgresql,file,keystone,redis]==4.7.1'
+    service_venv .venv-gnocchi gnocchi-api "$gnocchi" uwsgi
     # Gnocchi behind Keystone (tests/functional/test_tls.py):
-    # keystonemiddleware, also in a .venv-gnocchi made before it was asked
-    # for.
-    .venv-gnocchi/bin/python -c 'import keystonemiddleware' 2>/dev/null ||
-        .venv-gnocchi/bin/pip install --quiet 'gnocchi[keystone]==4.7.1'
+    # keystonemiddleware; several metricd coordinated through Redis
+    # (tests/functional/test_gnocchi_outage.py): redis. Also in a
+    # .venv-gnocchi made before they were asked for.
+    .venv-gnocchi/bin/python -c 'import keystonemiddleware, redis' \
+        2>/dev/null || .venv-gnocchi/bin/pip install --quiet "$gnocchi"
 }
 # The services' virtualenvs owe nothing to one another or to .venv: they
 # are made beside the rest (two of them compile uwsgi; Gnocchi's psycopg2

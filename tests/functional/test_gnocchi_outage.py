@@ -31,6 +31,7 @@ from testcloud.gnocchi import counts_by_resource, measure_counts
 from testcloud.ground import MIB
 from testcloud.postgresql import PostgreSQL
 from testcloud.rabbitmq import RabbitMQ
+from testcloud.redis import Redis
 from testcloud.telemetry import Telemetry
 from tests.support import config
 from tests.support.messages import send_volume_exists, volume_notifier
@@ -251,12 +252,14 @@ def three_hosts(tmp_path_factory):
     """Gnocchi and three notification agents, as on three controllers,
     on a broker of their own: no other agent takes a share of the
     notifications (with three messages a round, it would always take the
-    same backup's); the metrics' policy has BACK_WINDOW as its back
-    window. (Telemetry, RabbitMQ)."""
+    same backup's); two gnocchi-metricd sharing the sacks through Redis,
+    as on two controllers; the metrics' policy has BACK_WINDOW as its
+    back window. (Telemetry, RabbitMQ)."""
     root = tmp_path_factory.mktemp('outage-hosts')
     (root / 'rabbitmq').mkdir()
     with (
         RabbitMQ(str(root / 'rabbitmq')) as rabbitmq,
+        Redis(str(root / 'redis')) as redis,
         PostgreSQL() as database,
         FakeOpenStack() as api,
         Telemetry(
@@ -273,6 +276,8 @@ def three_hosts(tmp_path_factory):
                 ],
             },
             notification_agents=3,
+            metricd=2,
+            coordination_url=redis.coordination_url(),
         ) as telemetry,
     ):
         yield telemetry, rabbitmq
@@ -292,6 +297,8 @@ def test_three_hosts_spooling_through_an_outage_lose_nothing(three_hosts):
     that outage, nothing is lost."""
     telemetry, rabbitmq = three_hosts
     client = telemetry.client
+    # Both metricd joined Gnocchi's group and share the sacks.
+    wait_for(lambda: len(client.status.get()['metricd']['processors']) == 2)
     first, *later = telemetry.notifications
     notifier = BackupNotifier.from_config(
         config.cinder_conf(
