@@ -117,12 +117,13 @@ publisher_opts = [
         'block it has processed for its metric, less the archive '
         "policy's back window, and each agent replays its spool on its own "
         'schedule. Read by "ceilometer-backup upgrade", which maps the '
-        'backup meters to the default archive policy (and backup.idle to '
-        'its own) with a back window this long (plus the minute a spool '
-        'may wait between two tries), as new policies named '
-        '<policy>-back-window-<blocks>; metrics made before keep theirs. '
-        '0: the policies as they are (enough with one notification '
-        'agent).',
+        'backup meters to the default archive policy, as '
+        '<policy>-back-window, and backup.idle to its own, each with a '
+        'back window this long (plus the minute a spool may wait between '
+        'two tries), and sets it in Gnocchi (on the metrics already made '
+        'on them too) when this changes. Metrics made on another policy '
+        'before keep it. 0: the backup meters on the default policy as it '
+        'is (enough with one notification agent).',
     ),
 ]
 

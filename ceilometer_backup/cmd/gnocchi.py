@@ -253,6 +253,47 @@ def _dump(data):
     return yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
 
 
+def _current(conf, option_value, name):
+    """A config file as Ceilometer loads it: the path, the config dirs,
+    the package."""
+    return declarative.load_definitions(
+        conf, {}, option_value, STOCK_FILES[name]
+    )
+
+
+def _resources_in_use(conf, pipeline=None):
+    """(file name, content) of the mapping the deployment's Gnocchi
+    publisher loads now."""
+    if pipeline is None:
+        pipeline = _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
+    resources_file = resources_definition_file_of(pipeline)
+    return resources_file, _current(
+        conf, resources_file, 'gnocchi_resources.yaml'
+    )
+
+
+def _backup_schema(build, conf, resources_file, resources):
+    """``build(resources, outage_minutes)`` with the configured outage;
+    CommandFailed naming the file when it has no default policy to add a
+    back window to."""
+    opts.register_publisher_opts(conf)
+    try:
+        return build(resources, conf[opts.PUBLISHER_GROUP].outage_minutes)
+    except ValueError as exc:
+        raise CommandFailed(
+            f'{resources_file}: {exc}; define it there, or set '
+            f'[{opts.PUBLISHER_GROUP}] outage_minutes = 0'
+        ) from exc
+
+
+def archive_policies(conf):
+    """The archive policies of the backup meters, as ``deploy_files``
+    maps them."""
+    return _backup_schema(
+        schema.archive_policies, conf, *_resources_in_use(conf)
+    )
+
+
 def deploy_files(conf):
     """{relative path: text} of every file an operator installs.
 
@@ -261,30 +302,15 @@ def deploy_files(conf):
     as the deployment names them (the file name its option gives).
     """
 
-    opts.register_publisher_opts(conf)
-
-    def current(option_value, name):
-        # As Ceilometer loads them: the path, the config dirs, the package.
-        return declarative.load_definitions(
-            conf, {}, option_value, STOCK_FILES[name]
-        )
-
     pipeline = sample_pipeline(
-        current(conf.pipeline_cfg_file, 'pipeline.yaml')
+        _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
     )
     # The mapping in use, with the operator's own entries: only what
     # concerns backups is replaced.
-    resources_file = resources_definition_file_of(pipeline)
-    resources = current(resources_file, 'gnocchi_resources.yaml')
-    try:
-        resources = schema.gnocchi_resources(
-            resources, conf[opts.PUBLISHER_GROUP].outage_minutes
-        )
-    except ValueError as exc:
-        raise CommandFailed(
-            f'{resources_file}: {exc}; define it there, or set '
-            f'[{opts.PUBLISHER_GROUP}] outage_minutes = 0'
-        ) from exc
+    resources_file, resources = _resources_in_use(conf, pipeline)
+    resources = _backup_schema(
+        schema.gnocchi_resources, conf, resources_file, resources
+    )
     with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
         meter_definitions = f.read()
     with open(shipped_file('ceilometer', 'polling.yaml')) as f:
@@ -294,14 +320,18 @@ def deploy_files(conf):
         name(resources_file): _dump(resources),
         name(conf.event.definitions_cfg_file): _dump(
             event_definitions(
-                current(
-                    conf.event.definitions_cfg_file, 'event_definitions.yaml'
+                _current(
+                    conf,
+                    conf.event.definitions_cfg_file,
+                    'event_definitions.yaml',
                 )
             )
         ),
         name(conf.event_pipeline_cfg_file): _dump(
             event_pipeline(
-                current(conf.event_pipeline_cfg_file, 'event_pipeline.yaml')
+                _current(
+                    conf, conf.event_pipeline_cfg_file, 'event_pipeline.yaml'
+                )
             )
         ),
         name(conf.pipeline_cfg_file): _dump(pipeline),

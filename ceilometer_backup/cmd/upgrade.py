@@ -1,10 +1,11 @@
 """``ceilometer-backup upgrade``: Gnocchi's resource type and deploy files.
 
 Run it where ``ceilometer-upgrade`` runs, with the same configuration:
-it creates (or completes) the ``volume_backup`` resource type through
-gnocchiclient with Ceilometer's credentials, and writes the config files
-that route every backup meter there. Running it again changes nothing and
-says so.
+it creates (or completes) the ``volume_backup`` resource type and the
+backup meters' archive policies (or sets their back window for the
+configured outage) through gnocchiclient with Ceilometer's credentials,
+and writes the config files that route every backup meter there. Running
+it again changes nothing and says so.
 """
 
 import sys
@@ -35,8 +36,10 @@ def add_arguments(parser):
 def run(args, out=None):
     out = out or sys.stdout
     conf = service.prepare_service([], args.config_file)
+    policies = gnocchi.archive_policies(conf)
     with gnocchi.client(conf) as client:
         changes = schema.upgrade_resource_type(client)
+        changes += schema.upgrade_archive_policies(client, policies)
     if args.output_dir:
         written = gnocchi.write_files(
             gnocchi.deploy_files(conf), args.output_dir
@@ -46,8 +49,8 @@ def run(args, out=None):
         print(change, file=out)
     if not changes:
         print(
-            f'Nothing to change: resource type {schema.RESOURCE_TYPE} and '
-            'the config files are up to date.',
+            f'Nothing to change: resource type {schema.RESOURCE_TYPE}, '
+            'the archive policies and the config files are up to date.',
             file=out,
         )
     return 0

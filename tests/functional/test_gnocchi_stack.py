@@ -84,10 +84,58 @@ def _values(client, resource, metric):
     return [value for _, _, value in measures]
 
 
+# The back window of the default outage (an hour, and a minute of the
+# spool's sender's wait) in 5-minute blocks, and one.
+HOUR_BACK_WINDOW = 14
+
+
 def test_upgrade_is_idempotent(stack):
     first, second = stack['upgrade']
     assert 'created resource type volume_backup' in first
+    for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max'):
+        assert (
+            f'created archive policy {name} (back window {HOUR_BACK_WINDOW})'
+            in first
+        )
     assert 'Nothing to change' in second
+
+
+def test_another_outage_sets_the_back_window_of_metrics_made(stack, tmp_path):
+    """Gnocchi keeps a metric on the policy it was made with: a changed
+    outage_minutes reaches it in place (the mapping's policy names stay,
+    the policies' definitions in gnocchi_resources.yaml follow)."""
+    client, telemetry = stack['gnocchi'], stack['telemetry']
+    policy = 'ceilometer-low-back-window'
+    made = client.metric.create(name='made', archive_policy_name=policy)
+    longer = tmp_path / 'longer-outage.conf'
+    longer.write_text('[backup_gnocchi]\noutage_minutes = 180\n')
+
+    def upgrade(*config_files):
+        return servers.run(
+            [
+                sys.executable, '-m', 'ceilometer_backup.cmd.main',
+                'upgrade', '--config-file', telemetry.notification.conf,
+                *(arg for f in config_files for arg in ('--config-file', f)),
+                '--output-dir', str(telemetry.etc),
+            ]
+        ).splitlines()  # fmt: skip
+
+    resources = f'wrote {telemetry.etc}/gnocchi_resources.yaml'
+    # Three hours and a minute in 5-minute blocks (36.2), and one.
+    assert upgrade(str(longer)) == [
+        f'archive policy {name}: back window {HOUR_BACK_WINDOW} -> 38'
+        for name in (policy, 'ceilometer-backup-low-max')
+    ] + [resources]
+    assert client.metric.get(made['id'])['archive_policy']['back_window'] == 38
+    # Back to the hour: the window narrows again.
+    assert upgrade() == [
+        f'archive policy {name}: back window 38 -> {HOUR_BACK_WINDOW}'
+        for name in (policy, 'ceilometer-backup-low-max')
+    ] + [resources]
+    assert client.archive_policy.get(policy)['back_window'] == (
+        HOUR_BACK_WINDOW
+    )
+    client.metric.delete(made['id'])
 
 
 def test_backup_metered_in_gnocchi_end_to_end(stack):
@@ -180,15 +228,12 @@ def test_backup_metered_in_gnocchi_end_to_end(stack):
     log = stack['notification'].log_text()
     assert 'is not handled by Gnocchi' not in log
     assert os.path.exists(stack['notification'].samples_file)
-    # The publisher made the policies of upgrade's mapping, each with the
-    # back window of an hour's outage in 5-minute blocks (this agent's
-    # archive_policy option puts its metrics on another).
+    # Upgrade made the policies of its mapping, each with the back window
+    # of an hour's outage in 5-minute blocks (this agent's archive_policy
+    # option puts its metrics on another).
     policies = {p['name']: p for p in client.archive_policy.list()}
-    for name in (
-        'ceilometer-low-back-window-14',
-        'ceilometer-backup-low-max-back-window-14',
-    ):
-        assert policies[name]['back_window'] == 14
+    for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max'):
+        assert policies[name]['back_window'] == HOUR_BACK_WINDOW
         assert [d['granularity'] for d in policies[name]['definition']] == [
             '0:05:00'
         ]

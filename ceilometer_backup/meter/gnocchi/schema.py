@@ -121,49 +121,60 @@ def back_window(policy, outage_seconds):
     return math.ceil((outage_seconds + RETRY_MAX) / block) + 1
 
 
-def _with_back_window(policy, outage_minutes):
+# The default policy with a back window is named so (its name, then
+# this); backup.idle's keeps its name.
+BACK_WINDOW_SUFFIX = '-back-window'
+
+
+def _with_back_window(policy, outage_minutes, name):
     blocks = max(
         back_window(policy, outage_minutes * 60), policy.get('back_window', 0)
     )
-    return dict(
-        copy.deepcopy(policy),
-        name=f'{policy["name"]}-back-window-{blocks}',
-        back_window=blocks,
-    )
+    return dict(copy.deepcopy(policy), name=name, back_window=blocks)
+
+
+def archive_policies(stock, outage_minutes=0):
+    """The archive policies this package adds for the backup meters:
+    backup.idle's and, with ``outage_minutes``, the default policy of
+    ``stock`` (a gnocchi_resources.yaml) as ``<name>-back-window``, each
+    with the back window of a Gnocchi outage that long (a policy's own
+    larger one stays). ValueError when the default is not in ``stock``."""
+    idle = copy.deepcopy(IDLE_ARCHIVE_POLICY)
+    if not outage_minutes:
+        return [idle]
+    default = stock.get('archive_policy_default', DEFAULT_ARCHIVE_POLICY)
+    named = {p['name']: p for p in stock.get('archive_policies', [])}
+    if default not in named:
+        raise ValueError(
+            f'the default archive policy {default} is not defined in '
+            'gnocchi_resources.yaml: a back window cannot be added to it'
+        )
+    return [
+        _with_back_window(
+            named[default], outage_minutes, default + BACK_WINDOW_SUFFIX
+        ),
+        _with_back_window(idle, outage_minutes, idle['name']),
+    ]
 
 
 def gnocchi_resources(stock, outage_minutes=0):
     """Stock mapping, with backups moved onto their own resource type, and
-    the archive policies of the backup meters: with ``outage_minutes``,
-    the default policy (and backup.idle's) with a back window for a
-    Gnocchi outage that long."""
+    ``archive_policies`` in place of any of the same name (an earlier
+    run's): the backup meters on them."""
     merged = copy.deepcopy(stock)
     policies = merged.setdefault('archive_policies', [])
+    added = archive_policies(merged, outage_minutes)
     mapping = copy.deepcopy(MAPPING)
-    idle = IDLE_ARCHIVE_POLICY
-    added = []
     if outage_minutes:
-        default = merged.get('archive_policy_default', DEFAULT_ARCHIVE_POLICY)
-        named = {p['name']: p for p in policies}
-        if default not in named:
-            raise ValueError(
-                f'the default archive policy {default} is not defined in '
-                'gnocchi_resources.yaml: a back window cannot be added to it'
-            )
-        kept = _with_back_window(named[default], outage_minutes)
-        idle = _with_back_window(idle, outage_minutes)
+        kept, idle = (p['name'] for p in added)
         mapping['metrics'] = {
-            name: {'archive_policy_name': kept['name']}
-            for name in mapping['metrics']
+            name: {'archive_policy_name': kept} for name in mapping['metrics']
         }
-        mapping['metrics'][meters.IDLE.name] = {
-            'archive_policy_name': idle['name']
-        }
-        added.append(kept)
-    added.append(idle)
-    for policy in added:
-        if policy['name'] not in {p['name'] for p in policies}:
-            policies.append(copy.deepcopy(policy))
+        mapping['metrics'][meters.IDLE.name] = {'archive_policy_name': idle}
+    ours = {p['name']: p for p in added}
+    policies[:] = [ours.pop(p['name'], p) for p in policies] + list(
+        ours.values()
+    )
     resources = [
         r for r in merged['resources'] if r['resource_type'] != RESOURCE_TYPE
     ]
@@ -179,6 +190,37 @@ def gnocchi_resources(stock, outage_minutes=0):
     resources.append(mapping)
     merged['resources'] = resources
     return merged
+
+
+def upgrade_archive_policies(gnocchi, policies):
+    """Create ``policies`` in Gnocchi, or set in place the back window of
+    those it has: a metric keeps the policy it was created with, so a
+    changed outage reaches the backups already metered only so.
+
+    Returns what changed, as sentences; an empty list when nothing did.
+    """
+    changes = []
+    for policy in policies:
+        name, wanted = policy['name'], policy['back_window']
+        try:
+            existing = gnocchi.archive_policy.get(name)
+        except gnocchi_exc.NotFound:
+            gnocchi.archive_policy.create(policy)
+            changes.append(
+                f'created archive policy {name} (back window {wanted})'
+            )
+            continue
+        if existing['back_window'] == wanted:
+            continue
+        gnocchi.archive_policy.update(
+            name,
+            {'definition': existing['definition'], 'back_window': wanted},
+        )
+        changes.append(
+            f'archive policy {name}: back window '
+            f'{existing["back_window"]} -> {wanted}'
+        )
+    return changes
 
 
 def upgrade_resource_type(gnocchi):

@@ -94,7 +94,7 @@ def test_a_new_resource_is_created_with_its_metrics_and_posted_once(
     assert resource['project_id'] == 'project-1'
     # ceilometer-low with upgrade's back window: an hour's outage and a
     # minute of the sender's wait, 61 minutes in 5-minute blocks, and one.
-    policy = 'ceilometer-low-back-window-14'
+    policy = 'ceilometer-low-back-window'
     assert resource['metrics'] == {
         'backup.size': {'archive_policy_name': policy, 'unit': 'GB'},
         'backup': {'archive_policy_name': policy, 'unit': 'backup'},

@@ -119,6 +119,18 @@ def test_with_an_outage_every_backup_meter_has_a_back_window(tmp_path):
     )
 
 
+def test_another_outage_replaces_its_policies_in_place():
+    first = schema.gnocchi_resources(_stock('gnocchi_resources.yaml'), 60)
+    second = schema.gnocchi_resources(first, 180)
+    names = [p['name'] for p in first['archive_policies']]
+    assert [p['name'] for p in second['archive_policies']] == names
+    by_name = {p['name']: p for p in second['archive_policies']}
+    # 181 minutes in 5-minute blocks (36.2), and one.
+    for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max'):
+        assert by_name[name]['back_window'] == 38, name
+    assert schema.gnocchi_resources(second, 60) == first
+
+
 def test_a_default_policy_it_cannot_read_is_refused():
     stock = dict(
         _stock('gnocchi_resources.yaml'), archive_policy_default='gold'
@@ -151,7 +163,7 @@ def test_a_granularity_as_gnocchi_takes_it():
         r for r in merged['resources'] if r['resource_type'] == 'volume_backup'
     ]
     assert mapping['metrics']['backup.size'] == {
-        'archive_policy_name': 'wide-back-window-20'
+        'archive_policy_name': 'wide-back-window'
     }
 
 
