@@ -10,9 +10,11 @@ Cinder with the ``[service_credentials]`` given, every 3 seconds, and
 reads Gnocchi for ``backup.stored.size``.
 """
 
+import os
 import shutil
 import sys
 
+import ceilometer
 import yaml
 
 from testcloud import servers
@@ -144,6 +146,8 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
             self.client = self.gnocchi.client()
             if self.archive_policy:
                 self.client.archive_policy.create(self.archive_policy)
+                if self.deployed_pipeline:
+                    self._default_policy()
             servers.run(
                 [
                     servers.console_script('ceilometer-upgrade'),
@@ -175,6 +179,24 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
             self.stop()
             raise
         return self
+
+    def _default_policy(self):
+        """The mapping upgrade builds on, with ``archive_policy`` as its
+        default: the deployed pipeline's backup sink leaves out the
+        publisher's archive_policy option, so the backup meters are on
+        the mapping's policies (that one, with the back window)."""
+        packaged = os.path.join(
+            os.path.dirname(ceilometer.__file__),
+            'publisher', 'data', 'gnocchi_resources.yaml',
+        )  # fmt: skip
+        with open(packaged) as f:
+            mapping = yaml.safe_load(f)
+        mapping['archive_policy_default'] = self.archive_policy['name']
+        mapping['archive_policies'].append(self.archive_policy)
+        self.etc.mkdir(parents=True, exist_ok=True)
+        (self.etc / 'gnocchi_resources.yaml').write_text(
+            yaml.safe_dump(mapping)
+        )
 
     def _publish_events_to_aodh(self):
         path = self.etc / 'event_pipeline.yaml'

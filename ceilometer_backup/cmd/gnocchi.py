@@ -130,11 +130,46 @@ def _carries_backup_meters(meters_of_source):
     )
 
 
+# The Gnocchi publisher's option that puts every metric it creates on one
+# policy, whatever the mapping says: the backup meters' back window and
+# backup.idle's max would be lost.
+POLICY_OVERRIDE = 'archive_policy'
+
+
+def _query(publisher):
+    return urlparse.parse_qsl(
+        urlparse.urlsplit(publisher).query, keep_blank_values=True
+    )
+
+
 def _ours(publisher):
+    """``publisher`` as the backup sink's: ``backup-gnocchi://``, without
+    POLICY_OVERRIDE, its other options kept."""
     scheme, sep, rest = publisher.partition('://')
-    if sep and scheme == 'gnocchi':
-        return f'{PUBLISHER}://{rest}'
-    return publisher
+    if not sep or scheme not in ('gnocchi', PUBLISHER):
+        return publisher
+    ours = f'{PUBLISHER}://{rest}'
+    query = _query(ours)
+    if POLICY_OVERRIDE not in dict(query):
+        return ours
+    kept = urlparse.urlencode(
+        [(k, v) for k, v in query if k != POLICY_OVERRIDE]
+    )
+    return ours.partition('?')[0] + (f'?{kept}' if kept else '')
+
+
+def policy_overrides(conf):
+    """The POLICY_OVERRIDE values of the Gnocchi publishers of the sample
+    pipeline in use, which the backup sink leaves out."""
+    pipeline = _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
+    return sorted(
+        {
+            value
+            for _, publisher in _gnocchi_publishers(pipeline.get('sinks', []))
+            for key, value in _query(publisher)
+            if key == POLICY_OVERRIDE
+        }
+    )
 
 
 def sample_pipeline(stock):

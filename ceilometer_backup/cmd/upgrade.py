@@ -8,6 +8,7 @@ and writes the config files that route every backup meter there. Running
 it again changes nothing and says so.
 """
 
+import os
 import sys
 
 from ceilometer import service
@@ -45,6 +46,14 @@ def run(args, out=None):
             gnocchi.deploy_files(conf), args.output_dir
         )
         changes += [f'wrote {args.output_dir}/{path}' for path in written]
+        if os.path.basename(conf.pipeline_cfg_file) in written:
+            changes += [
+                f"{gnocchi.BACKUP_SINK} leaves out the Gnocchi sink's "
+                f'{gnocchi.POLICY_OVERRIDE}={name}: the backup meters are '
+                f'on the archive policies of the {schema.RESOURCE_TYPE} '
+                'mapping'
+                for name in gnocchi.policy_overrides(conf)
+            ]
     for change in changes:
         print(change, file=out)
     if not changes:

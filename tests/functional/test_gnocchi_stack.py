@@ -25,7 +25,7 @@ from testcloud import servers
 from testcloud.gnocchi import measure_counts
 from testcloud.ground import MIB
 from testcloud.postgresql import PostgreSQL
-from testcloud.telemetry import Telemetry
+from testcloud.telemetry import ARCHIVE_POLICY, Telemetry
 from tests.support import config
 from tests.support.config import cinder_conf
 from tests.support.messages import send_volume_exists, volume_notifier
@@ -84,19 +84,25 @@ def _values(client, resource, metric):
     return [value for _, _, value in measures]
 
 
-# The back window of the default outage (an hour, and a minute of the
-# spool's sender's wait) in 5-minute blocks, and one.
-HOUR_BACK_WINDOW = 14
+# The policies upgrade makes for the backup meters: this mapping's default
+# (ARCHIVE_POLICY, 1-second blocks) with a back window, and backup.idle's
+# (5-minute blocks); the back window of an outage of an hour, and of three
+# (and a minute of the spool's sender's wait), in blocks, and one.
+POLICY = f'{ARCHIVE_POLICY["name"]}-back-window'
+IDLE = 'ceilometer-backup-low-max'
+BACK_WINDOWS = {POLICY: (3661, 10861), IDLE: (14, 38)}
 
 
 def test_upgrade_is_idempotent(stack):
     first, second = stack['upgrade']
     assert 'created resource type volume_backup' in first
-    for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max'):
-        assert (
-            f'created archive policy {name} (back window {HOUR_BACK_WINDOW})'
-            in first
-        )
+    for name, (hour, _) in BACK_WINDOWS.items():
+        assert f'created archive policy {name} (back window {hour})' in first
+    assert (
+        "backup_meter_sink leaves out the Gnocchi sink's archive_policy="
+        f'{ARCHIVE_POLICY["name"]}: the backup meters are on the archive '
+        'policies of the volume_backup mapping'
+    ) in first
     assert 'Nothing to change' in second
 
 
@@ -105,8 +111,7 @@ def test_another_outage_sets_the_back_window_of_metrics_made(stack, tmp_path):
     outage_minutes reaches it in place (the mapping's policy names stay,
     the policies' definitions in gnocchi_resources.yaml follow)."""
     client, telemetry = stack['gnocchi'], stack['telemetry']
-    policy = 'ceilometer-low-back-window'
-    made = client.metric.create(name='made', archive_policy_name=policy)
+    made = client.metric.create(name='made', archive_policy_name=POLICY)
     longer = tmp_path / 'longer-outage.conf'
     longer.write_text('[backup_gnocchi]\noutage_minutes = 180\n')
 
@@ -121,20 +126,19 @@ def test_another_outage_sets_the_back_window_of_metrics_made(stack, tmp_path):
         ).splitlines()  # fmt: skip
 
     resources = f'wrote {telemetry.etc}/gnocchi_resources.yaml'
-    # Three hours and a minute in 5-minute blocks (36.2), and one.
     assert upgrade(str(longer)) == [
-        f'archive policy {name}: back window {HOUR_BACK_WINDOW} -> 38'
-        for name in (policy, 'ceilometer-backup-low-max')
+        f'archive policy {name}: back window {hour} -> {hours}'
+        for name, (hour, hours) in BACK_WINDOWS.items()
     ] + [resources]
-    assert client.metric.get(made['id'])['archive_policy']['back_window'] == 38
+    made = client.metric.get(made['id'])
+    assert made['archive_policy']['back_window'] == BACK_WINDOWS[POLICY][1]
     # Back to the hour: the window narrows again.
     assert upgrade() == [
-        f'archive policy {name}: back window 38 -> {HOUR_BACK_WINDOW}'
-        for name in (policy, 'ceilometer-backup-low-max')
+        f'archive policy {name}: back window {hours} -> {hour}'
+        for name, (hour, hours) in BACK_WINDOWS.items()
     ] + [resources]
-    assert client.archive_policy.get(policy)['back_window'] == (
-        HOUR_BACK_WINDOW
-    )
+    for name, (hour, _) in BACK_WINDOWS.items():
+        assert client.archive_policy.get(name)['back_window'] == hour
     client.metric.delete(made['id'])
 
 
@@ -228,15 +232,11 @@ def test_backup_metered_in_gnocchi_end_to_end(stack):
     log = stack['notification'].log_text()
     assert 'is not handled by Gnocchi' not in log
     assert os.path.exists(stack['notification'].samples_file)
-    # Upgrade made the policies of its mapping, each with the back window
-    # of an hour's outage in 5-minute blocks (this agent's archive_policy
-    # option puts its metrics on another).
-    policies = {p['name']: p for p in client.archive_policy.list()}
-    for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max'):
-        assert policies[name]['back_window'] == HOUR_BACK_WINDOW
-        assert [d['granularity'] for d in policies[name]['definition']] == [
-            '0:05:00'
-        ]
+    # The backup meters are on the policies of upgrade's mapping.
+    assert {
+        client.metric.get(metric)['archive_policy']['name']
+        for metric in resource['metrics'].values()
+    } == {POLICY}
 
 
 def _notify(stack, raw, *events, **extra):

@@ -77,8 +77,10 @@ def test_each_backup_meter_reaches_gnocchi_once_others_as_before():
     ]
     pipeline = gnocchi.sample_pipeline(stock)
     for meter in [m.name for m in meters.METERS]:
+        # Without archive_policy: it would put every backup metric on
+        # "low", whatever the volume_backup mapping says.
         assert _routes(pipeline, meter) == [
-            'backup-gnocchi://?archive_policy=low&filter_project=service',
+            'backup-gnocchi://?filter_project=service',
             'prometheus://127.0.0.1:9091/metrics/job/ceilometer',
         ], meter
     for meter in ('volume.size', 'volume.backup.size', 'cpu'):
@@ -86,6 +88,22 @@ def test_each_backup_meter_reaches_gnocchi_once_others_as_before():
             stock['sinks'][0]['publishers']
         ), meter
     assert gnocchi.sample_pipeline(pipeline) == pipeline
+
+
+@pytest.mark.parametrize(
+    'query, overrides',
+    [('?archive_policy=low&filter_project=service', ['low']), ('', [])],
+)
+def test_the_policy_the_backup_sink_leaves_out_is_named(
+    tmp_path, query, overrides
+):
+    stock = _stock('pipeline.yaml')
+    stock['sinks'][0]['publishers'] = [f'gnocchi://{query}']
+    path = tmp_path / 'pipeline.yaml'
+    path.write_text(yaml.safe_dump(stock))
+    conf = config.ceilometer_conf()
+    conf.set_override('pipeline_cfg_file', str(path))
+    assert gnocchi.policy_overrides(conf) == overrides
 
 
 def test_sources_naming_backup_meters_give_them_up():
