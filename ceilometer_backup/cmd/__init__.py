@@ -1,4 +1,5 @@
-"""``ceilometer-backup``: the operator's command (demo, upgrade, reconcile).
+"""``ceilometer-backup``: the operator's command (demo, upgrade, reconcile,
+files).
 
 Each subcommand is a module of this package, imported only when it runs,
 so that ``ceilometer-backup --help`` works on a Cinder node, where the

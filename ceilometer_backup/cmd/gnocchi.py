@@ -12,7 +12,6 @@ import contextlib
 import copy
 import fnmatch
 import os
-import sys
 from urllib import parse as urlparse
 
 import ceilometer
@@ -24,7 +23,7 @@ from keystoneauth1 import exceptions as ka_exc
 
 from ceilometer_backup import contract as c
 from ceilometer_backup import opts
-from ceilometer_backup.cmd import CommandFailed
+from ceilometer_backup.cmd import CommandFailed, files
 from ceilometer_backup.meter import meters, tls
 from ceilometer_backup.meter.gnocchi import schema
 
@@ -66,7 +65,6 @@ _BACKUP_NAMES = [m.name for m in meters.METERS]
 
 
 _CEILOMETER = os.path.dirname(ceilometer.__file__)
-_CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 STOCK_FILES = {
     'gnocchi_resources.yaml': os.path.join(
         _CEILOMETER, 'publisher', 'data', 'gnocchi_resources.yaml'
@@ -81,19 +79,6 @@ STOCK_FILES = {
         _CEILOMETER, 'pipeline', 'data', 'pipeline.yaml'
     ),
 }
-
-
-def shipped_file(*parts):
-    """A file of this project's etc/: in a checkout, or as pbr installed it
-    (share/ceilometer-backup/etc)."""
-    for etc in (
-        os.path.join(_CHECKOUT, 'etc'),
-        os.path.join(sys.prefix, 'share', 'ceilometer-backup', 'etc'),
-    ):
-        path = os.path.join(etc, *parts)
-        if os.path.exists(path):
-            return path
-    raise FileNotFoundError(os.path.join('etc', *parts))
 
 
 def event_definitions(stock):
@@ -346,9 +331,9 @@ def deploy_files(conf):
     resources = _backup_schema(
         schema.gnocchi_resources, conf, resources_file, resources
     )
-    with open(shipped_file('ceilometer', 'meters.d', 'backup.yaml')) as f:
+    with open(files.shipped_file('ceilometer/meters.d/backup.yaml')) as f:
         meter_definitions = f.read()
-    with open(shipped_file('ceilometer', 'polling.yaml')) as f:
+    with open(files.shipped_file('ceilometer/polling.yaml')) as f:
         polling = f.read()
     name = os.path.basename
     return {

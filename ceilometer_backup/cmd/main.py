@@ -20,6 +20,8 @@ COMMANDS = {
     'deploy-ready Ceilometer config files.',
     'reconcile': 'Set ended_at on the Gnocchi resources of backups that '
     'Cinder no longer lists (their deletion was not recorded).',
+    'files': 'Print where the files to install (config snippets, mapping '
+    'sources, alarm, rating and alerting rules) are.',
 }
 EXTRA = 'ceilometer'
 

@@ -1,9 +1,11 @@
 """The base package alone, as on a Cinder node: no Ceilometer, no clients.
 
 A virtualenv of its own gets ``pip install ceilometer-backup`` from this
-checkout, without the ``[ceilometer]`` extra.
+checkout (pip builds the wheel), without the ``[ceilometer]`` extra.
 """
 
+import filecmp
+import os
 import subprocess
 import venv
 
@@ -44,7 +46,7 @@ def test_nothing_of_the_ceilometer_side_is_installed(base_venv):
 def test_help_lists_every_subcommand(base_venv):
     done = _run(base_venv, 'ceilometer-backup', '--help')
     assert done.returncode == 0, done.stderr
-    for command in ('demo', 'upgrade', 'reconcile'):
+    for command in ('demo', 'upgrade', 'reconcile', 'files'):
         assert command in done.stdout
 
 
@@ -69,3 +71,26 @@ def test_the_cinder_side_imports_without_ceilometer(base_venv):
         'ceilometer_backup.emitter.notification, ceilometer_backup.opts',
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_every_file_an_operator_installs_comes_with_the_wheel(base_venv):
+    done = _run(base_venv, 'ceilometer-backup', 'files')
+    assert done.returncode == 0, done.stderr
+    share = os.path.join(base_venv, 'share', 'ceilometer-backup', 'etc')
+    listed = done.stdout.splitlines()
+    in_checkout = [
+        os.path.join(top, name)
+        for top, _, names in os.walk(os.path.join(ROOT, 'etc'))
+        for name in names
+        if 'oslo-config-generator' not in top
+    ]
+    assert len(listed) == len(in_checkout)
+    for path in in_checkout:
+        installed = os.path.join(
+            share, os.path.relpath(path, os.path.join(ROOT, 'etc'))
+        )
+        assert installed in listed, installed
+        assert filecmp.cmp(path, installed, shallow=False), installed
+    metrics = 'cloudkitty/metrics.yml'
+    done = _run(base_venv, 'ceilometer-backup', 'files', metrics)
+    assert done.stdout == os.path.join(share, metrics) + '\n'
