@@ -1,7 +1,7 @@
 """Sends backup notifications the way Cinder does, without ever blocking.
 
 Messages go out with priority INFO and publisher_id ``backup.<host>`` on
-the ``cinder`` control exchange, through the transport, driver, topics and
+Cinder's control exchange, through the transport, driver, topics and
 retry policy of the standard ``[oslo_messaging_notifications]`` group, so
 an operator configures nothing new to get them to Ceilometer.
 """
