@@ -10,13 +10,12 @@ Cinder with the ``[service_credentials]`` given, every 3 seconds, and
 reads Gnocchi for ``backup.stored.size``.
 """
 
-import os
 import shutil
 import sys
 
-import ceilometer
 import yaml
 
+from ceilometer_backup.cmd.gnocchi import STOCK_FILES
 from testcloud import servers
 from testcloud.ceilometer_services import NotificationAgent, PollingAgent
 from testcloud.gnocchi import Gnocchi
@@ -185,11 +184,7 @@ definitions_cfg_file = {self.etc}/event_definitions.yaml
         default: the deployed pipeline's backup sink leaves out the
         publisher's archive_policy option, so the backup meters are on
         the mapping's policies (that one, with the back window)."""
-        packaged = os.path.join(
-            os.path.dirname(ceilometer.__file__),
-            'publisher', 'data', 'gnocchi_resources.yaml',
-        )  # fmt: skip
-        with open(packaged) as f:
+        with open(STOCK_FILES['gnocchi_resources.yaml']) as f:
             mapping = yaml.safe_load(f)
         mapping['archive_policy_default'] = self.archive_policy['name']
         mapping['archive_policies'].append(self.archive_policy)

@@ -7,7 +7,9 @@ pages name, found the same way on a Cinder node (no Ceilometer needed).
 """
 
 import os
+import site
 import sys
+import sysconfig
 
 from ceilometer_backup.cmd import CommandFailed
 
@@ -27,20 +29,27 @@ SHIPPED = (
 _CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
+def _candidates():
+    """A checkout's etc/ (an editable install runs from it), then where
+    pip puts data files: the environment's prefix, the scheme's data path
+    (``/usr/local`` for Debian's system pip), the user base (``--user``)."""
+    yield os.path.join(_CHECKOUT, 'etc')
+    for prefix in (sys.prefix, sysconfig.get_path('data'), site.getuserbase()):
+        if prefix:
+            yield os.path.join(prefix, 'share', 'ceilometer-backup', 'etc')
+
+
 def etc_dir():
-    """The directory holding SHIPPED: a checkout's etc/, else the one pbr
-    installed; None when neither has them."""
-    for etc in (
-        os.path.join(_CHECKOUT, 'etc'),
-        os.path.join(sys.prefix, 'share', 'ceilometer-backup', 'etc'),
-    ):
+    """The directory holding SHIPPED; None when none has them."""
+    for etc in _candidates():
         if os.path.exists(os.path.join(etc, SHIPPED[0])):
             return etc
     return None
 
 
 def shipped_file(relative):
-    """The path of a SHIPPED file; FileNotFoundError when not installed."""
+    """The path of a SHIPPED file, for the commands and pages that name it
+    relative to etc/; FileNotFoundError when not installed."""
     etc = etc_dir()
     if etc is None:
         raise FileNotFoundError(os.path.join('etc', relative))
@@ -66,7 +75,7 @@ def run(args, out=None):
     except FileNotFoundError as exc:
         raise CommandFailed(
             f'{exc} is not installed with this package (looked in '
-            f'{_CHECKOUT}/etc and {sys.prefix}/share/ceilometer-backup/etc)'
+            f'{", ".join(dict.fromkeys(_candidates()))})'
         ) from exc
     for path in paths:
         print(path, file=out)

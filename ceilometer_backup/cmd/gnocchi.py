@@ -133,14 +133,14 @@ def _ours(publisher):
     scheme, sep, rest = publisher.partition('://')
     if not sep or scheme not in ('gnocchi', PUBLISHER):
         return publisher
-    ours = f'{PUBLISHER}://{rest}'
-    query = _query(ours)
-    if POLICY_OVERRIDE not in dict(query):
-        return ours
-    kept = urlparse.urlencode(
-        [(k, v) for k, v in query if k != POLICY_OVERRIDE]
+    base, _, query = f'{PUBLISHER}://{rest}'.partition('?')
+    # The options as the operator spelled them, but that one.
+    kept = '&'.join(
+        option
+        for option in query.split('&')
+        if option and option.split('=', 1)[0] != POLICY_OVERRIDE
     )
-    return ours.partition('?')[0] + (f'?{kept}' if kept else '')
+    return base + (f'?{kept}' if kept else '')
 
 
 def policy_overrides(conf):

@@ -197,7 +197,6 @@ class BackupStrandedPollster(_BackupPollster):
         super().__init__(conf)
         self.cinder = CinderBackups(conf)
         self._stranded = {}
-        self._now = None
 
     def get_samples(self, manager, cache, resources):
         resources = [r for r in resources if r.status in IN_FLIGHT_STATUSES]
@@ -218,16 +217,16 @@ class BackupStrandedPollster(_BackupPollster):
                 },
             )
             return
-        self._now = timeutils.utcnow()
         yield from super().get_samples(manager, cache, resources)
 
     def volume(self, record):
         if record.id not in self._stranded:
             return None
         _, last_report = self._stranded[record.id]
-        since = self._now - timeutils.normalize_time(
-            timeutils.parse_isotime(last_report)
-        )
+        # As of the sample's time, the listing's.
+        since = timeutils.normalize_time(
+            timeutils.parse_isotime(record.listed_at)
+        ) - timeutils.normalize_time(timeutils.parse_isotime(last_report))
         return round(max(since.total_seconds(), 0.0), 1)
 
     def metadata(self, record):

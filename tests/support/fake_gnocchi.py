@@ -3,11 +3,13 @@
 It covers what this project calls: ``resource_type`` get, create and
 update (``upgrade``); ``resource`` create, update and search (the
 publisher, ``reconcile``); ``metric.batch_resources_metrics_measures``
-(the publisher) and ``archive_policy.create``. Every call that changes
+(the publisher) and ``archive_policy`` create, get and update
+(the publisher, ``upgrade``). Every call that changes
 something is recorded in ``calls``. The functional tests run the same
 code against a real Gnocchi.
 """
 
+import copy
 import datetime
 
 from gnocchiclient import exceptions as gnocchi_exc
@@ -171,5 +173,24 @@ def _reach(gnocchi):
 
 
 class _ArchivePolicies:
+    """Kept by name; ``update`` raises ``fail_update`` while it is set
+    (Gnocchi lets only the admin role change one)."""
+
+    def __init__(self):
+        self.policies = {}
+        self.fail_update = None
+
     def create(self, archive_policy):
-        """The publisher makes sure its policy exists; nothing to keep."""
+        self.policies.setdefault(
+            archive_policy['name'], copy.deepcopy(archive_policy)
+        )
+
+    def get(self, name):
+        if name not in self.policies:
+            raise gnocchi_exc.ArchivePolicyNotFound(404)
+        return copy.deepcopy(self.policies[name])
+
+    def update(self, name, archive_policy):
+        if self.fail_update is not None:
+            raise self.fail_update
+        self.policies[name].update(copy.deepcopy(archive_policy))

@@ -2,6 +2,7 @@
 
 import configparser
 import os
+import subprocess
 
 from ceilometer_backup.cmd import files, main
 from testcloud.ground import ROOT
@@ -26,12 +27,11 @@ def _data_files():
 
 
 def test_every_file_of_etc_is_installed_where_files_finds_it():
-    etc = os.path.join(ROOT, 'etc')
-    in_checkout = {
-        os.path.relpath(os.path.join(top, name), etc)
-        for top, _, names in os.walk(etc)
-        for name in names
-    }
+    listed = subprocess.run(
+        ['git', '-C', ROOT, 'ls-files', 'etc'],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    in_checkout = {path.removeprefix('etc/') for path in listed}
     assert set(files.SHIPPED) == in_checkout - DEVELOPMENT
     assert _data_files() == {
         f'etc/{name}': os.path.join(SHARE, os.path.dirname(name)).rstrip('/')

@@ -5,6 +5,7 @@ import pytest
 import yaml
 from ceilometer.publisher import gnocchi as gnocchi_publisher
 from ceilometer.sample import Sample
+from gnocchiclient import exceptions as gnocchi_exc
 
 from ceilometer_backup.meter import meters
 from ceilometer_backup.meter.gnocchi import schema
@@ -165,6 +166,40 @@ def test_a_granularity_as_gnocchi_takes_it():
     assert mapping['metrics']['backup.size'] == {
         'archive_policy_name': 'wide-back-window'
     }
+
+
+def test_policies_made_then_set_in_place_or_a_refusal_said():
+    client = FakeGnocchi()
+    stock = _stock('gnocchi_resources.yaml')
+    hour = schema.archive_policies(stock, 60)
+    assert schema.upgrade_archive_policies(client, hour) == [
+        'created archive policy ceilometer-low-back-window (back window 14)',
+        'created archive policy ceilometer-backup-low-max (back window 14)',
+    ]
+    assert schema.upgrade_archive_policies(client, hour) == []
+    # Without the admin role, Gnocchi refuses each change: said, and
+    # upgrade goes on.
+    client.archive_policy.fail_update = gnocchi_exc.Forbidden(403)
+    refused = schema.upgrade_archive_policies(
+        client, schema.archive_policies(stock, 180)
+    )
+    assert [line.split(' refused: ')[0] for line in refused] == [
+        f'archive policy {name}: back window 14 -> 38'
+        for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max')
+    ]
+    assert 'only the admin role' in refused[0]
+    client.archive_policy.fail_update = None
+    assert schema.upgrade_archive_policies(
+        client, schema.archive_policies(stock, 180)
+    ) == [
+        f'archive policy {name}: back window 14 -> 38'
+        for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max')
+    ]
+    # The window changes, the definition stays.
+    (low,) = [p for p in _stock('gnocchi_resources.yaml')['archive_policies']
+              if p['name'] == 'ceilometer-low']  # fmt: skip
+    changed = client.archive_policy.get('ceilometer-low-back-window')
+    assert changed['definition'] == low['definition']
 
 
 def test_resource_type_created_then_nothing_to_do():
