@@ -8,6 +8,7 @@ test reads back.
 import importlib.metadata
 import json
 import os
+import subprocess
 import time
 
 import ceilometer
@@ -147,6 +148,18 @@ meter_definitions_dirs = {STOCK_METERS_DIR}
             bindir,
             on,
         )
+
+    def status(self):
+        """``ceilometer-backup-status upgrade check`` run with this agent's
+        configuration, as on its host: (exit status, output)."""
+        done = subprocess.run(
+            [
+                servers.console_script('ceilometer-backup-status'),
+                '--config-file', self.conf, 'upgrade', 'check',
+            ],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        return done.returncode, done.stdout
 
     def samples(self):
         if not os.path.exists(self.samples_file):

@@ -1,5 +1,5 @@
 """``ceilometer-backup``: the operator's command (demo, upgrade, reconcile,
-files).
+files), and ``ceilometer-backup-status`` (``status.py``).
 
 Each subcommand is a module of this package, imported only when it runs,
 so that ``ceilometer-backup --help`` works on a Cinder node, where the

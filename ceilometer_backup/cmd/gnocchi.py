@@ -143,6 +143,24 @@ def _ours(publisher):
     return base + (f'?{kept}' if kept else '')
 
 
+def routes_backup_meters(conf):
+    """Whether a source of the sample pipeline in use sends backup meters
+    to a sink publishing to ``backup-gnocchi://``."""
+    pipeline = _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
+    ours = {
+        sink['name']
+        for sink in pipeline.get('sinks', [])
+        if any(
+            scheme == PUBLISHER for scheme, _ in _gnocchi_publishers([sink])
+        )
+    }
+    return any(
+        ours & set(source.get('sinks', []))
+        and _carries_backup_meters(source.get('meters', []))
+        for source in pipeline.get('sources', [])
+    )
+
+
 def policy_overrides(conf):
     """The POLICY_OVERRIDE values of the Gnocchi publishers of the sample
     pipeline in use, which the backup sink leaves out."""

@@ -186,6 +186,11 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
         with open(os.path.join(agent.spool_dir, name)) as f:
             kept_samples += sum(1 for _ in f)
     outage = time.monotonic() - start
+    # What the status command tells an operator meanwhile.
+    code, report = agent.status()
+    assert code == 2, report
+    assert 'cannot reach Gnocchi' in report, report
+    assert f'batches kept in {agent.spool_dir}' in report, report
     telemetry.gnocchi.start_api()
     back = time.monotonic()
 
@@ -227,6 +232,9 @@ def test_a_ten_minute_outage_costs_other_meters_nothing_and_loses_nothing(
     wait_for(spool_empty, timeout=300)
     print(f'kept batches sent {time.monotonic() - back:.0f} s after Gnocchi')
     wait_for(all_in, timeout=300)
+    code, report = agent.status()
+    assert code == 0, report
+    assert 'nothing kept' in report, report
     log = agent.log_text()
     assert 'Gnocchi could not take' in log
     assert 'Gnocchi takes backup samples again' in log

@@ -104,6 +104,9 @@ def test_upgrade_is_idempotent(stack):
         'policies of the volume_backup mapping'
     ) in first
     assert 'Nothing to change' in second
+    # The status command finds it all in place.
+    code, report = stack['notification'].status()
+    assert code == 0, report
 
 
 def test_another_outage_sets_the_back_window_of_metrics_made(stack, tmp_path):

@@ -38,7 +38,8 @@ class Spool:
         with os.scandir(self.directory) as entries:
             return [e for e in entries if e.name.endswith(SUFFIX)]
 
-    def _held(self):
+    def held(self):
+        """The bytes of the kept batches."""
         held = 0
         for entry in self._kept():
             try:
@@ -51,13 +52,26 @@ class Spool:
         """The names of the kept batches, oldest first."""
         return sorted(entry.name for entry in self._kept())
 
+    def set_apart(self):
+        """The names of the batches set aside (``set_aside``)."""
+        return sorted(
+            name
+            for name in os.listdir(self.directory)
+            if name.endswith((SUFFIX + UNREADABLE, SUFFIX + REFUSED))
+        )
+
+    @staticmethod
+    def kept_at(name):
+        """When batch ``name`` was kept, in seconds since the epoch."""
+        return int(name.split('-', 1)[0]) / 1e9
+
     def put(self, samples):
         """Keep ``samples`` as the newest batch, durably; False when the
         spool has no room for them. Raises OSError if the disk does."""
         data = ''.join(
             json.dumps(s.as_dict(), default=str) + '\n' for s in samples
         ).encode()
-        if self._held() + len(data) > self.max_bytes:
+        if self.held() + len(data) > self.max_bytes:
             return False
         name = (
             f'{time.time_ns():020d}-{os.getpid()}-'
