@@ -150,16 +150,18 @@ meter_definitions_dirs = {STOCK_METERS_DIR}
         )
 
     def status(self):
-        """``ceilometer-backup-status upgrade check`` run with this agent's
-        configuration, as on its host: (exit status, output)."""
+        """``ceilometer-backup-status upgrade check --json`` run with this
+        agent's configuration, as on its host: (exit status, {check:
+        details}), the details of a check that found nothing amiss None."""
         done = subprocess.run(
             [
                 servers.console_script('ceilometer-backup-status'),
-                '--config-file', self.conf, 'upgrade', 'check',
+                '--config-file', self.conf, 'upgrade', 'check', '--json',
             ],
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        return done.returncode, done.stdout
+        checks = json.loads(done.stdout)['checks']
+        return done.returncode, {c['check']: c['details'] for c in checks}
 
     def samples(self):
         if not os.path.exists(self.samples_file):

@@ -16,11 +16,13 @@ import sys
 from ceilometer import service
 from gnocchiclient import exceptions as gnocchi_exc
 from oslo_config import cfg
+from oslo_log import log
 from oslo_upgradecheck import upgradecheck
 
 from ceilometer_backup import opts
 from ceilometer_backup.cmd import CommandFailed, gnocchi
 from ceilometer_backup.meter.gnocchi import schema, spool
+from ceilometer_backup.meter.gnocchi.outbox import MIB
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -116,7 +118,7 @@ class Checks(upgradecheck.UpgradeCommands):
                 Code.SUCCESS,
                 f'nothing kept ({options.spool_dir} not made yet)',
             )
-        kept = spool.Spool(options.spool_dir, options.spool_max_mb * 1024**2)
+        kept = spool.Spool(options.spool_dir, options.spool_max_mb * MIB)
         batches, apart = kept.batches(), kept.set_apart()
         if not batches and not apart:
             return Result(Code.SUCCESS, f'nothing kept in {kept.directory}')
@@ -130,7 +132,7 @@ class Checks(upgradecheck.UpgradeCommands):
             details.append(
                 f'{len(batches)} batches kept in {kept.directory} since '
                 f'{oldest:%Y-%m-%d %H:%M:%S} UTC, for Gnocchi to take '
-                f'({held / bound:.0%} of spool_max_mb)'
+                f'({held / MIB:.1f} of spool_max_mb {bound // MIB} MiB)'
             )
             if held >= SPOOL_FULL * bound:
                 code = Code.FAILURE
@@ -154,7 +156,14 @@ def main(argv=None):
     conf = cfg.ConfigOpts()
     checks = Checks(conf)
     upgradecheck.register_cli_options(conf, checks)
-    service.prepare_service(argv, conf=conf)
+    # Log lines (a retried request) on stderr: stdout is the report, JSON
+    # with --json.
+    log.register_options(conf)
+    conf.set_default('use_stderr', True)
+    # Ceilometer's own parsing (its options, Keystone's, logging) where
+    # upgradecheck.main would parse; --json is read from upgradecheck.CONF,
+    # which main sets.
+    upgradecheck.CONF = service.prepare_service(argv, conf=conf)
     return upgradecheck.run(conf)
 
 
