@@ -39,6 +39,7 @@ class ListedSample(Sample):
 
 class _BackupPollster(plugin_base.PollsterBase):
     meter = None
+    sample_class = ListedSample
 
     @property
     def default_discovery(self):
@@ -56,7 +57,7 @@ class _BackupPollster(plugin_base.PollsterBase):
             volume = self.volume(record)
             if volume is None:
                 continue
-            yield ListedSample(
+            yield self.sample_class(
                 name=meter.name,
                 type=meter.type,
                 unit=meter.unit,
@@ -192,11 +193,15 @@ class BackupStrandedPollster(_BackupPollster):
     """
 
     meter = meters.IDLE
+    # Stamped when sampled, as the idle time is counted: Aodh evaluates the
+    # latest periods, and a backup under way cannot be deleted meanwhile.
+    sample_class = Sample
 
     def __init__(self, conf):
         super().__init__(conf)
         self.cinder = CinderBackups(conf)
         self._stranded = {}
+        self._now = None
 
     def get_samples(self, manager, cache, resources):
         resources = [r for r in resources if r.status in IN_FLIGHT_STATUSES]
@@ -217,16 +222,16 @@ class BackupStrandedPollster(_BackupPollster):
                 },
             )
             return
+        self._now = timeutils.utcnow()
         yield from super().get_samples(manager, cache, resources)
 
     def volume(self, record):
         if record.id not in self._stranded:
             return None
         _, last_report = self._stranded[record.id]
-        # As of the sample's time, the listing's.
-        since = timeutils.normalize_time(
-            timeutils.parse_isotime(record.listed_at)
-        ) - timeutils.normalize_time(timeutils.parse_isotime(last_report))
+        since = self._now - timeutils.normalize_time(
+            timeutils.parse_isotime(last_report)
+        )
         return round(max(since.total_seconds(), 0.0), 1)
 
     def metadata(self, record):
