@@ -146,7 +146,7 @@ def _ours(publisher):
 def routes_backup_meters(conf):
     """Whether a source of the sample pipeline in use sends backup meters
     to a sink publishing to ``backup-gnocchi://``."""
-    pipeline = _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
+    pipeline = _pipeline_in_use(conf)
     ours = {
         sink['name']
         for sink in pipeline.get('sinks', [])
@@ -164,7 +164,7 @@ def routes_backup_meters(conf):
 def policy_overrides(conf):
     """The POLICY_OVERRIDE values of the Gnocchi publishers of the sample
     pipeline in use, which the backup sink leaves out."""
-    pipeline = _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
+    pipeline = _pipeline_in_use(conf)
     return sorted(
         {
             value
@@ -299,11 +299,15 @@ def _current(conf, option_value, name):
     )
 
 
+def _pipeline_in_use(conf):
+    return _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
+
+
 def _resources_in_use(conf, pipeline=None):
     """(file name, content) of the mapping the deployment's Gnocchi
     publisher loads now."""
     if pipeline is None:
-        pipeline = _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
+        pipeline = _pipeline_in_use(conf)
     resources_file = resources_definition_file_of(pipeline)
     return resources_file, _current(
         conf, resources_file, 'gnocchi_resources.yaml'
@@ -340,9 +344,7 @@ def deploy_files(conf):
     as the deployment names them (the file name its option gives).
     """
 
-    pipeline = sample_pipeline(
-        _current(conf, conf.pipeline_cfg_file, 'pipeline.yaml')
-    )
+    pipeline = sample_pipeline(_pipeline_in_use(conf))
     # The mapping in use, with the operator's own entries: only what
     # concerns backups is replaced.
     resources_file, resources = _resources_in_use(conf, pipeline)

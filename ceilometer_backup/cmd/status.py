@@ -56,9 +56,7 @@ class Checks(upgradecheck.UpgradeCommands):
                     f'Gnocchi has no resource type {schema.RESOURCE_TYPE}: '
                     f'{_UPGRADE}.',
                 )
-            missing = sorted(
-                set(schema.ATTRIBUTES) - set(existing['attributes'])
-            )
+            missing = schema.missing_attributes(existing)
             if missing:
                 return Result(
                     Code.WARNING,

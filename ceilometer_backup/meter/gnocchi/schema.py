@@ -233,6 +233,12 @@ def upgrade_archive_policies(gnocchi, policies):
     return changes
 
 
+def missing_attributes(existing):
+    """The attributes of ATTRIBUTES the resource type ``existing`` (as
+    Gnocchi gives it) lacks, sorted."""
+    return sorted(set(ATTRIBUTES) - set(existing['attributes']))
+
+
 def upgrade_resource_type(gnocchi):
     """Create the resource type, or add in place the attributes it lacks.
 
@@ -245,7 +251,7 @@ def upgrade_resource_type(gnocchi):
             resource_type={'name': RESOURCE_TYPE, 'attributes': ATTRIBUTES}
         )
         return [f'created resource type {RESOURCE_TYPE}']
-    missing = sorted(set(ATTRIBUTES) - set(existing['attributes']))
+    missing = missing_attributes(existing)
     if not missing:
         return []
     gnocchi.resource_type.update(
