@@ -41,6 +41,7 @@ server certificate, and every service verifies Keystone's and the
 broker's against it.
 """
 
+import collections
 import datetime
 import os
 import signal
@@ -79,6 +80,11 @@ BACKUP_DRIVERS = {
     **OBJECT_STORES,
 }
 HOSTS_OF_STORE = {'posix-pair': 2}
+# How the hosts of such a store, each a host of its own on ``network``
+# (testcloud.hosts), reach Cinder's database and broker.
+Hosts = collections.namedtuple(
+    'Hosts', ['network', 'database_url', 'transport_url']
+)
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume', 'cinder-backup')
 # Cinder's storage_availability_zone, where volumes are.
 DEFAULT_ZONE = 'nova'
@@ -123,8 +129,10 @@ class Cinder(servers.Service):
         messaging='',
         backup_stores=None,
         swift=None,
+        hosts=None,
     ):
-        """``messaging``: more oslo.messaging options (TLS);
+        """``messaging``: more oslo.messaging options (TLS); ``hosts``
+        (Hosts): where the backup hosts of a store of several run;
         ``backup_stores``: a cinder-backup host for each of these
         (BACKUP_DRIVERS; Swift's and S3's on the running ``swift``), the
         first in the volumes' zone (default: ``ceph`` given a Ceph, else
@@ -134,6 +142,7 @@ class Cinder(servers.Service):
         self.transport_url = transport_url
         self.keystone = keystone
         self.host = host
+        self.hosts = hosts
         self._choose_stores(ceph, backup_stores, swift)
         self.port = servers.free_port()
         scheme = 'https' if keystone.tls else 'http'
@@ -160,6 +169,8 @@ class Cinder(servers.Service):
             raise ValueError('backups to Ceph need a Ceph')
         if bool(set(OBJECT_STORES) & set(stores)) != bool(swift):
             raise ValueError('an object store goes with the Swift it is on')
+        if bool(set(HOSTS_OF_STORE) & set(stores)) != bool(self.hosts):
+            raise ValueError('a store of several hosts goes with Hosts')
         self.swift = swift
         self.backends = [
             b
@@ -417,6 +428,8 @@ backup_use_temp_snapshot = false
         command = [self.bin('cinder-backup' if on else service)]
         for path in (self.conf, *(on or self.default).files(metered)):
             command += ['--config-file', path]
+        if on and on.machine:
+            command = on.machine.command(command)
         self.processes[service] = servers.start(
             command, self.env, self.log_of(service)
         )
@@ -568,7 +581,9 @@ class BackupHost:
     shares the volumes' zone and the name of the host Cinder's other
     services run on, as on an all-in-one host; a backup asked for in
     another zone goes to that zone's host, as Cinder's scheduler does
-    with several backup hosts."""
+    with several backup hosts. Those of a store of several run each on
+    a host of its own (``machine``, a testcloud.hosts Host), reaching the
+    database and the broker over its network, and can be lost whole."""
 
     def __init__(self, cinder, store, first, number=1):
         """``number``: of the store's hosts (HOSTS_OF_STORE), from 1."""
@@ -594,6 +609,9 @@ class BackupHost:
             )
         # EC2 credentials of Cinder's service user, for S3.
         self.s3_keys = None
+        self.machine = None
+        if store in HOSTS_OF_STORE:
+            self.machine = cinder.hosts.network.add(self.host)
 
     def files(self, metered=True):
         """The configuration files its cinder-backup adds to cinder.conf."""
@@ -607,8 +625,9 @@ class BackupHost:
                 f"""[DEFAULT]
 host = {self.host}
 storage_availability_zone = {self.zone}
-"""
+{self._reach()}"""
                 + self._store_options()
+                + self._database()
             )
         with open(self.unmetered, 'w') as f:
             f.write(UNMETERED.format(driver=self.driver))
@@ -622,6 +641,24 @@ storage_availability_zone = {self.zone}
             f.write(
                 shipped.replace(wrapped, f'wrapped_driver = {self.driver}')
             )
+
+    def _reach(self):
+        """On a host of its own: its address, the broker's on its
+        network."""
+        if not self.machine:
+            return ''
+        return f"""my_ip = {self.machine.address}
+transport_url = {self.cinder.hosts.transport_url}
+"""
+
+    def _database(self):
+        """On a host of its own: the database's address on its network."""
+        if not self.machine:
+            return ''
+        return f"""
+[database]
+connection = {psycopg2_url(self.cinder.hosts.database_url)}
+"""
 
     def _store_options(self):
         """What Cinder's driver for the store is configured with."""

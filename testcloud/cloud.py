@@ -27,14 +27,15 @@ PAGE = 100
 STORES = ('posix', 'posix-pair', 'ceph', 'swift', 's3')
 
 
-def shared_cloud(root, rabbitmq, stores, ceph=None):
+def shared_cloud(root, stores, ceph=None):
     """The cloud several test modules share, each as a tenant of its own
     (``Cloud.as_tenant``): a backup host for ``posix`` and each of
     ``stores`` (ordered as STORES), events to Aodh's listener as the docs
-    say."""
+    say, on a RabbitMQ of its own (the backup hosts of ``posix-pair`` are
+    hosts of their own, which reach it on the stack's network)."""
     return real_cloud(
         root,
-        rabbitmq,
+        None,
         ceph=ceph,
         backup_stores=sorted({'posix', *stores}, key=STORES.index),
         alarm_events=True,
@@ -52,8 +53,9 @@ def real_cloud(
     backup_stores=None,
     **telemetry,
 ):
-    """A Stack in ``root``/stack (on ``ceph`` if given, a backup host for
-    each of ``backup_stores``, see Stack) and Telemetry
+    """A Stack in ``root``/stack (on ``rabbitmq``, else one of its own;
+    on ``ceph`` if given; a backup host for each of ``backup_stores``, see
+    Stack) and Telemetry
     polling it as the ``ceilometer`` user (``telemetry``: more of
     Telemetry's arguments), as a Cloud; over TLS with ``tls``'s
     certificates (testcloud.tls; ``rabbitmq`` should then be its);
@@ -69,7 +71,7 @@ def real_cloud(
         ) as stack,
         Telemetry(
             root,
-            rabbitmq,
+            stack.rabbitmq,
             stack.postgresql,
             service_credentials(
                 **stack.credentials('ceilometer'), **credentials

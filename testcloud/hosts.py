@@ -16,6 +16,7 @@ a killed run left.
 """
 
 import ipaddress
+import itertools
 import os
 import signal
 import time
@@ -23,6 +24,8 @@ import time
 from testcloud import servers
 
 PREFIX = 'cbk'
+# Networks made by this process so far: one letter of each one's prefix.
+_MADE = itertools.count()
 RANGE = ipaddress.ip_network('198.18.0.0/15')
 
 
@@ -128,7 +131,10 @@ class Network(servers.Service):
     """A bridge of the tests' own, and hosts on it (``add(name)``)."""
 
     def __init__(self):
-        self.prefix = f'{PREFIX}{os.getpid() % 100000}'
+        self.prefix = (
+            f'{PREFIX}{os.getpid() % 100000}'
+            f'{"abcdefghijklmnopqrstuvwxyz"[next(_MADE) % 26]}'
+        )
         self.bridge = f'{self.prefix}br'
         self.hosts = {}
         self.subnet = None

@@ -31,13 +31,16 @@ from testcloud import postgresql as pg_module
 from testcloud import servers
 from testcloud.cinder import (
     BACKUP_DRIVERS,
+    HOSTS_OF_STORE,
     OBJECT_STORES,
     SERVICES,
     Cinder,
+    Hosts,
     remove_empty_etc_nvme,
 )
 from testcloud.gnocchi import basic_client
 from testcloud.ground import ROOT, service_credentials
+from testcloud.hosts import Network
 from testcloud.keystone import Keystone
 from testcloud.postgresql import PostgreSQL
 from testcloud.rabbitmq import RabbitMQ
@@ -59,7 +62,9 @@ class Stack(servers.Service):
     gives Cinder a backup host for each store: ``ceph``, ``posix`` files,
     or a Swift behind the Keystone (testcloud.swift), by Cinder's Swift
     driver (``swift``) or by its S3 driver through Swift's S3 API
-    (``s3``).
+    (``s3``). The hosts of a store of several (cinder.HOSTS_OF_STORE)
+    are hosts of their own (testcloud.hosts) on a network of the stack's,
+    where its PostgreSQL and RabbitMQ listen besides loopback.
     Given ``tls`` (testcloud.tls), Keystone and cinder-api serve HTTPS
     only, with that authority's certificate.
 
@@ -96,6 +101,14 @@ class Stack(servers.Service):
         if unknown:
             raise ValueError(f'no such backup store here: {sorted(unknown)}')
         self.backup_stores = backup_stores
+        self.network = None
+        # Backup hosts of their own, on a network of the stack's.
+        self.on_hosts = bool(set(backup_stores or ()) & set(HOSTS_OF_STORE))
+        if self.on_hosts and not (self.owns_rabbitmq and self.owns_postgresql):
+            raise ValueError(
+                "backup hosts of their own reach the stack's own RabbitMQ "
+                'and PostgreSQL'
+            )
         self.swift = None
         self.cinder = None
         self.timings = {}
@@ -109,15 +122,20 @@ class Stack(servers.Service):
         os.makedirs(self.workdir, exist_ok=True)
         started = time.monotonic()
         try:
+            if self.on_hosts:
+                self.network = Network().start()
+            hosts_address = self.network and self.network.address
             if self.owns_postgresql:
-                self.postgresql = PostgreSQL()
+                self.postgresql = PostgreSQL(address=hosts_address)
                 self._timed('postgresql', self.postgresql.start)
             for database in self.databases.values():
                 self.postgresql.create_database(database)
             if self.owns_rabbitmq:
                 path = os.path.join(self.workdir, 'rabbitmq')
                 os.makedirs(path, exist_ok=True)
-                self.rabbitmq = RabbitMQ(path, tls=self.tls)
+                self.rabbitmq = RabbitMQ(
+                    path, tls=self.tls, hosts_address=hosts_address
+                )
                 self._timed('rabbitmq', self.rabbitmq.start)
             self.keystone = Keystone(
                 os.path.join(self.workdir, 'keystone'),
@@ -141,6 +159,7 @@ class Stack(servers.Service):
                 messaging=self.rabbitmq.client_options,
                 backup_stores=self.backup_stores,
                 swift=self.swift,
+                hosts=self._hosts(),
             )
             self._timed('cinder', self.cinder.start)
         except BaseException:
@@ -148,6 +167,18 @@ class Stack(servers.Service):
             raise
         self.timings['total'] = round(time.monotonic() - started, 2)
         return self
+
+    def _hosts(self):
+        """How backup hosts of their own reach the database and broker."""
+        if not self.network:
+            return None
+        return Hosts(
+            self.network,
+            self.postgresql.database_url(
+                self.databases['cinder'], self.network.address
+            ),
+            self.rabbitmq.add_hosts_user(),
+        )
 
     def stop(self):
         errors = []
@@ -159,6 +190,7 @@ class Stack(servers.Service):
             ('keystone', self.keystone and self.keystone.stop),
             ('rabbitmq', rabbitmq and rabbitmq.stop),
             ('postgresql', postgresql and postgresql.stop),
+            ('network', self.network and self.network.stop),
         ):
             if not stop:
                 continue
@@ -168,7 +200,7 @@ class Stack(servers.Service):
             except Exception as error:
                 errors.append(f'{name}: {error}')
             self.timings[f'stop {name}'] = round(time.monotonic() - started, 2)
-        self.cinder = self.swift = self.keystone = None
+        self.cinder = self.swift = self.keystone = self.network = None
         if self.owns_rabbitmq:
             self.rabbitmq = None
         if self.owns_postgresql:

@@ -55,7 +55,7 @@ def ceph(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
-def openstack(rabbitmq, tmp_path_factory, request):
+def openstack(tmp_path_factory, request):
     """One real cloud (testcloud.cloud.shared_cloud) for every module
     that asks for it, started once: a backup host for POSIX files and for
     each store the session's modules name with ``pytest.mark.backup_stores``,
@@ -71,7 +71,7 @@ def openstack(rabbitmq, tmp_path_factory, request):
     }
     ceph = request.getfixturevalue('ceph') if 'ceph' in stores else None
     root = tmp_path_factory.mktemp('openstack')
-    with shared_cloud(root, rabbitmq, stores, ceph=ceph) as cloud:
+    with shared_cloud(root, stores, ceph=ceph) as cloud:
         yield cloud
 
 

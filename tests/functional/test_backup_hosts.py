@@ -1,7 +1,9 @@
 """cinder-backup active-active, as clouds run it: two backup hosts of one
 availability zone on one backup directory (an NFS share, say), Cinder
-sending each operation on a backup to whichever is enabled. Which host did
-what is read from each cinder-backup's own log.
+sending each operation on a backup to whichever is enabled. Each is a host
+of its own (a network namespace, testcloud.hosts) that reaches Cinder's
+database and RabbitMQ over the stack's network. Which host did what is read
+from each cinder-backup's own log.
 
 Cinder 29's ``PUT /os-services/disable`` and ``/enable`` save the service
 without changing it (``cinder/api/v3/services.py``); ``disable-log-reason``
@@ -43,8 +45,9 @@ IDLE_THRESHOLD = 4  # seconds: the stalled alarm's, for the test
 
 
 def test_a_host_lost_mid_backup_fires_the_stalled_alarm(cloud, openstack_aodh):
-    """cinder-backup SIGKILLed mid-backup and not started again, as when
-    its host is lost: Cinder leaves the backup ``creating`` and the host
+    """A backup host lost whole mid-backup (every process in it SIGKILLed,
+    its link down) and not back: Cinder leaves the backup ``creating``, the
+    host
     sends no more progress; the central agent samples the backup's
     backup.idle from when the host last reported to Cinder, which fires
     the shipped stalled-backup alarm. The admin's reset of its state goes
@@ -54,7 +57,11 @@ def test_a_host_lost_mid_backup_fires_the_stalled_alarm(cloud, openstack_aodh):
         lost = _host_of(cloud, 'Create backup started', backup.id)
         (other,) = [h for h in cloud.cinder.hosts_of(STORE) if h is not lost]
         try:
-            cloud.cinder.stop_service(lost.service, kill=True)
+            assert cloud.cinder.processes[lost.service].pid in (
+                lost.machine.pids()
+            ), 'cinder-backup runs on its host'
+            lost.machine.kill()
+            lost.machine.cut()
             lost_at = time.time()
 
             def down():
@@ -108,6 +115,7 @@ def test_a_host_lost_mid_backup_fires_the_stalled_alarm(cloud, openstack_aodh):
                 if s['timestamp'] >= after
             ]
         finally:
+            lost.machine.join()
             cloud.cinder.restart_backup(host=lost)
         cloud.delete(backup.id)
 
