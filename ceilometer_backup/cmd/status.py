@@ -116,14 +116,25 @@ class Checks(upgradecheck.UpgradeCommands):
                 Code.SUCCESS,
                 f'nothing kept ({options.spool_dir} not made yet)',
             )
-        kept = spool.Spool(options.spool_dir, options.spool_max_mb * MIB)
-        batches, apart = kept.batches(), kept.set_apart()
+        try:
+            kept = spool.Spool(options.spool_dir, options.spool_max_mb * MIB)
+            batches, apart = kept.batches(), kept.set_apart()
+            held = kept.held()
+        except OSError as exc:
+            # The spool is the agent's own (mode 0700): a monitoring user
+            # cannot read it.
+            return Result(
+                Code.FAILURE,
+                f'cannot read the spool {options.spool_dir}: '
+                f'{exc.strerror or exc}; run this as the user of '
+                'ceilometer-agent-notification',
+            )
         if not batches and not apart:
             return Result(Code.SUCCESS, f'nothing kept in {kept.directory}')
         details = []
         code = Code.WARNING
         if batches:
-            held, bound = kept.held(), kept.max_bytes
+            bound = kept.max_bytes
             oldest = datetime.datetime.fromtimestamp(
                 spool.Spool.kept_at(batches[0]), datetime.timezone.utc
             )

@@ -90,3 +90,20 @@ def test_kept_batches_warn_a_nearly_full_spool_fails(checks):
     while kept.held() < status.SPOOL_FULL * 1024**2:
         assert kept.put([_sample()] * 500)
     assert checks._spool().code == Code.FAILURE
+
+
+def test_a_spool_it_cannot_read_fails_in_one_line(checks, monkeypatch):
+    # The agent's spool is 0700: run by another user than the agent's,
+    # the check cannot list it (root, running the tests, always can).
+    def refused(self):
+        raise PermissionError(13, 'Permission denied', self.directory)
+
+    spool.Spool(checks.conf.backup_gnocchi.spool_dir, 1024**2)
+    monkeypatch.setattr(spool.Spool, 'batches', refused)
+    result = checks._spool()
+    assert result.code == Code.FAILURE
+    assert result.details == (
+        f'cannot read the spool {checks.conf.backup_gnocchi.spool_dir}: '
+        'Permission denied; run this as the user of '
+        'ceilometer-agent-notification'
+    )
