@@ -22,6 +22,7 @@ from ceilometer_backup import contract as c
 from ceilometer_backup.cmd import reconcile as reconcile_module
 from ceilometer_backup.emitter.notification import BackupNotifier
 from testcloud import servers
+from testcloud.aodh import Aodh, Webhook
 from testcloud.gnocchi import measure_counts
 from testcloud.ground import MIB
 from testcloud.postgresql import PostgreSQL
@@ -30,6 +31,7 @@ from tests.support import config
 from tests.support.config import cinder_conf
 from tests.support.messages import send_volume_exists, volume_notifier
 from tests.support.openstack_api import (
+    PROJECT_ATTR,
     FakeOpenStack,
     make_backups,
     notified_backup,
@@ -86,11 +88,15 @@ def _values(client, resource, metric):
 
 # The policies upgrade makes for the backup meters: this mapping's default
 # (ARCHIVE_POLICY, 1-second blocks) with a back window, and backup.idle's
-# (5-minute blocks); the back window of an outage of an hour, and of three
-# (and a minute of the spool's sender's wait), in blocks, and one.
+# and backup.status's (5-minute blocks); the back window of an outage of
+# an hour, and of three (and a minute of the spool's sender's wait), in
+# blocks, and one.
 POLICY = f'{ARCHIVE_POLICY["name"]}-back-window'
-IDLE = 'ceilometer-backup-low-max'
-BACK_WINDOWS = {POLICY: (3661, 10861), IDLE: (14, 38)}
+BACK_WINDOWS = {
+    POLICY: (3661, 10861),
+    'ceilometer-backup-low-max': (14, 38),
+    'ceilometer-backup-low-last': (14, 38),
+}
 
 
 def test_upgrade_is_idempotent(stack):
@@ -243,10 +249,71 @@ def test_backup_metered_in_gnocchi_end_to_end(stack):
     assert 'is not handled by Gnocchi' not in log
     assert os.path.exists(stack['notification'].samples_file)
     # The backup meters are on the policies of upgrade's mapping.
-    assert {
-        client.metric.get(metric)['archive_policy']['name']
-        for metric in resource['metrics'].values()
-    } == {POLICY}
+    policy_of = {
+        name: client.metric.get(metric)['archive_policy']['name']
+        for name, metric in resource['metrics'].items()
+    }
+    assert policy_of.pop('backup.status') == STATUS_POLICY
+    assert set(policy_of.values()) == {POLICY}
+
+
+STATUS_POLICY = 'ceilometer-backup-low-last'
+ERROR = 4  # backup.status of a backup in error
+
+
+def test_a_backup_in_error_fires_a_threshold_alarm_on_its_last_status(
+    stack, tmp_path
+):
+    """backup.status is a code: a tenant's Aodh threshold alarm reads
+    its last value in the 5-minute period, which is the backup's status,
+    where the period's mean mixes the codes it had."""
+    client, api = stack['gnocchi'], stack['api']
+    polled = api.backups[-1]
+    assert polled['status'] == 'available'
+
+    def status_polled():
+        assert client.metric.get('backup.status', resource_id=polled['id'])
+
+    _wait(status_polled)
+    aodh = Aodh(
+        str(tmp_path / 'aodh'),
+        stack['rabbitmq'].url,
+        gnocchi=stack['gnocchi_server'].credentials(),
+    )
+    with aodh, Webhook() as hook:
+        try:
+            polled['status'] = 'error'
+            alarm = aodh.create_alarm(
+                {
+                    'name': 'backup in error',
+                    'type': 'gnocchi_resources_threshold',
+                    'project_id': polled[PROJECT_ATTR],
+                    'gnocchi_resources_threshold_rule': {
+                        'metric': 'backup.status',
+                        'resource_type': 'volume_backup',
+                        'resource_id': polled['id'],
+                        'aggregation_method': 'last',
+                        'granularity': 300,
+                        'evaluation_periods': 1,
+                        'comparison_operator': 'eq',
+                        'threshold': ERROR,
+                    },
+                    'alarm_actions': [hook.url],
+                }
+            )
+            (fired,) = hook.wait(1, timeout=120)
+            assert fired['alarm_id'] == alarm['alarm_id']
+            assert fired['current'] == 'alarm'
+            *_, (_, _, last) = client.metric.get_measures(
+                'backup.status',
+                resource_id=polled['id'],
+                aggregation='last',
+                granularity=300,
+                refresh=True,
+            )
+            assert last == ERROR
+        finally:
+            polled['status'] = 'available'
 
 
 def _notify(stack, raw, *events, **extra):

@@ -48,20 +48,35 @@ STOCK_BACKUP_METERS = ('backup.size', 'volume.backup.size')
 METERS = tuple(m.name for m in meters.METERS) + ('volume.backup.size',)
 DELETE_EVENT = c.event_type(c.DELETE, c.END)
 
-# backup.idle is alarmed on across backups, by its largest value: its
-# archive policy keeps the max of each period besides ceilometer-low's
-# mean. ``upgrade`` creates it (upgrade_archive_policies).
-IDLE_ARCHIVE_POLICY = {
-    'name': 'ceilometer-backup-low-max',
-    'aggregation_methods': ['mean', 'max'],
-    'back_window': 0,
-    'definition': [{'granularity': '5 minutes', 'timespan': '30 days'}],
+
+def _low(name, method):
+    """ceilometer-low (5 minutes over 30 days, the mean) keeping
+    ``method`` besides."""
+    return {
+        'name': name,
+        'aggregation_methods': ['mean', method],
+        'back_window': 0,
+        'definition': [{'granularity': '5 minutes', 'timespan': '30 days'}],
+    }
+
+
+# Meters whose mean is not what is read of them have an archive policy of
+# their own, which ``upgrade`` creates (upgrade_archive_policies): alarms
+# across backups read backup.idle's largest value; backup.status is a code,
+# whose mean over a period is no status (0.44 for a backup that went from
+# creating to available in it): its last is.
+OWN_ARCHIVE_POLICIES = {
+    meters.IDLE.name: _low('ceilometer-backup-low-max', 'max'),
+    meters.STATUS.name: _low('ceilometer-backup-low-last', 'last'),
+}
+_ON_OWN_POLICIES = {
+    meter: {'archive_policy_name': policy['name']}
+    for meter, policy in OWN_ARCHIVE_POLICIES.items()
 }
 
 MAPPING = {
     'resource_type': RESOURCE_TYPE,
-    'metrics': {name: None for name in METERS}
-    | {meters.IDLE.name: {'archive_policy_name': IDLE_ARCHIVE_POLICY['name']}},
+    'metrics': {name: None for name in METERS} | _ON_OWN_POLICIES,
     'attributes': {
         # Stock's volume.backup.size pollster calls it "name".
         'display_name': 'resource_metadata.(display_name|name)',
@@ -135,13 +150,14 @@ def _with_back_window(policy, outage_minutes, name):
 
 def archive_policies(stock, outage_minutes=0):
     """The archive policies this package adds for the backup meters:
-    backup.idle's and, with ``outage_minutes``, the default policy of
-    ``stock`` (a gnocchi_resources.yaml) as ``<name>-back-window``, each
-    with the back window of a Gnocchi outage that long (a policy's own
-    larger one stays). ValueError when the default is not in ``stock``."""
-    idle = copy.deepcopy(IDLE_ARCHIVE_POLICY)
+    OWN_ARCHIVE_POLICIES and, with ``outage_minutes``, the default policy
+    of ``stock`` (a gnocchi_resources.yaml) as ``<name>-back-window``,
+    that one first, each with the back window of a Gnocchi outage that
+    long (a policy's own larger one stays). ValueError when the default is
+    not in ``stock``."""
+    own = [copy.deepcopy(p) for p in OWN_ARCHIVE_POLICIES.values()]
     if not outage_minutes:
-        return [idle]
+        return own
     default = stock.get('archive_policy_default', DEFAULT_ARCHIVE_POLICY)
     named = {p['name']: p for p in stock.get('archive_policies', [])}
     if default not in named:
@@ -153,7 +169,7 @@ def archive_policies(stock, outage_minutes=0):
         _with_back_window(
             named[default], outage_minutes, default + BACK_WINDOW_SUFFIX
         ),
-        _with_back_window(idle, outage_minutes, idle['name']),
+        *(_with_back_window(p, outage_minutes, p['name']) for p in own),
     ]
 
 
@@ -166,11 +182,10 @@ def gnocchi_resources(stock, outage_minutes=0):
     added = archive_policies(merged, outage_minutes)
     mapping = copy.deepcopy(MAPPING)
     if outage_minutes:
-        kept, idle = (p['name'] for p in added)
+        kept = {'archive_policy_name': added[0]['name']}
         mapping['metrics'] = {
-            name: {'archive_policy_name': kept} for name in mapping['metrics']
-        }
-        mapping['metrics'][meters.IDLE.name] = {'archive_policy_name': idle}
+            name: dict(kept) for name in mapping['metrics']
+        } | copy.deepcopy(_ON_OWN_POLICIES)
     ours = {p['name']: p for p in added}
     policies[:] = [ours.pop(p['name'], p) for p in policies] + list(
         ours.values()

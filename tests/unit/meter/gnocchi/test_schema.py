@@ -13,6 +13,14 @@ from tests.support import config
 from tests.support.fake_gnocchi import FakeGnocchi
 from tests.unit.cmd.test_gnocchi import _resource_types_of, _stock
 
+# The policies upgrade makes with an outage: the stock default's with a
+# back window, then backup.idle's and backup.status's.
+OURS = (
+    'ceilometer-low-back-window',
+    'ceilometer-backup-low-max',
+    'ceilometer-backup-low-last',
+)
+
 
 def test_every_backup_meter_lands_on_volume_backup_only():
     stock = _stock('gnocchi_resources.yaml')
@@ -40,16 +48,19 @@ def test_the_mapping_loads_in_ceilometers_gnocchi_publisher(tmp_path):
     (backup,) = [
         d for d in definitions if d.cfg['resource_type'] == 'volume_backup'
     ]
-    # backup.idle keeps the max an alarm across backups needs; the
-    # publisher creates its archive policy, the rest keep the default.
-    idle = schema.IDLE_ARCHIVE_POLICY
-    assert idle in policies
-    assert 'max' in idle['aggregation_methods']
+    # backup.idle keeps the max an alarm across backups needs, and
+    # backup.status its last; the publisher creates their archive
+    # policies, the rest keep the default.
     policy_of = {
         name: extra['archive_policy_name']
         for name, extra in backup.metrics.items()
     }
-    assert policy_of['backup.idle'] == idle['name']
+    for meter, method in (('backup.idle', 'max'), ('backup.status', 'last')):
+        (own,) = [p for p in policies if p['name'] == policy_of[meter]]
+        assert own['aggregation_methods'] == ['mean', method]
+        assert own['definition'] == [
+            {'granularity': '5 minutes', 'timespan': '30 days'}
+        ]
     assert policy_of['backup.progress'] == 'ceilometer-low'
     assert (
         backup.event_match('backup.delete.end')
@@ -127,7 +138,7 @@ def test_another_outage_replaces_its_policies_in_place():
     assert [p['name'] for p in second['archive_policies']] == names
     by_name = {p['name']: p for p in second['archive_policies']}
     # 181 minutes in 5-minute blocks (36.2), and one.
-    for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max'):
+    for name in OURS:
         assert by_name[name]['back_window'] == 38, name
     assert schema.gnocchi_resources(second, 60) == first
 
@@ -173,8 +184,7 @@ def test_policies_made_then_set_in_place_or_a_refusal_said():
     stock = _stock('gnocchi_resources.yaml')
     hour = schema.archive_policies(stock, 60)
     assert schema.upgrade_archive_policies(client, hour) == [
-        'created archive policy ceilometer-low-back-window (back window 14)',
-        'created archive policy ceilometer-backup-low-max (back window 14)',
+        f'created archive policy {name} (back window 14)' for name in OURS
     ]
     assert schema.upgrade_archive_policies(client, hour) == []
     # Without the admin role, Gnocchi refuses each change: said, and
@@ -184,17 +194,13 @@ def test_policies_made_then_set_in_place_or_a_refusal_said():
         client, schema.archive_policies(stock, 180)
     )
     assert [line.split(' refused: ')[0] for line in refused] == [
-        f'archive policy {name}: back window 14 -> 38'
-        for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max')
+        f'archive policy {name}: back window 14 -> 38' for name in OURS
     ]
     assert 'only the admin role' in refused[0]
     client.archive_policy.fail_update = None
     assert schema.upgrade_archive_policies(
         client, schema.archive_policies(stock, 180)
-    ) == [
-        f'archive policy {name}: back window 14 -> 38'
-        for name in ('ceilometer-low-back-window', 'ceilometer-backup-low-max')
-    ]
+    ) == [f'archive policy {name}: back window 14 -> 38' for name in OURS]
     # The window changes, the definition stays.
     (low,) = [p for p in _stock('gnocchi_resources.yaml')['archive_policies']
               if p['name'] == 'ceilometer-low']  # fmt: skip
