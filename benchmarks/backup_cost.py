@@ -34,11 +34,13 @@ import time
 from benchmarks.common import REGION, describe_machine, regions
 from testcloud import servers
 from testcloud.ceph import Ceph
-from testcloud.cinder import wait_status
+from testcloud.cinder import wait_gone, wait_status
 from testcloud.ground import MIB
 from testcloud.stack import Stack
 
 GIB = 1024 * MIB
+# Where Ceilometer's notification agent would read them.
+NOTIFICATIONS = 'notifications.info'
 # Cinder's log lines at the start and end of each operation.
 SPANS = {
     'backup': (
@@ -113,8 +115,12 @@ class Round:
         return wall, cpu
 
     def run(self, metered):
-        """((wall, CPU) of the backup, (wall, CPU) of the restore)."""
+        """((wall, CPU) of the backup, (wall, CPU) of the restore,
+        (messages, bytes) the backup, the restore and the deletion put on
+        the bus)."""
         self.cinder.restart_backup(kill=False, metered=metered)
+        # Nothing consumes them here: the queue keeps every notification.
+        before = self.stack.rabbitmq.queue_size(NOTIFICATIONS)
         backups, volumes = self.client.backups, self.client.volumes
         cpu = self.cpu()
         backup = backups.create(self.source.id)
@@ -132,7 +138,11 @@ class Round:
             lambda: backups.get(backup.id),
         )
         backups.delete(backup.id)
-        return backed_up, restored
+        wait_gone(lambda: backups.get(backup.id), timeout=300)
+        time.sleep(2)  # the background sender's notifications
+        after = self.stack.rabbitmq.queue_size(NOTIFICATIONS)
+        bus = (after[0] - before[0], after[1] - before[1])
+        return backed_up, restored, bus
 
 
 def _added(figures, index):
@@ -193,6 +203,21 @@ def main(size_gib, random_share, rounds, ceph):
                     f'{_added(best, i)}; {_added(median, i)}' for i in (0, 1)
                 )
             )
+        bus = {
+            metered: [sum(r[2][i] for r in results[metered]) / rounds
+                      for i in (0, 1)]
+            for metered in (False, True)
+        }  # fmt: skip
+        print(
+            'on the bus per backup, restore and deletion (notifications.info, '
+            'RabbitMQ message_bytes): '
+            + ' | '.join(
+                f'{name} {bus[m][0]:.1f} messages, {bus[m][1]:,.0f} B, '
+                f'{bus[m][1] / max(bus[m][0], 1):,.0f} B each'
+                for name, m in (('plain', False), ('metered', True))
+            )
+            + f' | metered/plain bytes {bus[True][1] / bus[False][1]:.2f}x'
+        )
     return 0
 
 

@@ -1,8 +1,10 @@
 """What the benchmarks share: the machine they ran on, and the messages."""
 
+import gc
 import os
 import platform
 import time
+import tracemalloc
 
 
 def describe_machine():
@@ -82,3 +84,15 @@ def wait_for_metricd(client, timeout=900):
         if time.monotonic() > deadline:
             raise TimeoutError('metricd did not catch up')
         time.sleep(0.2)
+
+
+def traced(call):
+    """(peak bytes during ``call()``, bytes its result keeps)."""
+    gc.collect()
+    tracemalloc.start()
+    result = call()
+    gc.collect()
+    kept, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del result
+    return peak, kept

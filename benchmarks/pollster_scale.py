@@ -26,12 +26,11 @@ import pstats
 import sys
 import tempfile
 import time
-import tracemalloc
 
 from ceilometer.volume.discovery import VolumeBackupsDiscovery
 from keystoneauth1 import loading as ks_loading
 
-from benchmarks.common import describe_machine
+from benchmarks.common import describe_machine, traced
 from ceilometer_backup.meter.discovery import BackupDiscovery
 from testcloud.ground import service_credentials
 from testcloud.stack import Stack
@@ -68,18 +67,6 @@ def timed(discover):
     wall, cpu = time.perf_counter(), time.process_time()
     count = len(discover(None))
     return time.perf_counter() - wall, time.process_time() - cpu, count
-
-
-def traced(discover):
-    """(peak bytes during the pass, bytes its result keeps)."""
-    gc.collect()
-    tracemalloc.start()
-    result = discover(None)
-    gc.collect()
-    kept, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    del result
-    return peak, kept
 
 
 # Where a profiled pass of Ceilometer's spends its time: (what, file of
@@ -142,8 +129,8 @@ def main(sizes):
             t_ours, cpu_ours = min(runs['ours'])
             floor = t_ours - cpu_ours  # this project's pass, waiting
             t_stock, cpu_stock = min(runs['stock'])
-            peak_ours, kept_ours = traced(ours.discover)
-            peak_stock, kept_stock = traced(stock.discover)
+            peak_ours, kept_ours = traced(lambda: ours.discover(None))
+            peak_stock, kept_stock = traced(lambda: stock.discover(None))
             print(
                 f'{count:7,} | {t_ours:6.2f} s ({cpu_ours:5.2f}) '
                 f'{peak_ours / 2**20:6.1f} MiB {kept_ours / count:5.0f} B | '

@@ -24,7 +24,7 @@ import time
 
 from gnocchiclient.v1.resource import ResourceManager
 
-from benchmarks.common import describe_machine
+from benchmarks.common import describe_machine, traced
 from ceilometer_backup.meter import pollster
 from ceilometer_backup.meter.cinder import CinderBackups
 from ceilometer_backup.meter.discovery import BackupDiscovery
@@ -32,6 +32,7 @@ from ceilometer_backup.meter.gnocchi.schema import (
     METERS,
     upgrade_resource_type,
 )
+from ceilometer_backup.meter.gnocchi.stored import StoredSizes
 from testcloud import servers
 from testcloud.gnocchi import Gnocchi
 from testcloud.ground import service_credentials
@@ -173,10 +174,14 @@ def _run(sizes, stack, gnocchi, discovery, today, conf, apis, calls):
             'later': 4 * count,
         }, (samples, count)
         before = best['before']
+        # What an agent keeps between cycles, the figure of each backup:
+        # what a search's result holds once its client is gone.
+        _, held = traced(lambda: StoredSizes(conf).by_backup())
         print(
             f'{count:7,} | {_line(before)} | {_line(best["first"])}, '
             f'{_added(before, best["first"])} | {_line(best["later"])}, '
-            f'{_added(before, best["later"])}; 0 backup-store calls'
+            f'{_added(before, best["later"])}; 0 backup-store calls; '
+            f'{held / count:.0f} B kept a backup'
         )
 
 

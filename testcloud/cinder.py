@@ -48,6 +48,7 @@ import signal
 import time
 
 from cinderclient import client as cinder_client
+from cinderclient import exceptions as cinder_exceptions
 
 from testcloud import servers
 from testcloud.ground import ROOT, psycopg2_url
@@ -80,8 +81,9 @@ BACKUP_DRIVERS = {
     **OBJECT_STORES,
 }
 HOSTS_OF_STORE = {'posix-pair': 2}
-# How the hosts of such a store, each a host of its own on ``network``
-# (testcloud.hosts), reach Cinder's database and broker.
+# A network of hosts of their own (testcloud.hosts), where cinder-api
+# listens, and how hosts on it reach Cinder's database and broker: the
+# hosts of a store of several run there.
 Hosts = collections.namedtuple(
     'Hosts', ['network', 'database_url', 'transport_url']
 )
@@ -132,7 +134,8 @@ class Cinder(servers.Service):
         hosts=None,
     ):
         """``messaging``: more oslo.messaging options (TLS); ``hosts``
-        (Hosts): where the backup hosts of a store of several run;
+        (Hosts): the network where the API listens and the backup hosts
+        of a store of several run;
         ``backup_stores``: a cinder-backup host for each of these
         (BACKUP_DRIVERS; Swift's and S3's on the running ``swift``), the
         first in the volumes' zone (default: ``ceph`` given a Ceph, else
@@ -146,7 +149,9 @@ class Cinder(servers.Service):
         self._choose_stores(ceph, backup_stores, swift)
         self.port = servers.free_port()
         scheme = 'https' if keystone.tls else 'http'
-        self.url = f'{scheme}://127.0.0.1:{self.port}/v3'
+        # Where the API listens: where every host reaches it.
+        self.address = hosts.network.address if hosts else '127.0.0.1'
+        self.url = f'{scheme}://{self.address}:{self.port}/v3'
         self._make_directories()
         self.processes = {}
         self._registered = False
@@ -169,7 +174,7 @@ class Cinder(servers.Service):
             raise ValueError('backups to Ceph need a Ceph')
         if bool(set(OBJECT_STORES) & set(stores)) != bool(swift):
             raise ValueError('an object store goes with the Swift it is on')
-        if bool(set(HOSTS_OF_STORE) & set(stores)) != bool(self.hosts):
+        if set(HOSTS_OF_STORE) & set(stores) and not self.hosts:
             raise ValueError('a store of several hosts goes with Hosts')
         self.swift = swift
         self.backends = [
@@ -222,7 +227,7 @@ auth_strategy = keystone
 api_paste_config = {self.venv}/etc/cinder/api-paste.ini
 # Without it every filtered list (cinder backup-create NAME, ...) is a 400.
 resource_query_filters_file = {self.venv}/etc/cinder/resource_filters.json
-osapi_volume_listen = 127.0.0.1
+osapi_volume_listen = {self.address}
 osapi_volume_listen_port = {self.port}
 osapi_volume_workers = 1
 enabled_backends = {','.join(self.backends)}
@@ -382,7 +387,9 @@ backup_use_temp_snapshot = false
         launched = time.time()
         for service in ('cinder-api', 'cinder-scheduler'):
             self.start_service(service)
-        servers.wait_for_port(self.port, self.processes['cinder-api'], 60)
+        servers.wait_for_port(
+            self.port, self.processes['cinder-api'], 60, self.address
+        )
         # cinder-volume sends its capabilities once at start, to the
         # schedulers listening then, and the scheduler asks for them once
         # at its start, of the volume services listening then: each can
@@ -706,6 +713,18 @@ def wait_status(get, *statuses, timeout=180):
         if time.monotonic() > deadline:
             raise TimeoutError(f'{found} is {found.status}')
         time.sleep(0.3)
+
+
+def wait_gone(get, timeout=180):
+    """Once ``get()`` (a volume, a backup) finds it no more."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            get()
+        except cinder_exceptions.NotFound:
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f'{get()} is still there')
 
 
 def remove_empty_etc_nvme():

@@ -12,10 +12,9 @@ import hashlib
 import os
 import time
 
-from cinderclient import exceptions as cinder_exceptions
 from gnocchiclient import exceptions as gnocchi_exc
 
-from testcloud.cinder import wait_status
+from testcloud.cinder import wait_gone, wait_status
 from testcloud.ground import MIB, service_credentials
 from testcloud.stack import Stack
 from testcloud.telemetry import Telemetry
@@ -31,13 +30,15 @@ def shared_cloud(root, stores, ceph=None):
     """The cloud several test modules share, each as a tenant of its own
     (``Cloud.as_tenant``): a backup host for ``posix`` and each of
     ``stores`` (ordered as STORES), events to Aodh's listener as the docs
-    say, on a RabbitMQ of its own (the backup hosts of ``posix-pair`` are
-    hosts of their own, which reach it on the stack's network)."""
+    say, on a RabbitMQ of its own; on a network (``Stack.hosts``) where
+    hosts of their own reach its APIs, database and broker, as the backup
+    hosts of ``posix-pair`` do."""
     return real_cloud(
         root,
         None,
         ceph=ceph,
         backup_stores=sorted({'posix', *stores}, key=STORES.index),
+        network=True,
         alarm_events=True,
         polling=f'[backup_polling]\npage_size = {PAGE}\n',
     )
@@ -51,13 +52,15 @@ def real_cloud(
     tls=None,
     keystone_gnocchi=False,
     backup_stores=None,
+    network=False,
     **telemetry,
 ):
     """A Stack in ``root``/stack (on ``rabbitmq``, else one of its own;
-    on ``ceph`` if given; a backup host for each of ``backup_stores``, see
-    Stack) and Telemetry
-    polling it as the ``ceilometer`` user (``telemetry``: more of
-    Telemetry's arguments), as a Cloud; over TLS with ``tls``'s
+    on ``ceph`` if given; a backup host for each of ``backup_stores``; a
+    network of its own for hosts with ``network``: see Stack, Gnocchi
+    then listening there too) and Telemetry polling it as the
+    ``ceilometer`` user (``telemetry``: more of Telemetry's arguments), as
+    a Cloud; over TLS with ``tls``'s
     certificates (testcloud.tls; ``rabbitmq`` should then be its);
     Gnocchi behind the stack's Keystone with ``keystone_gnocchi``."""
     credentials = {'cafile': tls.cafile} if tls else {}
@@ -68,6 +71,7 @@ def real_cloud(
             ceph=ceph,
             tls=tls,
             backup_stores=backup_stores,
+            network=network,
         ) as stack,
         Telemetry(
             root,
@@ -78,6 +82,7 @@ def real_cloud(
             ),
             tls=tls,
             keystone=stack.keystone if keystone_gnocchi else None,
+            address=stack.network and stack.network.address,
             **telemetry,
         ) as telemetry,
     ):
@@ -176,16 +181,6 @@ class Cloud:
                 tails.extend(line[:300].rstrip('\n') for line in tail)
             raise TimeoutError('\n'.join(tails)) from None
 
-    def wait_gone(self, get, timeout=180):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                get()
-            except cinder_exceptions.NotFound:
-                return
-            time.sleep(0.3)
-        raise TimeoutError(f'{get()} is still there')
-
     def volume(self, size=1):
         """A volume of the type the store's tests back up."""
         created = self.tenant.volumes.create(
@@ -253,7 +248,7 @@ class Cloud:
 
     def delete(self, backup_id):
         self.tenant.backups.delete(backup_id)
-        self.wait_gone(lambda: self.tenant.backups.get(backup_id))
+        wait_gone(lambda: self.tenant.backups.get(backup_id))
 
     def on_disk(self, backup_id):
         """Bytes of every file this backup wrote, by os.stat."""

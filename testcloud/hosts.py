@@ -62,13 +62,13 @@ class Host:
     """One namespace of a Network: ``address``, ``command(argv)`` to run
     a program there, ``cut()``/``join()`` its link, ``kill()`` all in it."""
 
-    def __init__(self, network, name, address):
+    def __init__(self, network, name, address, number):
         self.network = network
         self.name = name
         self.address = str(address)
         self.netns = f'{network.prefix}-{name}'
         # The veth's ends: on the bridge, in the namespace.
-        self.link = f'{network.prefix}v{len(network.hosts)}'
+        self.link = f'{network.prefix}v{number}'
         self.inside = 'eth0'
 
     def create(self):
@@ -137,6 +137,7 @@ class Network(servers.Service):
         )
         self.bridge = f'{self.prefix}br'
         self.hosts = {}
+        self._numbers = itertools.count()
         self.subnet = None
         self.address = None
         self._addresses = None
@@ -161,7 +162,7 @@ class Network(servers.Service):
 
     def add(self, name):
         """A new host ``name`` on the network."""
-        host = Host(self, name, next(self._addresses))
+        host = Host(self, name, next(self._addresses), next(self._numbers))
         self.hosts[name] = host
         try:
             host.create()
@@ -169,6 +170,10 @@ class Network(servers.Service):
             host.delete()
             raise
         return host
+
+    def remove(self, name):
+        """Host ``name`` deleted, every process in it killed."""
+        self.hosts.pop(name).delete()
 
     def stop(self):
         for host in self.hosts.values():

@@ -65,14 +65,17 @@ USERS = {
 class Keystone(servers.Service):
     venv_name = 'keystone'
 
-    def __init__(self, workdir, database_url, tls=None):
+    def __init__(self, workdir, database_url, tls=None, address='127.0.0.1'):
+        """``address``: where it listens (a testcloud.hosts Network's for
+        its hosts to reach)."""
         servers.require('Keystone', self.bin('keystone-manage'))
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = servers.free_port()
         self.tls = tls
         scheme = 'https' if tls else 'http'
-        self.url = f'{scheme}://127.0.0.1:{self.port}/v3'
+        self.address = address
+        self.url = f'{scheme}://{address}:{self.port}/v3'
         # What a client verifies this Keystone's certificate with.
         self.verify = tls.cafile if tls else True
         self.conf = os.path.join(workdir, 'keystone.conf')
@@ -195,11 +198,12 @@ enforce_new_defaults = true
                 self.venv, self.port, 'keystone.wsgi.api:application',
                 self.tls,
                 '--buffer-size', '65535', '--disable-logging',
+                address=self.address,
             ),
             self.env,
             self.log,
         )  # fmt: skip
-        servers.wait_for_port(self.port, self.process, 60)
+        servers.wait_for_port(self.port, self.process, 60, self.address)
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -149,14 +149,14 @@ def script(venv, name):
     ]
 
 
-def uwsgi(venv, port, module, tls=None, *more):
-    """uwsgi of ``venv`` serving the WSGI ``module`` on 127.0.0.1:``port``,
+def uwsgi(venv, port, module, tls=None, *more, address='127.0.0.1'):
+    """uwsgi of ``venv`` serving the WSGI ``module`` on ``address``:``port``,
     HTTPS with ``tls``'s certificate if given (testcloud.tls): one
     process of four threads, every answer saying ``Connection: close``
     (uwsgi's socket modes do not serve a second request on a kept-alive
     connection), stopped by SIGTERM rather than reloaded. ``more``: more
     uwsgi arguments."""
-    listen = f'127.0.0.1:{port}'
+    listen = f'{address}:{port}'
     if tls:
         listen = ('--https-socket', f'{listen},{tls.certfile},{tls.keyfile}')
     else:

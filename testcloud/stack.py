@@ -63,8 +63,11 @@ class Stack(servers.Service):
     or a Swift behind the Keystone (testcloud.swift), by Cinder's Swift
     driver (``swift``) or by its S3 driver through Swift's S3 API
     (``s3``). The hosts of a store of several (cinder.HOSTS_OF_STORE)
-    are hosts of their own (testcloud.hosts) on a network of the stack's,
-    where its PostgreSQL and RabbitMQ listen besides loopback.
+    are hosts of their own (testcloud.hosts) on a network of the stack's
+    (made too with ``network``, for others' hosts: ``hosts``, a
+    cinder.Hosts), where Keystone and cinder-api listen, and its
+    PostgreSQL and RabbitMQ besides loopback, as on a management
+    network.
     Given ``tls`` (testcloud.tls), Keystone and cinder-api serve HTTPS
     only, with that authority's certificate.
 
@@ -83,6 +86,7 @@ class Stack(servers.Service):
         ceph=None,
         tls=None,
         backup_stores=None,
+        network=False,
     ):
         self.workdir = os.path.abspath(workdir)
         self.tls = tls
@@ -102,8 +106,12 @@ class Stack(servers.Service):
             raise ValueError(f'no such backup store here: {sorted(unknown)}')
         self.backup_stores = backup_stores
         self.network = None
-        # Backup hosts of their own, on a network of the stack's.
-        self.on_hosts = bool(set(backup_stores or ()) & set(HOSTS_OF_STORE))
+        # A network of the stack's, for backup hosts of their own or
+        # others (``hosts``).
+        self.on_hosts = network or bool(
+            set(backup_stores or ()) & set(HOSTS_OF_STORE)
+        )
+        self.hosts = None
         if self.on_hosts and not (self.owns_rabbitmq and self.owns_postgresql):
             raise ValueError(
                 "backup hosts of their own reach the stack's own RabbitMQ "
@@ -141,6 +149,7 @@ class Stack(servers.Service):
                 os.path.join(self.workdir, 'keystone'),
                 self.postgresql.database_url(self.databases['keystone']),
                 tls=self.tls,
+                address=hosts_address or '127.0.0.1',
             )
             self._timed('keystone', self.keystone.start)
             if set(self.backup_stores or ()) & set(OBJECT_STORES):
@@ -161,6 +170,7 @@ class Stack(servers.Service):
                 swift=self.swift,
                 hosts=self._hosts(),
             )
+            self.hosts = self.cinder.hosts
             self._timed('cinder', self.cinder.start)
         except BaseException:
             self.stop()
@@ -201,6 +211,7 @@ class Stack(servers.Service):
                 errors.append(f'{name}: {error}')
             self.timings[f'stop {name}'] = round(time.monotonic() - started, 2)
         self.cinder = self.swift = self.keystone = self.network = None
+        self.hosts = None
         if self.owns_rabbitmq:
             self.rabbitmq = None
         if self.owns_postgresql:

@@ -55,6 +55,7 @@ class Telemetry(servers.Service):
         transport_url=None,
         metricd=1,
         coordination_url=None,
+        address=None,
     ):
         """``credentials``: a [service_credentials] section; ``polling``:
         more configuration of the polling agent; ``archive_policy``: of
@@ -75,7 +76,9 @@ class Telemetry(servers.Service):
         of its own (``controller-N``), Gnocchi on the network's address;
         ``transport_url``: the agents' (a user of ``rabbitmq`` that may
         come from the hosts), else ``rabbitmq.url``; ``metricd``,
-        ``coordination_url``: Gnocchi's (testcloud.gnocchi)."""
+        ``coordination_url``: Gnocchi's (testcloud.gnocchi); ``address``:
+        where Gnocchi listens, for hosts of a network to reach it (with
+        ``network``, its address)."""
         transport_url = transport_url or rabbitmq.url
         self.deployed_pipeline = deployed_pipeline
         self.archive_policy = archive_policy
@@ -89,7 +92,7 @@ class Telemetry(servers.Service):
             postgresql.database_url('gnocchi'),
             tls=tls,
             keystone=keystone,
-            address=network.address if network else None,
+            address=network.address if network else address,
             metricd=metricd,
             coordination_url=coordination_url,
         )

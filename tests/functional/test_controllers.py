@@ -1,9 +1,10 @@
-"""Three controllers as hosts of their own: Linux network namespaces on a
-bridge the test owns (testcloud.hosts), each running a central
+"""Three controllers as hosts of their own: Linux network namespaces on
+the shared cloud's network (testcloud.hosts), each running a central
 ``ceilometer-polling`` whose ``[coordination] backend_url`` is a real
-Redis, as kolla-ansible deploys them. RabbitMQ, Redis and the loopback
-OpenStack listen on the bridge's own address, as on a management network.
-What each agent sampled is read from a topic of its own on the bus.
+Redis, as kolla-ansible deploys them, polling the real Keystone, cinder-api
+and Gnocchi, which listen on the network's own address as on a
+management network. The backups are rows in Cinder's database. What each
+agent sampled is read from a topic of its own on the bus.
 """
 
 import collections
@@ -14,11 +15,8 @@ import time
 import pytest
 
 from testcloud.ceilometer_services import PollingAgent
-from testcloud.hosts import Network
-from testcloud.rabbitmq import RabbitMQ
+from testcloud.ground import service_credentials
 from testcloud.redis import Redis
-from tests.support import config
-from tests.support.openstack_api import FakeOpenStack, make_backups
 from tests.support.recorders import listening
 
 BACKUPS = 1200
@@ -26,12 +24,33 @@ CONTROLLERS = ('controller-1', 'controller-2', 'controller-3')
 # Seconds before Redis forgets an agent that stopped heartbeating (tooz's
 # Redis driver waits 30 by default).
 MEMBERSHIP_TIMEOUT = 5
+# Statuses the pollsters sample no backup in.
+UNSAMPLED = ('deleted', 'error_deleting')
 
 
 @pytest.fixture(scope='module')
-def network():
-    with Network() as network:
-        yield network
+def cloud(openstack):
+    with openstack.as_tenant('controllers') as cloud:
+        project = cloud.stack.keystone.project_ids['controllers']
+        cloud.stack.cinder.put_backups(project, BACKUPS)
+        try:
+            yield cloud
+        finally:
+            cloud.stack.cinder.remove_put_backups(project)
+
+
+def _listed(admin):
+    """Ids of every backup of every project that a pollster samples, as
+    the admin pages through Cinder's API."""
+    ids, marker = set(), None
+    while True:
+        page = admin.backups.list(
+            search_opts={'all_tenants': True}, marker=marker, limit=1000
+        )
+        if not page:
+            return ids
+        ids |= {b.id for b in page if b.status not in UNSAMPLED}
+        marker = page[-1].id
 
 
 def _cycles(received, since=''):
@@ -80,33 +99,34 @@ def _utcnow():
 
 
 def test_a_controller_killed_whole_leaves_its_share_to_the_other_two(
-    network, tmp_path
+    cloud, tmp_path, request
 ):
     """Each whole cycle every backup is sampled by exactly one agent; a
     controller killed whole (every process SIGKILLed, its link down)
     leaves its share to the other two once Redis forgets its agent; back,
     it takes a share again."""
+    stack = cloud.stack
+    network = stack.network
     hosts = {name: network.add(name) for name in CONTROLLERS}
-    (tmp_path / 'rabbitmq').mkdir()
-    with contextlib.ExitStack() as stack:
-        address = network.address
-        broker = stack.enter_context(
-            RabbitMQ(str(tmp_path / 'rabbitmq'), address=address)
+    for name in CONTROLLERS:
+        request.addfinalizer(lambda name=name: network.remove(name))
+    wanted = _listed(cloud.admin)
+    assert len(wanted) >= BACKUPS
+    transport_url = stack.hosts.transport_url
+    credentials = (
+        service_credentials(**stack.credentials('ceilometer'))
+        + cloud.telemetry.gnocchi_reader()
+    )
+    with contextlib.ExitStack() as started:
+        redis = started.enter_context(
+            Redis(str(tmp_path / 'redis'), address=network.address)
         )
-        redis = stack.enter_context(
-            Redis(str(tmp_path / 'redis'), address=address)
-        )
-        api = stack.enter_context(
-            FakeOpenStack(make_backups(BACKUPS), address=address)
-        )
-        wanted = {b['id'] for b in api.backups}
-        transport_url = broker.add_hosts_user()
         url = redis.coordination_url(membership_timeout=MEMBERSHIP_TIMEOUT)
         agents = {
             name: PollingAgent(
                 str(tmp_path / name),
                 transport_url,
-                config.credentials(api),
+                credentials,
                 host=name,
                 extra=f'[coordination]\nbackend_url = {url}\n'
                 f'[oslo_messaging_notifications]\ntopics = {name}\n',
@@ -115,13 +135,13 @@ def test_a_controller_killed_whole_leaves_its_share_to_the_other_two(
             for name in CONTROLLERS
         }
         buses = {
-            name: stack.enter_context(
+            name: started.enter_context(
                 listening(transport_url, name, 'ceilometer')
             )
             for name in CONTROLLERS
         }
         for agent in agents.values():
-            stack.callback(agent.stop)
+            started.callback(agent.stop)
             agent.start()
         shares = _split(buses, agents, wanted)
         # Each does a real share of the work.
