@@ -10,7 +10,6 @@ while Gnocchi cannot take it (a monitoring system can run it: exit status
 """
 
 import datetime
-import os
 import sys
 
 from ceilometer import service
@@ -111,15 +110,17 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def _spool(self):
         options = self.conf[opts.PUBLISHER_GROUP]
-        if not os.path.isdir(options.spool_dir):
+        try:
+            kept = spool.Spool(
+                options.spool_dir, options.spool_max_mb * MIB, make=False
+            )
+            batches, apart = kept.batches(), kept.set_apart()
+            held = kept.held()
+        except FileNotFoundError:
             return Result(
                 Code.SUCCESS,
                 f'nothing kept ({options.spool_dir} not made yet)',
             )
-        try:
-            kept = spool.Spool(options.spool_dir, options.spool_max_mb * MIB)
-            batches, apart = kept.batches(), kept.set_apart()
-            held = kept.held()
         except OSError as exc:
             # The spool is the agent's own (mode 0700): a monitoring user
             # cannot read it.

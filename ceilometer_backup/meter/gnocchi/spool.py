@@ -25,8 +25,15 @@ REFUSED = '.refused'
 
 
 class Spool:
-    def __init__(self, directory, max_bytes):
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+    def __init__(self, directory, max_bytes, make=True):
+        """``make``: the directory made if absent, as the publisher needs;
+        else only looked at (OSError: FileNotFoundError if none was made,
+        PermissionError for another user than the agent's), as those who
+        read what it keeps need."""
+        if make:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        else:
+            os.stat(directory)
         self.directory = directory
         self.max_bytes = max_bytes
         self._sequence = itertools.count()

@@ -2,13 +2,15 @@
 spool directory (the real Gnocchi and agent: test_gnocchi_stack.py,
 test_gnocchi_outage.py)."""
 
+import os
+
 import pytest
 from ceilometer.sample import Sample
 from oslo_upgradecheck.upgradecheck import Code
 
 from ceilometer_backup.cmd import gnocchi, status
 from ceilometer_backup.meter.gnocchi import schema, spool
-from tests.support import config
+from tests.support import config, spools
 from tests.support.fake_gnocchi import FakeGnocchi
 from tests.unit.cmd.test_gnocchi import _stock
 
@@ -92,18 +94,44 @@ def test_kept_batches_warn_a_nearly_full_spool_fails(checks):
     assert checks._spool().code == Code.FAILURE
 
 
-def test_a_spool_it_cannot_read_fails_in_one_line(checks, monkeypatch):
-    # The agent's spool is 0700: run by another user than the agent's,
-    # the check cannot list it (root, running the tests, always can).
-    def refused(self):
-        raise PermissionError(13, 'Permission denied', self.directory)
-
-    spool.Spool(checks.conf.backup_gnocchi.spool_dir, 1024**2)
-    monkeypatch.setattr(spool.Spool, 'batches', refused)
-    result = checks._spool()
+@spools.REFUSALS
+def test_a_spool_it_cannot_read_fails_in_one_line(
+    checks, monkeypatch, refusing
+):
+    directory = checks.conf.backup_gnocchi.spool_dir
+    with spools.refused(monkeypatch, directory, refusing):
+        result = checks._spool()
     assert result.code == Code.FAILURE
     assert result.details == (
-        f'cannot read the spool {checks.conf.backup_gnocchi.spool_dir}: '
-        'Permission denied; run this as the user of '
-        'ceilometer-agent-notification'
+        f'cannot read the spool {directory}: Permission denied; run this '
+        'as the user of ceilometer-agent-notification'
     )
+
+
+def test_a_spool_not_made_yet_is_nothing_kept(checks):
+    result = checks._spool()
+    assert result.code == Code.SUCCESS
+    assert result.details.endswith('not made yet)')
+    # The check made none.
+    assert not os.path.exists(checks.conf.backup_gnocchi.spool_dir)
+
+
+def test_after_the_previous_release_only_the_status_policy_is_missing(
+    fake, checks
+):
+    # What the previous release's upgrade made: every policy but
+    # backup.status's own.
+    stock = _stock('gnocchi_resources.yaml')
+    hour = schema.archive_policies(stock, 60)
+    made = [p for p in hour if p['name'] != 'ceilometer-backup-low-last']
+    assert len(made) == len(hour) - 1
+    schema.upgrade_archive_policies(fake, made)
+    result = checks._archive_policies()
+    assert result.code == Code.WARNING
+    assert result.details.startswith(
+        'ceilometer-backup-low-last is missing: run ceilometer-backup upgrade'
+    )
+    assert schema.upgrade_archive_policies(fake, hour) == [
+        'created archive policy ceilometer-backup-low-last (back window 14)'
+    ]
+    assert checks._archive_policies().code == Code.SUCCESS
