@@ -61,6 +61,9 @@ EVENT_SINK = 'backup_gnocchi_sink'
 BACKUP_SOURCE = 'backup_meter_source'
 BACKUP_SINK = 'backup_meter_sink'
 BACKUP_METERS = ('backup', 'backup.*')
+# Polled for the Prometheus exporter only (meter/spool_pollster.py): out
+# of the sources that feed Gnocchi, which has no resource for it.
+UNPUBLISHED = (meters.SPOOL.name,)
 _BACKUP_NAMES = [m.name for m in meters.METERS]
 
 
@@ -117,7 +120,7 @@ def _carries_backup_meters(meters_of_source):
 
 # The Gnocchi publisher's option that puts every metric it creates on one
 # policy, whatever the mapping says: the backup meters' back window and
-# backup.idle's max would be lost.
+# backup.idle's max and backup.status's last would be lost.
 POLICY_OVERRIDE = 'archive_policy'
 
 
@@ -211,7 +214,9 @@ def sample_pipeline(stock):
         ]
         if all(m == '*' or m.startswith('!') for m in patterns):
             patterns = patterns + [
-                f'!{m}' for m in BACKUP_METERS if f'!{m}' not in patterns
+                f'!{m}'
+                for m in (*BACKUP_METERS, *UNPUBLISHED)
+                if f'!{m}' not in patterns
             ]
         else:
             patterns = [

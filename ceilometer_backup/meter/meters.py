@@ -38,6 +38,12 @@ METERS = (
     STORED,
     CHANGED,
 )
+# A host's, not a backup's: what the backup-gnocchi:// publisher of the
+# notification agent there keeps for Gnocchi (meter/spool_pollster.py).
+# For monitoring only: Gnocchi is what it waits for.
+SPOOL = Meter('backup_spool.size', sample.TYPE_GAUGE, 'B')
+# Every meter, for the reference.
+REFERENCE = (*METERS, SPOOL)
 
 # What each meter measures, for the meters reference that the docs build
 # from this module (doc/source/_ext/meters.py): kept next to the meters so
@@ -76,4 +82,8 @@ DESCRIPTIONS = {
     CHANGED.name: 'Volume bytes the backup carries, before compression: '
     'the whole volume for a full backup, the changed extents for an '
     'incremental one. From backup.create.end carrying changed_bytes.',
+    SPOOL.name: 'Bytes of backup samples the notification agent of a host '
+    'keeps in its spool ([backup_gnocchi] spool_dir) for Gnocchi to take; '
+    'resource: the host. Polled by the central agent on that host, for '
+    'its Prometheus exporter: not sent to Gnocchi.',
 }

@@ -18,7 +18,9 @@ import urllib.request
 
 import pytest
 import yaml
+from ceilometer.sample import Sample
 
+from ceilometer_backup.meter.gnocchi import spool
 from testcloud import servers
 from testcloud.ceilometer_services import PollingAgent
 from testcloud.ground import ROOT
@@ -165,7 +167,9 @@ def exporter(rabbitmq, api, tmp_path_factory):
         config.credentials(api),
         host='central-prometheus',
         extra='[polling]\nenable_prometheus_exporter = true\n'
-        f'prometheus_listen_addresses = 127.0.0.1:{port}\n',
+        f'prometheus_listen_addresses = 127.0.0.1:{port}\n'
+        # Where a notification agent on this host would keep its spool.
+        f'[backup_gnocchi]\nspool_dir = {workdir / "spool"}\n',
     )
     agent.start()
     try:
@@ -327,6 +331,42 @@ def test_a_tenants_awkward_name_is_a_label_value_as_written(
     # error is what a tenant's string could cause.
     assert b'parsing error' not in checked.stdout + checked.stderr
     assert tenant_input.MARKER not in exporter[0].log_text()
+
+
+def test_the_spool_of_the_host_is_a_gauge(exporter, prometheus):
+    """What the notification agent on the host keeps for Gnocchi, as the
+    central agent there samples it: the bytes of its batch files."""
+    agent, _ = exporter
+    directory = os.path.join(agent.workdir, 'spool')
+    kept = spool.Spool(directory, 64 * 1024**2)
+    query = 'ceilometer_backup_spool_size{resource="central-prometheus"}'
+
+    def scraped(size):
+        series = prometheus.query(query)
+        return series if [v for _, v in series] == [size] else None
+
+    prometheus.wait(lambda: scraped(0), 'an empty spool')
+    for n in range(5):
+        assert kept.put([_spooled(n)] * 100)
+    on_disk = sum(
+        os.stat(os.path.join(directory, name)).st_size
+        for name in kept.batches()
+    )
+    assert on_disk > 5 * 100 * 100
+    ((labels, _),) = prometheus.wait(lambda: scraped(on_disk), 'the batches')
+    assert labels['unit'] == 'B'
+    assert 'project' not in labels
+    for name in kept.batches():
+        kept.remove(name)
+    prometheus.wait(lambda: scraped(0), 'the spool sent')
+
+
+def _spooled(n):
+    return Sample(
+        name='backup.size', type='gauge', unit='GiB', volume=n,
+        user_id='u', project_id='p', resource_id=f'backup-{n}',
+        timestamp='2026-12-07T00:00:00', resource_metadata={},
+    )  # fmt: skip
 
 
 def test_promtool_checks_and_unit_tests_the_rules():

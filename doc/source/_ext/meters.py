@@ -1,6 +1,6 @@
 """The ``backup-meters`` directive: the meters table, from the code.
 
-Name, type and unit come from ``ceilometer_backup.meter.meters.METERS``
+Name, type and unit come from ``ceilometer_backup.meter.meters.REFERENCE``
 and the description from ``DESCRIPTIONS`` next to them, so a meter added
 to the code appears here on the next build, and one without a description
 fails ``tests/unit/test_docs.py``.
@@ -18,7 +18,7 @@ def rows():
 
     return [
         (m.name, m.type, m.unit, meters.DESCRIPTIONS[m.name])
-        for m in meters.METERS
+        for m in meters.REFERENCE
     ]
 
 

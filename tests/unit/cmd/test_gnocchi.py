@@ -87,6 +87,9 @@ def test_each_backup_meter_reaches_gnocchi_once_others_as_before():
         assert _routes(pipeline, meter) == sorted(
             stock['sinks'][0]['publishers']
         ), meter
+    # Stock's "*" took it to Gnocchi, which has no resource for a spool.
+    assert _routes(stock, meters.SPOOL.name)
+    assert _routes(pipeline, meters.SPOOL.name) == []
     assert gnocchi.sample_pipeline(pipeline) == pipeline
 
 
