@@ -114,6 +114,17 @@ class Round:
         wall = _span(self.cinder.log_of('cinder-backup'), operation, backup_id)
         return wall, cpu
 
+    def _settled(self):
+        """The queue's size once the background sender has sent what it
+        had: unchanged over two seconds."""
+        size = self.stack.rabbitmq.queue_size(NOTIFICATIONS)
+        while True:
+            time.sleep(2)
+            now = self.stack.rabbitmq.queue_size(NOTIFICATIONS)
+            if now == size:
+                return now
+            size = now
+
     def run(self, metered):
         """((wall, CPU) of the backup, (wall, CPU) of the restore,
         (messages, bytes) the backup, the restore and the deletion put on
@@ -139,8 +150,7 @@ class Round:
         )
         backups.delete(backup.id)
         wait_gone(lambda: backups.get(backup.id), timeout=300)
-        time.sleep(2)  # the background sender's notifications
-        after = self.stack.rabbitmq.queue_size(NOTIFICATIONS)
+        after = self._settled()
         bus = (after[0] - before[0], after[1] - before[1])
         return backed_up, restored, bus
 
@@ -216,7 +226,8 @@ def main(size_gib, random_share, rounds, ceph):
                 f'{bus[m][1] / max(bus[m][0], 1):,.0f} B each'
                 for name, m in (('plain', False), ('metered', True))
             )
-            + f' | metered/plain bytes {bus[True][1] / bus[False][1]:.2f}x'
+            + f' | metered/plain bytes '
+            f'{bus[True][1] / max(bus[False][1], 1):.2f}x'
         )
     return 0
 

@@ -118,7 +118,8 @@ publisher_opts = [
         "policy's back window, and each agent replays its spool on its own "
         'schedule. Read by "ceilometer-backup upgrade", which maps the '
         'backup meters to the default archive policy, as '
-        '<policy>-back-window, and backup.idle to its own, each with a '
+        '<policy>-back-window, and backup.idle and backup.status to their '
+        'own, each with a '
         'back window this long (plus the minute a spool may wait between '
         'two tries), and sets it in Gnocchi (on the metrics already made '
         'on them too) when this changes. Metrics made on another policy '

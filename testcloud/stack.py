@@ -10,7 +10,9 @@ deployed as the install pages say) metering the stack::
     tools/stack.sh status [--dir DIR]
     tools/stack.sh down [--dir DIR]
 
-Every server is a process of its own session on a free 127.0.0.1 port.
+Every server is a process of its own session on a free 127.0.0.1 port
+(a Stack given a network: Keystone and cinder-api on the network's
+address).
 ``up`` records their process groups, ports and credentials in
 DIR/stack.json (default DIR: /tmp/ceilometer-backup-stack); ``down`` stops
 those process groups (SIGTERM, SIGKILL soon after) and PostgreSQL, and
@@ -134,7 +136,7 @@ class Stack(servers.Service):
                 self.network = Network().start()
             hosts_address = self.network and self.network.address
             if self.owns_postgresql:
-                self.postgresql = PostgreSQL(address=hosts_address)
+                self.postgresql = PostgreSQL(network=self.network)
                 self._timed('postgresql', self.postgresql.start)
             for database in self.databases.values():
                 self.postgresql.create_database(database)

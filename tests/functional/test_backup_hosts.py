@@ -47,8 +47,7 @@ IDLE_THRESHOLD = 4  # seconds: the stalled alarm's, for the test
 def test_a_host_lost_mid_backup_fires_the_stalled_alarm(cloud, openstack_aodh):
     """A backup host lost whole mid-backup (every process in it SIGKILLed,
     its link down) and not back: Cinder leaves the backup ``creating``, the
-    host
-    sends no more progress; the central agent samples the backup's
+    host sends no more progress; the central agent samples the backup's
     backup.idle from when the host last reported to Cinder, which fires
     the shipped stalled-backup alarm. The admin's reset of its state goes
     to the other host of the zone, and reaches Gnocchi as it happens."""

@@ -63,8 +63,8 @@ def _low(name, method):
 # Meters whose mean is not what is read of them have an archive policy of
 # their own, which ``upgrade`` creates (upgrade_archive_policies): alarms
 # across backups read backup.idle's largest value; backup.status is a code,
-# whose mean over a period is no status (0.44 for a backup that went from
-# creating to available in it): its last is.
+# whose mean over a period is no status (a fraction for a backup that
+# went from creating to available in it): its last is.
 OWN_ARCHIVE_POLICIES = {
     meters.IDLE.name: _low('ceilometer-backup-low-max', 'max'),
     meters.STATUS.name: _low('ceilometer-backup-low-last', 'last'),
@@ -137,7 +137,7 @@ def back_window(policy, outage_seconds):
 
 
 # The default policy with a back window is named so (its name, then
-# this); backup.idle's keeps its name.
+# this); those of OWN_ARCHIVE_POLICIES keep theirs.
 BACK_WINDOW_SUFFIX = '-back-window'
 
 
