@@ -23,6 +23,7 @@ SHIPPED = (
     'cloudkitty/README.rst',
     'cloudkitty/hashmap.yml',
     'cloudkitty/metrics.yml',
+    'grafana/ceilometer-backup-dashboard.json',
     'prometheus/backup.rules.test.yml',
     'prometheus/backup.rules.yml',
 )

@@ -9,6 +9,7 @@ one has no name: every series must still have the same labels.
 Prometheus answers through its HTTP API.
 """
 
+import collections
 import json
 import os
 import subprocess
@@ -25,13 +26,20 @@ from testcloud import servers
 from testcloud.ceilometer_services import PollingAgent
 from testcloud.ground import ROOT
 from tests.support import config, tenant_input
-from tests.support.openstack_api import FakeOpenStack, make_backups
+from tests.support.openstack_api import (
+    FakeOpenStack,
+    backup_service,
+    make_backups,
+)
 
 PROMETHEUS = '/usr/bin/prometheus'
 PROMTOOL = '/usr/bin/promtool'
 RULES_DIR = os.path.join(ROOT, 'etc', 'prometheus')
 RULES = os.path.join(RULES_DIR, 'backup.rules.yml')
 RULE_TESTS = os.path.join(RULES_DIR, 'backup.rules.test.yml')
+DASHBOARD = os.path.join(
+    ROOT, 'etc', 'grafana', 'ceilometer-backup-dashboard.json'
+)
 SKIPPED = ('deleted', 'error_deleting')
 
 # What the exporter makes of a polled backup sample: every label it has.
@@ -367,6 +375,91 @@ def _spooled(n):
         user_id='u', project_id='p', resource_id=f'backup-{n}',
         timestamp='2026-12-07T00:00:00', resource_metadata={},
     )  # fmt: skip
+
+
+DOWN_FOR = 300  # seconds since the stalled backup's host reported
+
+
+def test_every_dashboard_panel_returns_its_series(api, exporter, prometheus):
+    """The shipped Grafana dashboard's queries, each as its panel asks
+    it, against what the cloud lists: a backup restoring on a live host,
+    one being created on a host Cinder counts as down, one in error."""
+    with open(DASHBOARD) as f:
+        dashboard = json.load(f)
+    query = {p['title']: p['targets'][0]['expr'] for p in dashboard['panels']}
+    assert all(
+        p['datasource']['uid'] == '${datasource}' for p in dashboard['panels']
+    )
+    restoring, stalled = api.backups[20:22]
+    # The one the alert test puts in error: the panel keeps a backup for
+    # 3 minutes after it left the error state.
+    failed = api.backups[7]
+    before = [dict(b) for b in (restoring, stalled, failed)]
+    restoring['status'], stalled['status'] = 'restoring', 'creating'
+    failed.update(status='error', fail_reason='Backup driver failed')
+    api.backup_hosts = {restoring['id']: 'alive', stalled['id']: 'dead'}
+    api.services = [
+        backup_service('alive', 'up', 1),
+        backup_service('dead', 'down', DOWN_FOR),
+    ]
+    # The spool of a notification agent on the agent's host, empty.
+    spool.Spool(os.path.join(exporter[0].workdir, 'spool'), 1024**2)
+
+    def project(backup):
+        return backup['os-backup-project-attr:project_id']
+
+    def by(labels, *keys):
+        return lambda series: (
+            {tuple(s[k] for k in labels): v for s, v in series} == dict(keys)
+        )
+
+    running = collections.Counter(
+        (project(b), b['status']) for b in (restoring, stalled)
+    )
+    counts = collections.Counter(project(b) for b in _polled(api.backups))
+    expected = {
+        'Backups per project': by(
+            ['project'], *(((p,), n) for p, n in counts.items())
+        ),
+        'Backup GiB per project': by(
+            ['project'],
+            *(((p,), g) for p, g in _gib_per_project(api.backups).items()),
+        ),
+        'Backups being created or restored': by(
+            ['project', 'state'], *running.items()
+        ),
+        'Stalled: backup host down': lambda series: (
+            [
+                (s['resource'], s['vm_instance'], s['project'])
+                for s, v in series
+                if v >= DOWN_FOR
+            ]
+            == [(stalled['id'], 'dead', project(stalled))]
+        ),
+        'Backups in error': by(
+            ['project', 'resource'], ((project(failed), failed['id']), 4)
+        ),
+        'Samples kept for Gnocchi, per host': by(
+            ['resource'], (('central-prometheus',), 0)
+        ),
+        'Backup alerts': lambda series: (
+            [(s['alertname'], s['resource']) for s, _ in series]
+            == [('CinderBackupError', failed['id'])]
+        ),
+    }
+    assert sorted(query) == sorted(expected)
+    try:
+        for title, check in expected.items():
+            prometheus.wait(
+                lambda c=check, q=query[title]: c(prometheus.query(q)), title
+            )
+    finally:
+        for backup, was in zip(
+            (restoring, stalled, failed), before, strict=True
+        ):
+            backup.clear()
+            backup.update(was)
+        api.backup_hosts, api.services = {}, []
 
 
 def test_promtool_checks_and_unit_tests_the_rules():

@@ -1,6 +1,5 @@
 """backup.idle of backups a dead cinder-backup host left under way."""
 
-import datetime
 import logging
 
 import pytest
@@ -10,24 +9,11 @@ from tests.support import config
 from tests.support.openstack_api import (
     PASSWORD,
     FakeOpenStack,
+    backup_service,
     make_backups,
 )
 
 DOWN_FOR = 300  # seconds since the dead host last reported
-
-
-def _service(host, state, seconds_ago):
-    reported = datetime.datetime.now(
-        datetime.timezone.utc
-    ) - datetime.timedelta(seconds=seconds_ago)
-    return {
-        'binary': 'cinder-backup',
-        'host': host,
-        'zone': 'nova',
-        'status': 'enabled',
-        'state': state,
-        'updated_at': reported.strftime('%Y-%m-%dT%H:%M:%S.%f'),
-    }
 
 
 @pytest.fixture
@@ -44,12 +30,12 @@ def api():
             raw['id']: host for raw, host in zip(raws, hosts, strict=True)
         }
         api.services = [
-            _service('dead', 'down', DOWN_FOR),
-            _service('alive', 'up', 1),
+            backup_service('dead', 'down', DOWN_FOR),
+            backup_service('alive', 'up', 1),
             # Another binary on the dead host's name: not a backup host.
-            dict(_service('dead', 'up', 1), binary='cinder-volume'),
+            dict(backup_service('dead', 'up', 1), binary='cinder-volume'),
             # Down before it ever reported: nothing to count from.
-            dict(_service('never', 'down', 0), updated_at=None),
+            dict(backup_service('never', 'down', 0), updated_at=None),
         ]
         yield api
 
