@@ -572,8 +572,14 @@ def _add_metering(state, telemetry):
 
 def meters(workdir, backup_id):
     """The backup's volume_backup resource in Gnocchi and the newest
-    measure of each of its metrics."""
+    aggregate of each of its metrics: the last value where its archive
+    policy keeps it (``backup.status``, shown by its name), else the mean
+    of the period, said so."""
     from gnocchiclient import exceptions as gnocchi_exc
+
+    from ceilometer_backup.meter.pollster import STATUS_VALUES
+
+    status_of = {code: name for name, code in STATUS_VALUES.items()}
 
     state = _load(workdir)
     if state is None:
@@ -589,12 +595,25 @@ def meters(workdir, backup_id):
                 'started_at', 'ended_at'):  # fmt: skip
         print(f'{key:28} {resource.get(key)}')
     for name, metric_id in sorted(resource['metrics'].items()):
-        measures = client.metric.get_measures(metric_id, refresh=True)
-        newest = (
-            f'{measures[-1][2]:.15g} at {measures[-1][0]}'
-            if measures else 'no measure yet'
-        )  # fmt: skip
-        print(f'{name:28} {newest}')
+        policy = client.metric.get(metric_id)['archive_policy']
+        aggregation = (
+            'last' if 'last' in policy['aggregation_methods'] else 'mean'
+        )
+        measures = client.metric.get_measures(
+            metric_id, aggregation=aggregation, refresh=True
+        )
+        if not measures:
+            print(f'{name:28} no measure yet')
+            continue
+        # The finest granularity's newest.
+        granularity = min(g for _, g, _ in measures)
+        at, _, value = [m for m in measures if m[1] == granularity][-1]
+        shown = f'{value:.15g}'
+        if name == 'backup.status':
+            shown = status_of.get(value, 'other')
+        print(
+            f'{name:28} {shown} at {at} ({aggregation} of {granularity:g} s)'
+        )
     return 0
 
 

@@ -111,6 +111,8 @@ def test_a_backup_made_by_hand_shows_its_meters(up):
         'backup.stored.size': f'{on_disk} at',
         'backup.changed.size': f'{GIB} at',
         'backup.size': '1 at',
+        # Its last status in the period, by name, not a mean of codes.
+        'backup.status': 'available at',
     }
 
     def shown():
