@@ -12,15 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # memcached: Swift's proxy caches tokens and S3 secrets in it; redis-server:
-# the central agents' coordination (tooz); python3-venv
+# the central agents' coordination (tooz); graphviz: the docs' diagram;
+# python3-venv
 # for the virtualenvs below, made before tools/install.sh runs.
 if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || ! command -v epmd >/dev/null \
         || [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
         || ! command -v memcached >/dev/null \
-        || [ ! -x /usr/bin/redis-server ]; then
+        || [ ! -x /usr/bin/redis-server ] || ! command -v dot >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        rabbitmq-server postgresql-15 memcached redis-server python3-venv \
+        rabbitmq-server postgresql-15 memcached redis-server graphviz \
+        python3-venv \
         >/dev/null
 fi
 

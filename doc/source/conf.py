@@ -16,8 +16,11 @@ extensions = [
     'myst_parser',
     'oslo_config.sphinxext',
     'reno.sphinxext',
+    'sphinx.ext.graphviz',
     'meters',
 ]
+# The data-flow diagram of the index, drawn by Graphviz's dot at build time.
+graphviz_output_format = 'svg'
 
 source_suffix = {'.md': 'markdown'}
 root_doc = 'index'
