@@ -69,7 +69,7 @@ def _cycles(received, since=''):
     return [cycles[t] for t in sorted(cycles) if t > since][:-1]
 
 
-def _split(buses, agents, wanted, since='', timeout=120):
+def _split(buses, agents, wanted, since='', timeout=240):
     """The backup ids each agent's latest whole cycle begun after
     ``since`` sampled, once those of ``agents`` (name -> PollingAgent)
     split ``wanted`` exactly: every backup by one agent, none by two."""
