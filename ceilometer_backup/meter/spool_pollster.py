@@ -46,9 +46,10 @@ class SpoolDiscovery(plugin_base.DiscoveryBase):
     def discover(self, manager, param=None):
         options = self.conf[opts.PUBLISHER_GROUP]
         try:
-            return [
-                Spool(options.spool_dir, options.spool_max_mb * MIB, False)
-            ]
+            spool = Spool(
+                options.spool_dir, options.spool_max_mb * MIB, make=False
+            )
+            return [spool]
         except FileNotFoundError:
             return []
         except OSError as exc:
