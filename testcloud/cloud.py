@@ -30,7 +30,7 @@ def shared_cloud(root, stores, ceph=None):
     """The cloud several test modules share, each as a tenant of its own
     (``Cloud.as_tenant``): a backup host for ``posix`` and each of
     ``stores`` (ordered as STORES), events to Aodh's listener as the docs
-    say, on a RabbitMQ of its own; on a network (``Stack.hosts``) where
+    say, on a RabbitMQ of its own; on a network (``Stack.cinder.hosts``) where
     hosts of their own reach its APIs, database and broker, as the backup
     hosts of ``posix-pair`` do."""
     return real_cloud(

@@ -66,7 +66,7 @@ class Stack(servers.Service):
     driver (``swift``) or by its S3 driver through Swift's S3 API
     (``s3``). The hosts of a store of several (cinder.HOSTS_OF_STORE)
     are hosts of their own (testcloud.hosts) on a network of the stack's
-    (made too with ``network``, for others' hosts: ``hosts``, a
+    (made too with ``network``, for others' hosts: ``cinder.hosts``, a
     cinder.Hosts), where Keystone and cinder-api listen, and its
     PostgreSQL and RabbitMQ besides loopback, as on a management
     network.
@@ -113,7 +113,6 @@ class Stack(servers.Service):
         self.on_hosts = network or bool(
             set(backup_stores or ()) & set(HOSTS_OF_STORE)
         )
-        self.hosts = None
         if self.on_hosts and not (self.owns_rabbitmq and self.owns_postgresql):
             raise ValueError(
                 "backup hosts of their own reach the stack's own RabbitMQ "
@@ -172,7 +171,6 @@ class Stack(servers.Service):
                 swift=self.swift,
                 hosts=self._hosts(),
             )
-            self.hosts = self.cinder.hosts
             self._timed('cinder', self.cinder.start)
         except BaseException:
             self.stop()
@@ -213,7 +211,6 @@ class Stack(servers.Service):
                 errors.append(f'{name}: {error}')
             self.timings[f'stop {name}'] = round(time.monotonic() - started, 2)
         self.cinder = self.swift = self.keystone = self.network = None
-        self.hosts = None
         if self.owns_rabbitmq:
             self.rabbitmq = None
         if self.owns_postgresql:

@@ -117,7 +117,7 @@ def test_a_controller_killed_whole_leaves_its_share_to_the_other_two(
         request.addfinalizer(lambda name=name: network.remove(name))
     wanted = _listed(cloud.admin)
     assert len(wanted) >= BACKUPS
-    transport_url = stack.hosts.transport_url
+    transport_url = stack.cinder.hosts.transport_url
     credentials = (
         service_credentials(**stack.credentials('ceilometer'))
         + cloud.telemetry.gnocchi_reader()
